@@ -1,0 +1,68 @@
+"""The tables, in one database: the event log, the pending-work projection kept in the same
+transaction as the log, and the shared access-token cache (not a business fact, but shared
+by every process that uses the database)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from domain.events import MEMORY_EVENT_TYPES
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (its rowid).
+Position = BigInteger().with_variant(Integer, "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("stream_id", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("conversation_id", String(255), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", Float, nullable=False),
+    Column("data", Text, nullable=False),
+    UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+)
+
+is_memory_event = events.c.event_type.in_(MEMORY_EVENT_TYPES)
+
+# A partial index: reading a conversation's memory newest-first walks only memory events,
+# so its cost follows the window read, not everything else the conversation recorded.
+Index(
+    "ix_events_memory",
+    events.c.conversation_id,
+    events.c.position,
+    sqlite_where=is_memory_event,
+    postgresql_where=is_memory_event,
+)
+
+pending_messages = Table(
+    "pending_messages",
+    metadata,
+    Column("stream_id", String(255), primary_key=True),
+    Column("conversation_id", String(255), nullable=False),
+    Column("position", Position, nullable=False),
+    Index("ix_pending_conversation", "conversation_id", "position"),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("cache_key", String(128), primary_key=True),
+    Column("token", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

@@ -1,0 +1,112 @@
+"""The interfaces the use cases need. Adapters implement them and translate their own
+library's errors into the errors declared here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.events import Event
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream first; re-read and decide again."""
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    stream_id: str
+    conversation_id: str
+    position: int
+
+
+class EventStore(Protocol):
+    async def append(self, events: Sequence[Event]) -> None:
+        """Append events of one stream atomically. Each event's version must be the next one;
+        raises ConcurrencyConflict when any (stream_id, version) already exists."""
+
+    async def read_stream(self, stream_id: str) -> list[Event]: ...
+
+    async def memory(
+        self, conversation_id: str, before_position: int | None, limit: int
+    ) -> list[Event]:
+        """Up to `limit` AnswerComposed / MemoryCleared events of the conversation, newest
+        first, recorded before `before_position` (the whole past when None)."""
+
+    async def position_of(self, stream_id: str, version: int) -> int: ...
+
+    async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
+        """Received messages not yet settled, oldest first."""
+
+
+class ChatModelError(Exception):
+    """The model did not produce an answer (down, timed out, refused, malformed)."""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class ChatModel(Protocol):
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str: ...
+
+
+class DeliveryError(Exception):
+    """WeCom did not take the message. `permanent` means retrying cannot help."""
+
+    def __init__(self, reason: str, *, errcode: int | None = None, permanent: bool):
+        super().__init__(reason)
+        self.reason = reason
+        self.errcode = errcode
+        self.permanent = permanent
+
+
+class WeComGateway(Protocol):
+    async def send_text(self, to_user: str, content: str) -> str:
+        """Send one text message to a member; returns WeCom's msgid."""
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    value: str
+    expires_at: float  # epoch seconds
+
+
+class AccessTokenCache(Protocol):
+    """Where the WeCom access token is kept, so restarts and other processes reuse it."""
+
+    async def get(self, key: str) -> CachedToken | None: ...
+
+    async def put(self, key: str, token: CachedToken) -> None: ...
+
+    async def invalidate(self, key: str, value: str) -> None:
+        """Forget the token, but only if it is still `value` (another process may have
+        already replaced it with a fresh one)."""
+
+
+class TokenCounter(Protocol):
+    def __call__(self, text: str) -> int: ...
+
+
+class WorkNotifier(Protocol):
+    def notify(self, conversation_id: str) -> None:
+        """A conversation has new work; whoever processes it should look."""
+
+
+__all__ = [
+    "AccessTokenCache",
+    "CachedToken",
+    "ChatMessage",
+    "ChatModel",
+    "ChatModelError",
+    "ConcurrencyConflict",
+    "DeliveryError",
+    "EventStore",
+    "PendingMessage",
+    "TokenCounter",
+    "WeComGateway",
+    "WorkNotifier",
+]

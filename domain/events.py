@@ -1,0 +1,112 @@
+"""The facts the service records about each message, in the order they happen.
+
+Every message has its own stream (named by its dedup key): `MessageReceived` is always
+version 1, so the store's unique (stream_id, version) constraint is also the dedup guard.
+Each event also names its conversation, which is how memory is read across messages.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from domain.messages import InboundMessage
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    stream_id: str
+    version: int
+    conversation_id: str
+    occurred_at: float = field(default_factory=time.time)
+    schema_version: ClassVar[int] = 1
+    # True for the events after which nothing more happens to the message.
+    settles_message: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageReceived(Event):
+    message: InboundMessage
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageIgnored(Event):
+    reason: str
+    settles_message: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryCleared(Event):
+    """The member asked to forget: memory reads stop at this event."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyComposed(Event):
+    """A reply ready to deliver. `parts` join back to `text`; each fits one WeCom message."""
+
+    to_user: str
+    text: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerComposed(ReplyComposed):
+    """The model's answer to `prompt`: this pair becomes part of the conversation's memory.
+    `answer` is the model's own text; `text` is what members see (flattened, prefixed)."""
+
+    prompt: str
+    answer: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeComposed(ReplyComposed):
+    """A fixed reply from the service itself (help, too long, model down); not remembered."""
+
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyPartSent(Event):
+    index: int
+    wecom_msg_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyDelivered(Event):
+    settles_message: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryFailed(Event):
+    index: int
+    reason: str
+    settles_message: ClassVar[bool] = True
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        MessageReceived,
+        MessageIgnored,
+        MemoryCleared,
+        AnswerComposed,
+        NoticeComposed,
+        ReplyPartSent,
+        ReplyDelivered,
+        DeliveryFailed,
+    )
+}
+
+# What a memory read looks at: remembered turns, and the point where memory was cleared.
+MEMORY_EVENT_TYPES = ("AnswerComposed", "MemoryCleared")
+
+
+def first_version_of_batch(batch: list[Event] | tuple[Event, ...]) -> int:
+    """A batch to append must be consecutive versions of one stream; returns the first."""
+    first = batch[0].version
+    if [(e.stream_id, e.version) for e in batch] != [
+        (batch[0].stream_id, first + i) for i in range(len(batch))
+    ]:
+        raise ValueError("an append takes consecutive versions of a single stream")
+    return first

@@ -1,0 +1,181 @@
+"""One contract for every event store: the in-memory fake, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from adapters.outbound.sqlalchemy_engine import build_engine, create_schema
+from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
+from application.ports import ConcurrencyConflict
+from domain.events import MemoryCleared, MessageIgnored, ReplyDelivered, ReplyPartSent
+from tests.fakes.event_store import InMemoryEventStore
+from tests.support.events import answered, received, text_message
+from tests.support.postgres import postgres_url
+
+
+class EventStoreContract:
+    @pytest.fixture
+    async def store(self):
+        raise NotImplementedError
+
+    async def test_a_stream_reads_back_as_appended(self, store):
+        message = text_message("你好")
+        events = [received(message), answered(message, "你好！")]
+        await store.append(events[:1])
+        await store.append(events[1:])
+        assert await store.read_stream(message.dedup_key) == events
+
+    async def test_a_second_message_received_with_the_same_key_is_a_conflict(self, store):
+        message = text_message("你好")
+        await store.append([received(message)])
+        with pytest.raises(ConcurrencyConflict):
+            await store.append([received(message)])
+        assert len(await store.read_stream(message.dedup_key)) == 1
+
+    async def test_concurrent_duplicates_record_exactly_one(self, store):
+        message = text_message("hi")
+        results = await asyncio.gather(
+            *(store.append([received(message)]) for _ in range(10)), return_exceptions=True
+        )
+        assert sum(r is None for r in results) == 1
+        assert all(isinstance(r, ConcurrencyConflict) for r in results if r is not None)
+
+    async def test_a_version_gap_is_a_conflict_not_a_hole(self, store):
+        message = text_message("hi")
+        await store.append([received(message)])
+        with pytest.raises(ConcurrencyConflict):
+            await store.append([answered(message, "x", version=3)])
+
+    async def test_a_batch_must_be_consecutive(self, store):
+        message = text_message("hi")
+        with pytest.raises(ValueError):
+            await store.append([received(message), answered(message, "x", version=3)])
+
+    async def test_received_messages_are_pending_until_settled(self, store):
+        first, second = text_message("a", "1"), text_message("b", "2")
+        await store.append([received(first)])
+        await store.append([received(second)])
+        pending = await store.pending(first.conversation_id)
+        assert [p.stream_id for p in pending] == [first.dedup_key, second.dedup_key]
+        await store.append(
+            [
+                answered(first, "A"),
+                ReplyPartSent(
+                    stream_id=first.dedup_key, version=3, conversation_id=first.conversation_id,
+                    index=0,
+                ),
+                ReplyDelivered(
+                    stream_id=first.dedup_key, version=4, conversation_id=first.conversation_id
+                ),
+            ]
+        )
+        assert [p.stream_id for p in await store.pending()] == [second.dedup_key]
+        ignored = MessageIgnored(
+            stream_id=second.dedup_key, version=2, conversation_id=second.conversation_id,
+            reason="no prefix",
+        )
+        await store.append([ignored])
+        assert await store.pending() == []
+
+    async def test_pending_is_per_conversation(self, store):
+        mine, theirs = text_message("a", "1", "alice"), text_message("b", "2", "bob")
+        await store.append([received(mine)])
+        await store.append([received(theirs)])
+        assert [p.stream_id for p in await store.pending(mine.conversation_id)] == [
+            mine.dedup_key
+        ]
+
+    async def test_memory_is_newest_first_and_before_a_position(self, store):
+        messages = [text_message(f"q{i}", str(i)) for i in range(5)]
+        for message in messages:
+            await store.append([received(message), answered(message, f"a{message.msg_id}")])
+        position = await store.position_of(messages[3].dedup_key, 1)
+        memory = await store.memory(messages[0].conversation_id, position, limit=2)
+        assert [e.answer for e in memory] == ["a2", "a1"]
+        everything = await store.memory(messages[0].conversation_id, None, limit=100)
+        assert [e.answer for e in everything] == ["a4", "a3", "a2", "a1", "a0"]
+
+    async def test_memory_includes_clears_and_skips_other_conversations(self, store):
+        mine, theirs = text_message("a", "1", "alice"), text_message("b", "2", "bob")
+        await store.append([received(mine), answered(mine, "A")])
+        await store.append([received(theirs), answered(theirs, "B")])
+        reset = text_message("#reset", "3", "alice")
+        cleared = MemoryCleared(
+            stream_id=reset.dedup_key, version=2, conversation_id=reset.conversation_id
+        )
+        await store.append([received(reset), cleared])
+        memory = await store.memory(mine.conversation_id, None, limit=10)
+        assert [type(e).__name__ for e in memory] == ["MemoryCleared", "AnswerComposed"]
+        assert memory[1].answer == "A"
+
+    async def test_positions_increase_in_append_order(self, store):
+        first, second = text_message("a", "1"), text_message("b", "2")
+        await store.append([received(first)])
+        await store.append([received(second)])
+        assert await store.position_of(first.dedup_key, 1) < await store.position_of(
+            second.dedup_key, 1
+        )
+
+    async def test_unicode_and_markup_survive(self, store):
+        message = text_message('<xml>"引号" & 😀 \\n \u2028', "42")
+        await store.append([received(message)])
+        [event] = await store.read_stream(message.dedup_key)
+        assert event.message == message
+
+
+class TestInMemoryEventStore(EventStoreContract):
+    @pytest.fixture
+    async def store(self):
+        return InMemoryEventStore()
+
+
+class SqlEventStoreContract(EventStoreContract):
+    async def test_survives_a_new_engine(self, store, engine_url):
+        message = text_message("记住我")
+        await store.append([received(message)])
+        engine = build_engine(engine_url)
+        try:
+            reopened = SqlAlchemyEventStore(engine)
+            [event] = await reopened.read_stream(message.dedup_key)
+            assert event.message == message
+            assert [p.stream_id for p in await reopened.pending()] == [message.dedup_key]
+        finally:
+            await engine.dispose()
+
+
+class TestSqliteEventStore(SqlEventStoreContract):
+    @pytest.fixture
+    def engine_url(self, tmp_path):
+        return f"sqlite:///{tmp_path}/events.db"
+
+    @pytest.fixture
+    async def store(self, engine_url):
+        engine = build_engine(engine_url)
+        await create_schema(engine)
+        yield SqlAlchemyEventStore(engine)
+        await engine.dispose()
+
+    async def test_sqlite_runs_in_wal_mode_with_full_sync(self, store, engine_url):
+        engine = build_engine(engine_url)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2
+        await engine.dispose()
+
+
+class TestPostgresEventStore(SqlEventStoreContract):
+    @pytest.fixture
+    def engine_url(self):
+        return postgres_url()
+
+    @pytest.fixture
+    async def store(self, engine_url):
+        engine = build_engine(engine_url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS events, pending_messages, access_tokens"))
+        await create_schema(engine)
+        yield SqlAlchemyEventStore(engine)
+        await engine.dispose()

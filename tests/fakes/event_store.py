@@ -1,0 +1,56 @@
+"""A hand-written in-memory event store with the same contract as the SQL one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from application.ports import ConcurrencyConflict, PendingMessage
+from domain.events import MEMORY_EVENT_TYPES, Event, MessageReceived, first_version_of_batch
+
+
+class InMemoryEventStore:
+    def __init__(self) -> None:
+        self.log: list[Event] = []  # index + 1 is the position
+        self._versions: dict[str, int] = {}
+        self._pending: dict[str, PendingMessage] = {}
+
+    async def append(self, new_events: Sequence[Event]) -> None:
+        if not new_events:
+            return
+        stream_id = new_events[0].stream_id
+        first = first_version_of_batch(new_events)
+        if self._versions.get(stream_id, 0) != first - 1:
+            raise ConcurrencyConflict(f"{stream_id}: version already taken")
+        for event in new_events:
+            self.log.append(event)
+            self._versions[stream_id] = event.version
+            if isinstance(event, MessageReceived):
+                self._pending[stream_id] = PendingMessage(
+                    stream_id, event.conversation_id, len(self.log)
+                )
+            if event.settles_message:
+                self._pending.pop(stream_id, None)
+
+    async def read_stream(self, stream_id: str) -> list[Event]:
+        return [e for e in self.log if e.stream_id == stream_id]
+
+    async def memory(
+        self, conversation_id: str, before_position: int | None, limit: int
+    ) -> list[Event]:
+        end = len(self.log) if before_position is None else before_position - 1
+        found = [
+            e
+            for e in reversed(self.log[:end])
+            if e.conversation_id == conversation_id and type(e).__name__ in MEMORY_EVENT_TYPES
+        ]
+        return found[:limit]
+
+    async def position_of(self, stream_id: str, version: int) -> int:
+        for index, event in enumerate(self.log):
+            if (event.stream_id, event.version) == (stream_id, version):
+                return index + 1
+        raise KeyError(f"{stream_id} has no version {version}")
+
+    async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
+        items = sorted(self._pending.values(), key=lambda p: p.position)
+        return [p for p in items if conversation_id in (None, p.conversation_id)]
