@@ -1,0 +1,127 @@
+"""The WeCom callback endpoint: URL verification (GET) and messages (POST).
+
+Bad input stops here with 400/403/413 and a reason in the log; nothing is stored for it.
+A good message is acknowledged with an empty 200 only once it is durably recorded, so WeCom
+retries anything we could not record, and the record's dedup makes those retries harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from adapters.inbound.callback_errors import (
+    BadSignature,
+    CallbackRejected,
+    CallbackTooLarge,
+    MalformedCallback,
+)
+from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_xml import MAX_ENVELOPE_BYTES, parse_envelope, parse_message
+from domain.messages import InboundMessage
+
+log = logging.getLogger(__name__)
+
+AcceptMessage = Callable[[InboundMessage], Awaitable[bool]]
+
+
+class StaleTimestamp(BadSignature):
+    """Outside callback_max_skew_seconds: a replay, or a clock that needs fixing."""
+
+
+class WeComCallback:
+    def __init__(
+        self,
+        crypto: WeComCrypto,
+        accept: AcceptMessage,
+        agent_id: int,
+        max_skew_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ):
+        self._crypto = crypto
+        self._accept = accept
+        self._agent_id = agent_id
+        self._max_skew = max_skew_seconds
+        self._clock = clock
+
+    def routes(self, path: str) -> list[Route]:
+        return [
+            Route(path, self.verify_url, methods=["GET"]),
+            Route(path, self.receive, methods=["POST"]),
+        ]
+
+    async def verify_url(self, request: Request) -> Response:
+        try:
+            signature, timestamp, nonce, echostr = self._query(request, "echostr")
+            plain = self._crypto.open_echo(signature, timestamp, nonce, echostr)
+        except CallbackRejected as err:
+            return self._refuse(request, err)
+        log.info("callback URL verified by WeCom")
+        # WeCom compares the body byte for byte: the plain echo, nothing around it.
+        return PlainTextResponse(plain)
+
+    async def receive(self, request: Request) -> Response:
+        try:
+            signature, timestamp, nonce = self._query(request)
+            envelope = parse_envelope(await _read_limited(request, MAX_ENVELOPE_BYTES))
+            plaintext = self._crypto.open_message(signature, timestamp, nonce, envelope.encrypt)
+            message = parse_message(plaintext, expected_agent_id=self._agent_id)
+        except CallbackRejected as err:
+            return self._refuse(request, err)
+        try:
+            is_new = await self._accept(message)
+        except Exception:
+            # Not recorded, so not acknowledged: WeCom's retry gets another chance.
+            log.exception("could not record message %s; WeCom will retry", message.dedup_key)
+            return Response("temporarily unavailable", status_code=503)
+        if not is_new:
+            log.info("duplicate callback for %s acknowledged, nothing done", message.dedup_key)
+        return Response(status_code=200)
+
+    def _query(self, request: Request, *extra: str) -> tuple[str, ...]:
+        values = []
+        for name in ("msg_signature", "timestamp", "nonce", *extra):
+            given = request.query_params.getlist(name)
+            if len(given) != 1 or not given[0]:
+                raise MalformedCallback(f"query parameter '{name}' missing or repeated")
+            values.append(given[0])
+        self._check_timestamp(values[1])
+        return tuple(values)
+
+    def _check_timestamp(self, timestamp: str) -> None:
+        if not timestamp.isdigit() or len(timestamp) > 12:
+            raise MalformedCallback("timestamp is not a number of seconds")
+        if self._max_skew and abs(self._clock() - int(timestamp)) > self._max_skew:
+            raise StaleTimestamp(
+                f"timestamp is more than {self._max_skew}s from this server's clock "
+                "(a replay, or a clock to fix; see callback_max_skew_seconds)"
+            )
+
+    @staticmethod
+    def _refuse(request: Request, err: CallbackRejected) -> Response:
+        client = request.client.host if request.client else "?"
+        log.warning(
+            "callback from %s refused with %d (%d): %s", client, err.status, err.code, err.reason
+        )
+        # The caller learns only the class of problem; the details are in our log.
+        return PlainTextResponse(_PUBLIC_REASONS.get(err.status, "bad request"), err.status)
+
+
+_PUBLIC_REASONS = {400: "bad request", 403: "forbidden", 413: "request too large"}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise CallbackTooLarge(f"body of {declared} bytes is over the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise CallbackTooLarge(f"body is over the {limit}-byte limit")
+    return bytes(body)
