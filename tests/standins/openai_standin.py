@@ -1,0 +1,122 @@
+"""An OpenAI-compatible chat-completions server for tests, to be served with
+`tests.support.live_server.serve(standin.app)`; the adapter's base URL is `<served>/v1`."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+Reply = str | Callable[[dict[str, Any]], str]
+
+# Like a real server, the stand-in stops at max_tokens (same rough measure as FakeChatModel).
+CHARS_PER_TOKEN = 4
+
+
+def answer_to_last_user_message(body: dict[str, Any]) -> str:
+    said = [m["content"] for m in body.get("messages", []) if m.get("role") == "user"]
+    return f"answer to: {said[-1] if said else ''}"
+
+
+class OpenAIStandIn:
+    """Records every request; answers with `reply` (a string, or a function of the request
+    body) after `delay` seconds, unless a scripted failure or raw answer is queued first.
+    With `api_key` set, any other bearer key gets a 401 that quotes the key it was given, as
+    real servers partly do, so tests can prove the adapter never repeats it."""
+
+    def __init__(
+        self,
+        reply: Reply = answer_to_last_user_message,
+        *,
+        api_key: str | None = None,
+        delay: float = 0.0,
+    ):
+        self.reply = reply
+        self.api_key = api_key
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self._authorizations: list[str | None] = []
+        self._scripted: deque[tuple[int, bytes]] = deque()
+        self._ids = itertools.count(1)
+        self.app = Starlette(
+            routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])]
+        )
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Request bodies in arrival order (a copy: the server thread keeps appending)."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def authorizations(self) -> list[str | None]:
+        """The Authorization header of each request, None where it was absent."""
+        with self._lock:
+            return list(self._authorizations)
+
+    def fail_next(self, status: int, times: int = 1, message: str | None = None) -> None:
+        error = {"message": message or f"stand-in failure {status}", "type": "standin_error"}
+        self.send_raw_next(json.dumps({"error": error}), status=status, times=times)
+
+    def send_raw_next(self, content: str, status: int = 200, times: int = 1) -> None:
+        with self._lock:
+            self._scripted.extend([(status, content.encode())] * times)
+
+    async def _complete(self, request: Request) -> Response:
+        authorization = request.headers.get("authorization")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "request body is not JSON")
+        with self._lock:
+            self._requests.append(body)
+            self._authorizations.append(authorization)
+            scripted = self._scripted.popleft() if self._scripted else None
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.api_key is not None and authorization != f"Bearer {self.api_key}":
+            presented = (authorization or "").removeprefix("Bearer ")
+            return _error(401, f"Incorrect API key provided: {presented}")
+        if scripted is not None:
+            status, content = scripted
+            return Response(content, status_code=status, media_type="application/json")
+        return JSONResponse(self._completion(body))
+
+    def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        text = self.reply(body) if callable(self.reply) else self.reply
+        max_tokens = body.get("max_tokens")
+        limit = max_tokens * CHARS_PER_TOKEN if isinstance(max_tokens, int) else len(text)
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+        prompt_tokens = prompt_chars // CHARS_PER_TOKEN
+        completion_tokens = len(text[:limit]) // CHARS_PER_TOKEN
+        return {
+            "id": f"chatcmpl-standin-{next(self._ids)}",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text[:limit]},
+                    "finish_reason": "length" if len(text) > limit else "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": {"message": message, "type": "invalid_request_error"}}, status)
