@@ -72,7 +72,7 @@ class WeComGateway(Protocol):
 @dataclass(frozen=True)
 class CachedToken:
     value: str
-    expires_at: float  # epoch seconds
+    expires_at: float  # epoch seconds from which it is renewed, ahead of WeCom's expiry
 
 
 class AccessTokenCache(Protocol):

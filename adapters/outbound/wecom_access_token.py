@@ -1,0 +1,72 @@
+"""The WeCom access token, shared by every process through the AccessTokenCache.
+
+WeCom blocks a corp that calls gettoken too often, so a token is fetched only when the shared
+cache holds none that is still fresh, by one task at a time in this process, and it is renewed
+`refresh_margin_seconds` before it expires (or when WeCom rejects it early), never on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+
+from application.ports import AccessTokenCache, CachedToken
+
+FetchToken = Callable[[], Awaitable[tuple[str, float]]]
+"""Asks WeCom for a token; returns (access_token, expires_in seconds)."""
+
+
+def token_cache_key(corp_id: str, corp_secret: str) -> str:
+    """WeCom issues one token per (corp, secret). The cache is a shared table that other tools
+    may read, so the secret is named there only by its SHA-256 digest."""
+    digest = hashlib.sha256(corp_secret.encode("utf-8")).hexdigest()
+    return f"wecom-access-token:{corp_id}:{digest}"
+
+
+class WeComAccessTokens:
+    def __init__(
+        self,
+        fetch: FetchToken,
+        cache: AccessTokenCache,
+        key: str,
+        *,
+        clock: Callable[[], float],
+        refresh_margin_seconds: float,
+    ):
+        self._fetch = fetch
+        self._cache = cache
+        self._key = key
+        self._clock = clock
+        self._refresh_margin = refresh_margin_seconds
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> str:
+        """A token that is not about to expire; WeCom is asked only if the cache has none."""
+        token = await self._fresh_from_cache()
+        if token is not None:
+            return token
+        async with self._lock:
+            # The task that held the lock before this one has probably just fetched a token.
+            token = await self._fresh_from_cache()
+            if token is not None:
+                return token
+            requested_at = self._clock()
+            value, expires_in = await self._fetch()
+            # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
+            # proxy or a test may hand out) is renewed on every send.
+            margin = min(self._refresh_margin, expires_in / 4)
+            await self._cache.put(self._key, CachedToken(value, requested_at + expires_in - margin))
+            return value
+
+    async def renew(self, rejected: str) -> str:
+        """WeCom refused `rejected` before its time. The cache forgets it only if it still holds
+        it, so when many senders hit the same rejection, one new token serves them all."""
+        await self._cache.invalidate(self._key, rejected)
+        return await self.current()
+
+    async def _fresh_from_cache(self) -> str | None:
+        cached = await self._cache.get(self._key)
+        if cached is None or self._clock() >= cached.expires_at:
+            return None
+        return cached.value
