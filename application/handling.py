@@ -151,3 +151,4 @@ class HandleMessage:
             sent = progress.record(ReplyPartSent, index=index, wecom_msg_id=wecom_msg_id)
             await self._store.append([sent])
         await self._store.append([progress.record(ReplyDelivered)])
+        log.info("replied to %s in %d part(s)", reply.stream_id, len(reply.parts))

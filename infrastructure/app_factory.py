@@ -1,0 +1,71 @@
+"""Building the ASGI app from a configuration file. `create_app` is also uvicorn's factory:
+`uvicorn infrastructure.app_factory:create_app --factory`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from adapters.inbound import health
+from adapters.outbound.sqlalchemy_engine import create_schema
+from infrastructure.config import AppConfig, load_config
+from infrastructure.container import Container, reveal
+from infrastructure.logging_setup import configure_logging
+
+log = logging.getLogger("weworktop")
+
+CONFIG_ENV = "WEWORKTOP_CONFIG"
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get(CONFIG_ENV, "config.json"))
+
+
+def create_app(config_path: Path | None = None) -> Starlette:
+    config, warnings = load_config(config_path or config_path_from_env())
+    configure_logging(secrets_of(config))
+    for warning in warnings:
+        log.warning(warning)
+    return build_app(Container(config=config))
+
+
+def secrets_of(config: AppConfig) -> list[str]:
+    wecom = config.wecom
+    values = [wecom.corp_secret, wecom.token, wecom.aes_key, config.llm.api_key]
+    return [secret for secret in map(reveal, values) if secret]
+
+
+def build_app(container: Container) -> Starlette:
+    config: AppConfig = container.config()
+    wecom = config.wecom
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        engine = container.engine()
+        await create_schema(engine)
+        scheduler = container.scheduler()
+        resumed = await scheduler.resume_pending()
+        log.info(
+            "weworktop ready: callback http://%s:%d%s, store %s, model %s%s",
+            wecom.host, wecom.port, wecom.callback_path,
+            make_url(config.storage.url).render_as_string(hide_password=True),
+            config.llm.provider,
+            f", resuming {resumed} conversations with unanswered messages" if resumed else "",
+        )
+        try:
+            yield
+        finally:
+            await scheduler.close()
+            await container.wecom_http().aclose()
+            await container.llm_http().aclose()
+            await engine.dispose()
+
+    routes = container.callback().routes(wecom.callback_path) + health.routes
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.config = config
+    return app

@@ -1,0 +1,164 @@
+"""config.json: the product's documented keys, their defaults, and one clear line per mistake.
+
+Secrets may come from the environment instead of the file (and then win over it), so the
+file can be shared without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_SYSTEM_PROMPT = (
+    "你是企业微信里的智能助手，回答准确、简洁、友好。"
+    "You are a helpful assistant inside WeCom: accurate, concise and friendly."
+)
+
+SECRET_ENV = {
+    ("services", "weworktop", "corp_secret"): ("WEWORKTOP_CORP_SECRET",),
+    ("services", "weworktop", "token"): ("WEWORKTOP_TOKEN",),
+    ("services", "weworktop", "aes_key"): ("WEWORKTOP_AES_KEY",),
+    ("llm", "api_key"): ("LLM_API_KEY", "OPENAI_API_KEY"),
+}
+
+
+class ConfigError(Exception):
+    """A configuration mistake, described in one line that names the key."""
+
+
+class _Section(BaseModel):
+    # Unknown keys are kept so they can be warned about, not rejected.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class WeWorkTopSettings(_Section):
+    corp_id: str = Field(min_length=1)
+    corp_secret: SecretStr
+    agent_id: int
+    token: SecretStr
+    aes_key: SecretStr
+    host: str = "0.0.0.0"
+    port: int = Field(5001, ge=1, le=65535)
+    callback_path: str = "/wework_callback"
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    callback_max_skew_seconds: int = Field(300, ge=0)
+    single_chat_prefix: list[str] = [""]
+    single_chat_reply_prefix: str = ""
+    group_chat_prefix: list[str] = []
+    group_name_white_list: list[str] = []
+    image_create_prefix: list[str] = []
+    speech_recognition: bool = False
+    conversation_max_tokens: int = Field(4000, gt=0)
+    max_single_msg_tokens: int = Field(1000, gt=0)
+    workers: int = Field(16, ge=1, le=1024)
+    api_timeout_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"[A-Za-z0-9]{43}", value.get_secret_value()):
+            raise ValueError("must be the app's EncodingAESKey: 43 letters and digits")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"[A-Za-z0-9]{1,32}", value.get_secret_value()):
+            raise ValueError("must be the app's callback Token: 1 to 32 letters and digits")
+        return value
+
+    @field_validator("callback_path")
+    @classmethod
+    def _path_shape(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+
+class Services(_Section):
+    channel_type: Literal["weworktop"] = "weworktop"
+    weworktop: WeWorkTopSettings
+
+
+class LlmSettings(_Section):
+    provider: Literal["openai", "echo"] = "echo"
+    base_url: str = "https://api.openai.com/v1"
+    api_key: SecretStr | None = None
+    model: str = "gpt-4o-mini"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    timeout_seconds: float = Field(60.0, gt=0)
+    temperature: float | None = Field(None, ge=0, le=2)
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite:///data/weworktop.db"
+
+
+class AppConfig(_Section):
+    services: Services
+    llm: LlmSettings = LlmSettings()
+    storage: StorageSettings = StorageSettings()
+
+    @property
+    def wecom(self) -> WeWorkTopSettings:
+        return self.services.weworktop
+
+
+def load_config(path: Path, environ: dict[str, str] | None = None) -> tuple[AppConfig, list[str]]:
+    """The validated configuration and the warnings about it (unknown keys)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: not readable JSON ({_plain(err)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a JSON object")
+    _apply_secret_env(raw, os.environ if environ is None else environ)
+    try:
+        config = AppConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: {_first_error(err)}") from None
+    return config, [f"{path}: {warning}" for warning in _unknown_keys(config)]
+
+
+def _apply_secret_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    for keys, names in SECRET_ENV.items():
+        value = next((environ[name] for name in names if environ.get(name)), None)
+        if value is None:
+            continue
+        section = raw
+        for key in keys[:-1]:
+            section = section.setdefault(key, {})
+            if not isinstance(section, dict):
+                return  # the validation error for this section says what is wrong
+        section[keys[-1]] = value
+
+
+def _first_error(err: ValidationError) -> str:
+    # Only the location and message: pydantic's input echo could carry a secret.
+    first = err.errors(include_input=False, include_url=False)[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "missing":
+        return f"{key}: required key is missing"
+    message = first["msg"].removeprefix("Value error, ")
+    more = len(err.errors()) - 1
+    return f"{key}: {message}" + (f" (and {more} more problems)" if more else "")
+
+
+def _unknown_keys(model: BaseModel, prefix: str = "") -> list[str]:
+    found = [f"unknown key '{prefix}{key}' is ignored" for key in (model.model_extra or {})]
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found += _unknown_keys(value, f"{prefix}{name}.")
+    return found
+
+
+def _plain(err: Exception) -> str:
+    return str(err).splitlines()[0][:200]

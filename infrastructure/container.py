@@ -1,0 +1,104 @@
+"""The one place that knows every concrete class: configuration in, wired service out.
+
+Tests override single providers (`container.chat_model.override(...)`) to swap a port.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+import httpx
+from dependency_injector import containers, providers
+from pydantic import SecretStr
+
+from adapters.inbound.wecom_callback import WeComCallback
+from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.outbound.echo_chat_model import EchoChatModel
+from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
+from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
+from adapters.outbound.sqlalchemy_engine import build_engine
+from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
+from adapters.outbound.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
+from application.handling import AssistantProfile, HandleMessage
+from application.intake import AcceptMessage
+from application.scheduler import ConversationScheduler
+from domain.policy import ChatRules
+from domain.tokens import estimate_tokens
+from infrastructure.config import AppConfig, WeWorkTopSettings
+
+
+def reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
+
+
+def assistant_profile(config: AppConfig) -> AssistantProfile:
+    wecom: WeWorkTopSettings = config.wecom
+    rules = ChatRules(
+        single_chat_prefix=tuple(wecom.single_chat_prefix),
+        single_chat_reply_prefix=wecom.single_chat_reply_prefix,
+        conversation_max_tokens=wecom.conversation_max_tokens,
+        max_single_msg_tokens=wecom.max_single_msg_tokens,
+    )
+    return AssistantProfile(rules=rules, system_prompt=config.llm.system_prompt)
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Dependency(instance_of=AppConfig)
+    _wecom = config.provided.services.weworktop
+    _llm = config.provided.llm
+
+    engine = providers.Singleton(build_engine, config.provided.storage.url)
+    event_store = providers.Singleton(SqlAlchemyEventStore, engine)
+    token_cache = providers.Singleton(SqlAlchemyAccessTokenCache, engine)
+
+    wecom_http = providers.Singleton(httpx.AsyncClient, timeout=_wecom.api_timeout_seconds)
+    wecom_gateway = providers.Singleton(
+        HttpxWeComGateway,
+        client=wecom_http,
+        api_base_url=_wecom.api_base_url,
+        corp_id=_wecom.corp_id,
+        corp_secret=providers.Callable(reveal, _wecom.corp_secret),
+        agent_id=_wecom.agent_id,
+        token_cache=token_cache,
+    )
+
+    llm_http = providers.Singleton(httpx.AsyncClient, timeout=_llm.timeout_seconds)
+    chat_model = providers.Selector(
+        providers.Callable(attrgetter("llm.provider"), config),
+        openai=providers.Singleton(
+            HttpxOpenAIChatModel,
+            client=llm_http,
+            base_url=_llm.base_url,
+            api_key=providers.Callable(reveal, _llm.api_key),
+            model=_llm.model,
+            temperature=_llm.temperature,
+        ),
+        echo=providers.Singleton(EchoChatModel),
+    )
+
+    handle_message = providers.Singleton(
+        HandleMessage,
+        store=event_store,
+        model=chat_model,
+        gateway=wecom_gateway,
+        count_tokens=providers.Object(estimate_tokens),
+        profile=providers.Singleton(assistant_profile, config),
+    )
+    scheduler = providers.Singleton(
+        ConversationScheduler, store=event_store, handle=handle_message, workers=_wecom.workers
+    )
+    accept_message = providers.Factory(AcceptMessage, store=event_store, notifier=scheduler)
+
+    crypto = providers.Singleton(
+        WeComCrypto,
+        token=providers.Callable(reveal, _wecom.token),
+        encoding_aes_key=providers.Callable(reveal, _wecom.aes_key),
+        receive_id=_wecom.corp_id,
+    )
+    callback = providers.Singleton(
+        WeComCallback,
+        crypto=crypto,
+        accept=accept_message,
+        agent_id=_wecom.agent_id,
+        max_skew_seconds=_wecom.callback_max_skew_seconds,
+    )

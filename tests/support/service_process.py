@@ -1,0 +1,72 @@
+"""The real service as a separate process (`python app.py --config …`), for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.support.live_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+class ServiceProcess:
+    def __init__(self, config: dict, workdir: Path):
+        config["services"]["weworktop"].setdefault("port", free_port())
+        config["services"]["weworktop"].setdefault("host", "127.0.0.1")
+        self.config = config
+        self.port = config["services"]["weworktop"]["port"]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.config_path = workdir / "config.json"
+        self.config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+        self.log_path = workdir / "service.log"
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--config", str(self.config_path)],
+            cwd=self.config_path.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        wait_until(self._healthy, timeout=30, what="the service's /healthz")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def _healthy(self) -> bool:
+        if self._process.poll() is not None:
+            raise AssertionError(f"the service exited at start-up:\n{self.log()}")
+        try:
+            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
