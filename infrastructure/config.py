@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,7 +110,9 @@ class AppConfig(_Section):
         return self.services.weworktop
 
 
-def load_config(path: Path, environ: dict[str, str] | None = None) -> tuple[AppConfig, list[str]]:
+def load_config(
+    path: Path, environ: Mapping[str, str] | None = None
+) -> tuple[AppConfig, list[str]]:
     """The validated configuration and the warnings about it (unknown keys)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -117,27 +120,33 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> tuple[AppC
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ConfigError(f"{path}: not readable JSON ({_plain(err)})") from None
+    return parse_config(raw, os.environ if environ is None else environ, source=str(path))
+
+
+def parse_config(
+    raw: Any, environ: Mapping[str, str], source: str = "config"
+) -> tuple[AppConfig, list[str]]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a JSON object")
-    _apply_secret_env(raw, os.environ if environ is None else environ)
+        raise ConfigError(f"{source}: the top level must be a JSON object")
+    _apply_secret_env(raw, environ)
     try:
         config = AppConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{path}: {_first_error(err)}") from None
-    return config, [f"{path}: {warning}" for warning in _unknown_keys(config)]
+        raise ConfigError(f"{source}: {_first_error(err)}") from None
+    return config, [f"{source}: {warning}" for warning in _unknown_keys(config)]
 
 
-def _apply_secret_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
+def _apply_secret_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
     for keys, names in SECRET_ENV.items():
         value = next((environ[name] for name in names if environ.get(name)), None)
-        if value is None:
-            continue
-        section = raw
+        section: Any = raw
         for key in keys[:-1]:
+            if value is None or not isinstance(section, dict):
+                break
             section = section.setdefault(key, {})
-            if not isinstance(section, dict):
-                return  # the validation error for this section says what is wrong
-        section[keys[-1]] = value
+        # A section of the wrong type is left alone: its validation error says what is wrong.
+        if value is not None and isinstance(section, dict):
+            section[keys[-1]] = value
 
 
 def _first_error(err: ValidationError) -> str:
