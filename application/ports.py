@@ -87,6 +87,18 @@ class AccessTokenCache(Protocol):
         already replaced it with a fresh one)."""
 
 
+class LeaseStore(Protocol):
+    """Named, expiring locks shared by every process on the database: a conversation, or the
+    access-token fetch, is worked on by one owner at a time, and an owner that dies lets go
+    when its lease runs out."""
+
+    async def acquire(self, name: str, owner: str, seconds: float) -> bool:
+        """Take the lease, or extend it if `owner` holds it already; False if someone else
+        holds an unexpired one."""
+
+    async def release(self, name: str, owner: str) -> None: ...
+
+
 class TokenCounter(Protocol):
     def __call__(self, text: str) -> int: ...
 
@@ -97,6 +109,7 @@ class WorkNotifier(Protocol):
 
 
 __all__ = [
+    "LeaseStore",
     "AccessTokenCache",
     "CachedToken",
     "ChatMessage",

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from adapters.inbound import health
-from adapters.outbound.sqlalchemy_engine import create_schema
+from adapters.outbound.sqlalchemy_migrations import migrate
 from infrastructure.config import AppConfig, load_config
 from infrastructure.container import Container, reveal
 from infrastructure.logging_setup import configure_logging
@@ -47,7 +47,7 @@ def build_app(container: Container) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette):
         engine = container.engine()
-        await create_schema(engine)
+        await migrate(engine)
         scheduler = container.scheduler()
         resumed = await scheduler.resume_pending()
         log.info(

@@ -1,6 +1,6 @@
 """The tables, in one database: the event log, the pending-work projection kept in the same
-transaction as the log, and the shared access-token cache (not a business fact, but shared
-by every process that uses the database)."""
+transaction as the log, and what several processes must share that is not a business fact
+(the access-token cache, leases). Changes to them go through sqlalchemy_migrations."""
 
 from __future__ import annotations
 
@@ -57,6 +57,14 @@ pending_messages = Table(
     Column("conversation_id", String(255), nullable=False),
     Column("position", Position, nullable=False),
     Index("ix_pending_conversation", "conversation_id", "position"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("expires_at", Float, nullable=False),
 )
 
 access_tokens = Table(

@@ -7,7 +7,9 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from adapters.outbound.sqlalchemy_engine import build_engine, create_schema
+from adapters.outbound.sqlalchemy_engine import build_engine
+from adapters.outbound.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
+from adapters.outbound.sqlalchemy_schema import metadata
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from application.ports import ConcurrencyConflict
 from domain.events import MemoryCleared, MessageIgnored, ReplyDelivered, ReplyPartSent
@@ -146,7 +148,32 @@ class SqlEventStoreContract(EventStoreContract):
             await engine.dispose()
 
 
+    async def test_concurrent_start_ups_migrate_the_schema_exactly_once(self, store, engine_url):
+        engines = [build_engine(engine_url) for _ in range(3)]
+        try:
+            ran = await asyncio.gather(*(migrate(engine) for engine in engines))
+            assert ran == [0, 0, 0]  # the fixture's start-up already migrated
+            assert await schema_version(engines[0]) == len(MIGRATIONS)
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+
+    async def test_racing_first_start_ups_each_migration_runs_once(self, fresh_url):
+        engines = [build_engine(fresh_url) for _ in range(3)]
+        try:
+            ran = await asyncio.gather(*(migrate(engine) for engine in engines))
+            assert sorted(ran) == [0, 0, len(MIGRATIONS)]
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+
 class TestSqliteEventStore(SqlEventStoreContract):
+    @pytest.fixture
+    def fresh_url(self, tmp_path):
+        return f"sqlite:///{tmp_path}/fresh.db"
+
     @pytest.fixture
     def engine_url(self, tmp_path):
         return f"sqlite:///{tmp_path}/events.db"
@@ -154,7 +181,7 @@ class TestSqliteEventStore(SqlEventStoreContract):
     @pytest.fixture
     async def store(self, engine_url):
         engine = build_engine(engine_url)
-        await create_schema(engine)
+        await migrate(engine)
         yield SqlAlchemyEventStore(engine)
         await engine.dispose()
 
@@ -166,16 +193,25 @@ class TestSqliteEventStore(SqlEventStoreContract):
         await engine.dispose()
 
 
+ALL_TABLES = (*metadata.tables, "schema_migrations")
+
+
 class TestPostgresEventStore(SqlEventStoreContract):
     @pytest.fixture
     def engine_url(self):
         return postgres_url()
 
     @pytest.fixture
-    async def store(self, engine_url):
+    async def fresh_url(self, engine_url):
         engine = build_engine(engine_url)
         async with engine.begin() as conn:
-            await conn.execute(text("DROP TABLE IF EXISTS events, pending_messages, access_tokens"))
-        await create_schema(engine)
+            await conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(ALL_TABLES)}"))
+        await engine.dispose()
+        return engine_url
+
+    @pytest.fixture
+    async def store(self, fresh_url):
+        engine = build_engine(fresh_url)
+        await migrate(engine)
         yield SqlAlchemyEventStore(engine)
         await engine.dispose()
