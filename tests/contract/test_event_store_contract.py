@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 
 from adapters.outbound.sqlalchemy_engine import build_engine
+from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
 from adapters.outbound.sqlalchemy_schema import metadata
-from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from application.ports import ConcurrencyConflict
 from domain.events import MemoryCleared, MessageIgnored, ReplyDelivered, ReplyPartSent
 from tests.fakes.event_store import InMemoryEventStore
