@@ -46,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"weworktop: config error: {err}", file=sys.stderr)
         return 2
     wecom = app.state.config.wecom
-    uvicorn.run(app, host=wecom.host, port=wecom.port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=wecom.host,
+        port=wecom.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=wecom.shutdown_grace_seconds,
+    )
     return 0
 
 

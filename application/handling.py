@@ -9,26 +9,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.delivery import DeliverReply, Postponed
 from application.memory_reader import MemoryReader
 from application.ports import (
     ChatMessage,
     ChatModel,
     ChatModelError,
-    DeliveryError,
     EventStore,
     TokenCounter,
-    WeComGateway,
 )
 from domain import notices
 from domain.events import (
     AnswerComposed,
-    DeliveryFailed,
     Event,
     MemoryCleared,
     MessageIgnored,
     NoticeComposed,
-    ReplyDelivered,
-    ReplyPartSent,
 )
 from domain.memory import history_budget
 from domain.message_progress import MessageProgress
@@ -57,26 +53,28 @@ class HandleMessage:
         self,
         store: EventStore,
         model: ChatModel,
-        gateway: WeComGateway,
+        deliver: DeliverReply,
         count_tokens: TokenCounter,
         profile: AssistantProfile,
     ):
         self._store = store
         self._model = model
-        self._gateway = gateway
+        self._deliver = deliver
         self._count = count_tokens
         self._profile = profile
         self._memory = MemoryReader(store, count_tokens)
 
-    async def __call__(self, stream_id: str) -> None:
+    async def __call__(self, stream_id: str) -> Postponed | None:
+        """Takes the message as far as it can go now; Postponed when WeCom must be retried."""
         progress = MessageProgress.from_events(await self._store.read_stream(stream_id))
         if progress.settled or progress.received is None:
-            return
+            return None
         if progress.reply is None:
             composed = await self._compose(progress)
             await self._store.append(composed)
-        if progress.reply is not None:
-            await self._deliver(progress)
+        if progress.reply is None:
+            return None
+        return await self._deliver(progress)
 
     async def _compose(self, progress: MessageProgress) -> list[Event]:
         message = progress.received.message
@@ -134,21 +132,3 @@ class HandleMessage:
             parts=split_parts(text),
             reason=reason,
         )
-
-    async def _deliver(self, progress: MessageProgress) -> None:
-        reply = progress.reply
-        for index, part in progress.unsent_parts():
-            try:
-                wecom_msg_id = await self._gateway.send_text(reply.to_user, part)
-            except DeliveryError as err:
-                log.error(
-                    "reply %s part %d/%d not delivered: %s",
-                    reply.stream_id, index + 1, len(reply.parts), err.reason,
-                )
-                failed = progress.record(DeliveryFailed, index=index, reason=err.reason)
-                await self._store.append([failed])
-                return
-            sent = progress.record(ReplyPartSent, index=index, wecom_msg_id=wecom_msg_id)
-            await self._store.append([sent])
-        await self._store.append([progress.record(ReplyDelivered)])
-        log.info("replied to %s in %d part(s)", reply.stream_id, len(reply.parts))

@@ -73,6 +73,15 @@ class ReplyPartSent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeliveryPostponed(Event):
+    """WeCom was unreachable or busy for part `index`; it is tried again at `retry_at`."""
+
+    index: int
+    reason: str
+    retry_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReplyDelivered(Event):
     settles_message: ClassVar[bool] = True
 
@@ -93,6 +102,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AnswerComposed,
         NoticeComposed,
         ReplyPartSent,
+        DeliveryPostponed,
         ReplyDelivered,
         DeliveryFailed,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.events import (
+    DeliveryPostponed,
     Event,
     MessageReceived,
     ReplyComposed,
@@ -22,6 +23,8 @@ class MessageProgress:
     received: MessageReceived | None = None
     reply: ReplyComposed | None = None
     sent_parts: set[int] = field(default_factory=set)
+    postponements: int = 0
+    retry_at: float = 0.0
     settled: bool = False
 
     @classmethod
@@ -43,6 +46,9 @@ class MessageProgress:
             self.reply = event
         elif isinstance(event, ReplyPartSent):
             self.sent_parts.add(event.index)
+        elif isinstance(event, DeliveryPostponed):
+            self.postponements += 1
+            self.retry_at = event.retry_at
         if event.settles_message:
             self.settled = True
 

@@ -50,6 +50,7 @@ def build_app(container: Container) -> Starlette:
         await migrate(engine)
         scheduler = container.scheduler()
         resumed = await scheduler.resume_pending()
+        scheduler.start()
         log.info(
             "weworktop ready: callback http://%s:%d%s, store %s, model %s%s",
             wecom.host, wecom.port, wecom.callback_path,

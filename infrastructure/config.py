@@ -58,6 +58,10 @@ class WeWorkTopSettings(_Section):
     max_single_msg_tokens: int = Field(1000, gt=0)
     workers: int = Field(16, ge=1, le=1024)
     api_timeout_seconds: float = Field(10.0, gt=0)
+    lease_seconds: float = Field(30.0, ge=1)
+    sweep_seconds: float = Field(2.0, gt=0)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    delivery_give_up_seconds: float = Field(3600.0, gt=0)
 
     @field_validator("aes_key")
     @classmethod

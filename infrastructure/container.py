@@ -5,6 +5,9 @@ Tests override single providers (`container.chat_model.override(...)`) to swap a
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from operator import attrgetter
 
 import httpx
@@ -18,10 +21,14 @@ from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
 from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.sqlalchemy_engine import build_engine
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
+from adapters.outbound.sqlalchemy_lease_store import SqlAlchemyLeaseStore
 from adapters.outbound.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
+from application.delivery import DeliverReply
 from application.handling import AssistantProfile, HandleMessage
 from application.intake import AcceptMessage
-from application.scheduler import ConversationScheduler
+from application.operator_alerts import OperatorAlerts
+from application.scheduler import ConversationScheduler, SchedulerSettings
+from application.send_pacer import SendPacer
 from domain.policy import ChatRules
 from domain.tokens import estimate_tokens
 from infrastructure.config import AppConfig, WeWorkTopSettings
@@ -29,6 +36,21 @@ from infrastructure.config import AppConfig, WeWorkTopSettings
 
 def reveal(secret: SecretStr | None) -> str | None:
     return None if secret is None else secret.get_secret_value()
+
+
+def process_name() -> str:
+    """Names this process as an owner of leases: unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def scheduler_settings(config: AppConfig) -> SchedulerSettings:
+    wecom = config.wecom
+    return SchedulerSettings(
+        workers=wecom.workers,
+        lease_seconds=wecom.lease_seconds,
+        sweep_seconds=wecom.sweep_seconds,
+        shutdown_grace_seconds=wecom.shutdown_grace_seconds,
+    )
 
 
 def assistant_profile(config: AppConfig) -> AssistantProfile:
@@ -47,9 +69,11 @@ class Container(containers.DeclarativeContainer):
     _wecom = config.provided.services.weworktop
     _llm = config.provided.llm
 
+    owner = providers.Singleton(process_name)
     engine = providers.Singleton(build_engine, config.provided.storage.url)
     event_store = providers.Singleton(SqlAlchemyEventStore, engine)
     token_cache = providers.Singleton(SqlAlchemyAccessTokenCache, engine)
+    lease_store = providers.Singleton(SqlAlchemyLeaseStore, engine)
 
     wecom_http = providers.Singleton(httpx.AsyncClient, timeout=_wecom.api_timeout_seconds)
     wecom_gateway = providers.Singleton(
@@ -60,6 +84,8 @@ class Container(containers.DeclarativeContainer):
         corp_secret=providers.Callable(reveal, _wecom.corp_secret),
         agent_id=_wecom.agent_id,
         token_cache=token_cache,
+        leases=lease_store,
+        owner=owner,
     )
 
     llm_http = providers.Singleton(httpx.AsyncClient, timeout=_llm.timeout_seconds)
@@ -76,16 +102,29 @@ class Container(containers.DeclarativeContainer):
         echo=providers.Singleton(EchoChatModel),
     )
 
+    deliver_reply = providers.Singleton(
+        DeliverReply,
+        store=event_store,
+        gateway=wecom_gateway,
+        pacer=providers.Singleton(SendPacer),
+        alerts=providers.Singleton(OperatorAlerts),
+        give_up_after_seconds=_wecom.delivery_give_up_seconds,
+    )
     handle_message = providers.Singleton(
         HandleMessage,
         store=event_store,
         model=chat_model,
-        gateway=wecom_gateway,
+        deliver=deliver_reply,
         count_tokens=providers.Object(estimate_tokens),
         profile=providers.Singleton(assistant_profile, config),
     )
     scheduler = providers.Singleton(
-        ConversationScheduler, store=event_store, handle=handle_message, workers=_wecom.workers
+        ConversationScheduler,
+        store=event_store,
+        handle=handle_message,
+        leases=lease_store,
+        owner=owner,
+        settings=providers.Singleton(scheduler_settings, config),
     )
     accept_message = providers.Factory(AcceptMessage, store=event_store, notifier=scheduler)
 

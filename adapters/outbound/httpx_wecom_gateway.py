@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from adapters.outbound.wecom_access_token import WeComAccessTokens, token_cache_key
-from application.ports import AccessTokenCache, DeliveryError
+from application.ports import AccessTokenCache, DeliveryError, LeaseStore
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ class HttpxWeComGateway:
         corp_secret: str,
         agent_id: int,
         token_cache: AccessTokenCache,
+        leases: LeaseStore,
+        owner: str,
         *,
         clock: Callable[[], float] = time.time,
         refresh_margin_seconds: float = 300.0,
@@ -139,6 +141,8 @@ class HttpxWeComGateway:
             self._fetch_token,
             token_cache,
             token_cache_key(corp_id, corp_secret),
+            leases,
+            owner,
             clock=clock,
             refresh_margin_seconds=refresh_margin_seconds,
         )

@@ -1,4 +1,4 @@
-"""Building the async engine from the configured URL, and creating the schema."""
+"""Building the async engine from the configured URL, tuned for each database."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
 """The WeCom access token, shared by every process through the AccessTokenCache.
 
 WeCom blocks a corp that calls gettoken too often, so a token is fetched only when the shared
-cache holds none that is still fresh, by one task at a time in this process, and it is renewed
-`refresh_margin_seconds` before it expires (or when WeCom rejects it early), never on a timer.
+cache holds none that is still fresh, by one caller at a time across all processes (a lease
+in the shared database; in this process also an asyncio.Lock), and it is renewed shortly
+before it expires (or when WeCom rejects it early), never on a timer. A refusal that only
+an operator can fix (wrong secret, untrusted IP) is remembered for a while instead of being
+asked again for every message.
 """
 
 from __future__ import annotations
@@ -11,10 +14,15 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from application.ports import AccessTokenCache, CachedToken
+from application.ports import AccessTokenCache, CachedToken, DeliveryError, LeaseStore
 
 FetchToken = Callable[[], Awaitable[tuple[str, float]]]
 """Asks WeCom for a token; returns (access_token, expires_in seconds)."""
+
+# Longer than one gettoken call can take with its retries; a fetcher that dies lets go then.
+FETCH_LEASE_SECONDS = 30.0
+WAIT_POLL_SECONDS = 0.1
+REFUSAL_MEMORY_SECONDS = 60.0
 
 
 def token_cache_key(corp_id: str, corp_secret: str) -> str:
@@ -30,6 +38,8 @@ class WeComAccessTokens:
         fetch: FetchToken,
         cache: AccessTokenCache,
         key: str,
+        leases: LeaseStore,
+        owner: str,
         *,
         clock: Callable[[], float],
         refresh_margin_seconds: float,
@@ -37,9 +47,12 @@ class WeComAccessTokens:
         self._fetch = fetch
         self._cache = cache
         self._key = key
+        self._leases = leases
+        self._owner = owner
         self._clock = clock
         self._refresh_margin = refresh_margin_seconds
         self._lock = asyncio.Lock()
+        self._refusal: tuple[DeliveryError, float] | None = None
 
     async def current(self) -> str:
         """A token that is not about to expire; WeCom is asked only if the cache has none."""
@@ -51,19 +64,52 @@ class WeComAccessTokens:
             token = await self._fresh_from_cache()
             if token is not None:
                 return token
-            requested_at = self._clock()
-            value, expires_in = await self._fetch()
-            # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
-            # proxy or a test may hand out) is renewed on every send.
-            margin = min(self._refresh_margin, expires_in / 4)
-            await self._cache.put(self._key, CachedToken(value, requested_at + expires_in - margin))
-            return value
+            return await self._fetch_once_for_all()
 
     async def renew(self, rejected: str) -> str:
         """WeCom refused `rejected` before its time. The cache forgets it only if it still holds
         it, so when many senders hit the same rejection, one new token serves them all."""
         await self._cache.invalidate(self._key, rejected)
         return await self.current()
+
+    async def _fetch_once_for_all(self) -> str:
+        self._raise_remembered_refusal()
+        lease = f"fetch:{self._key}"
+        while not await self._leases.acquire(lease, self._owner, FETCH_LEASE_SECONDS):
+            # Another process is fetching: its token will appear in the shared cache.
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            token = await self._fresh_from_cache()
+            if token is not None:
+                return token
+        try:
+            token = await self._fresh_from_cache()
+            if token is not None:
+                return token
+            return await self._fetch_and_store()
+        finally:
+            await self._leases.release(lease, self._owner)
+
+    async def _fetch_and_store(self) -> str:
+        requested_at = self._clock()
+        try:
+            value, expires_in = await self._fetch()
+        except DeliveryError as err:
+            if err.permanent:
+                self._refusal = (err, self._clock() + REFUSAL_MEMORY_SECONDS)
+            raise
+        # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
+        # proxy or a test may hand out) is renewed on every send.
+        margin = min(self._refresh_margin, expires_in / 4)
+        await self._cache.put(self._key, CachedToken(value, requested_at + expires_in - margin))
+        return value
+
+    def _raise_remembered_refusal(self) -> None:
+        if self._refusal is None:
+            return
+        error, until = self._refusal
+        if self._clock() < until:
+            raise DeliveryError(error.reason, errcode=error.errcode, permanent=True)
+        self._refusal = None
 
     async def _fresh_from_cache(self) -> str | None:
         cached = await self._cache.get(self._key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import pytest
 
 from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
 from application.ports import DeliveryError, WeComGateway
+from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 from tests.fakes.wecom import FakeWeComGateway
 from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
@@ -98,8 +100,18 @@ def token_cache() -> InMemoryAccessTokenCache:
 
 
 @pytest.fixture
-def make_gateway(client, base_url, standin, token_cache) -> Callable[..., HttpxWeComGateway]:
+def leases() -> InMemoryLeaseStore:
+    return InMemoryLeaseStore()
+
+
+@pytest.fixture
+def make_gateway(
+    client, base_url, standin, token_cache, leases
+) -> Callable[..., HttpxWeComGateway]:
+    owners = itertools.count(1)
+
     def make(**overrides) -> HttpxWeComGateway:
+        # Each gateway stands for one process: its own owner name, the shared cache and leases.
         arguments = dict(
             client=client,
             api_base_url=base_url,
@@ -107,6 +119,8 @@ def make_gateway(client, base_url, standin, token_cache) -> Callable[..., HttpxW
             corp_secret=standin.corp_secret,
             agent_id=standin.agent_id,
             token_cache=token_cache,
+            leases=leases,
+            owner=f"process-{next(owners)}",
             retry_initial_wait=0.001,
             retry_max_wait=0.01,
         )
@@ -320,6 +334,7 @@ class TestHttpxWeComGateway:
         gateway = make_gateway()
         with pytest.raises(DeliveryError) as on_gettoken:
             await gateway.send_text("alice", "hello")
+        gateway = make_gateway()  # this process remembers the refusal for a while; another asks
         await gateway.send_text("alice", "fetches a token")
         token = standin.issued_tokens[0]
         standin.fail_next(SEND, 40003, errmsg=f"refused token {token}")
@@ -348,6 +363,27 @@ class TestHttpxWeComGateway:
 
         assert standin.gettoken_calls == 1
         assert sorted(standin.contents_for("alice")) == sorted(f"m{n}" for n in range(20))
+
+    async def test_several_processes_starting_together_fetch_one_token(
+        self, make_gateway, standin
+    ):
+        standin.stall_next(GETTOKEN, 0.3)  # the first fetch is slow: the others must wait for it
+        processes = [make_gateway() for _ in range(4)]
+
+        await asyncio.gather(*(p.send_text("alice", f"from {i}") for i, p in enumerate(processes)))
+
+        assert standin.gettoken_calls == 1
+        assert len(standin.contents_for("alice")) == 4
+
+    async def test_a_refused_gettoken_is_not_asked_again_for_every_message(
+        self, make_gateway, standin
+    ):
+        gateway = make_gateway(corp_secret=WRONG_SECRET)
+        for n in range(5):
+            with pytest.raises(DeliveryError) as raised:
+                await gateway.send_text("alice", f"m{n}")
+            assert (raised.value.permanent, raised.value.errcode) == (True, 40001)
+        assert standin.gettoken_calls == 1
 
     async def test_concurrent_senders_hit_by_one_expiry_fetch_one_new_token(
         self, make_gateway, standin

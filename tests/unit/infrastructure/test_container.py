@@ -8,6 +8,7 @@ from infrastructure.config import parse_config
 from infrastructure.container import Container
 from tests.fakes.chat_model import FakeChatModel
 from tests.fakes.event_store import InMemoryEventStore
+from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.wecom import FakeWeComGateway
 from tests.support.events import text_message
 from tests.unit.infrastructure.test_config import PRODUCT_EXAMPLE
@@ -36,6 +37,7 @@ async def test_a_message_flows_through_the_wired_use_cases_with_fakes_swapped_in
     container.event_store.override(store)
     container.chat_model.override(model)
     container.wecom_gateway.override(wecom)
+    container.lease_store.override(InMemoryLeaseStore())
 
     accept = container.accept_message()
     assert await accept(text_message("你好"))
