@@ -71,21 +71,26 @@ class DeliverReply:
         where = f"reply {reply.stream_id} part {index + 1}/{len(reply.parts)}"
         now = self._clock()
         if err.permanent:
+            # The advice goes to the operator once per cause; each message gets a short line.
             self._alerts.delivery_refused(_cause(err), err.reason)
-            reason = err.reason
-        elif should_give_up(progress.received.occurred_at, now, self._give_up_after):
+            log.warning("%s not delivered (%s, permanent)", where, _cause(err))
+            await self._fail(progress, index, err.reason)
+            return None
+        if should_give_up(progress.received.occurred_at, now, self._give_up_after):
             reason = f"gave up after {self._give_up_after:.0f}s of failed attempts: {err.reason}"
-        else:
-            retry_at = now + retry_delay(progress.postponements, self._jitter())
-            postponed = progress.record(
-                DeliveryPostponed, index=index, reason=err.reason, retry_at=retry_at
-            )
-            await self._store.append([postponed])
-            log.warning("%s postponed %.0fs: %s", where, retry_at - now, err.reason)
-            return Postponed(retry_at)
-        log.warning("%s not delivered: %s", where, reason)
+            log.warning("%s not delivered: %s", where, reason)
+            await self._fail(progress, index, reason)
+            return None
+        retry_at = now + retry_delay(progress.postponements, self._jitter())
+        postponed = progress.record(
+            DeliveryPostponed, index=index, reason=err.reason, retry_at=retry_at
+        )
+        await self._store.append([postponed])
+        log.warning("%s postponed %.0fs: %s", where, retry_at - now, err.reason)
+        return Postponed(retry_at)
+
+    async def _fail(self, progress: MessageProgress, index: int, reason: str) -> None:
         await self._store.append([progress.record(DeliveryFailed, index=index, reason=reason)])
-        return None
 
 
 def _cause(err: DeliveryError) -> str:

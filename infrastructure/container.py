@@ -86,6 +86,7 @@ class Container(containers.DeclarativeContainer):
         token_cache=token_cache,
         leases=lease_store,
         owner=owner,
+        fetch_lease_seconds=_wecom.lease_seconds,
     )
 
     llm_http = providers.Singleton(httpx.AsyncClient, timeout=_llm.timeout_seconds)

@@ -128,6 +128,7 @@ class HttpxWeComGateway:
         *,
         clock: Callable[[], float] = time.time,
         refresh_margin_seconds: float = 300.0,
+        fetch_lease_seconds: float = 30.0,
         retry_attempts: int = 4,
         retry_initial_wait: float = 0.5,
         retry_max_wait: float = 5.0,
@@ -145,6 +146,7 @@ class HttpxWeComGateway:
             owner,
             clock=clock,
             refresh_margin_seconds=refresh_margin_seconds,
+            fetch_lease_seconds=fetch_lease_seconds,
         )
         self._retry_attempts = retry_attempts
         self._retry_initial_wait = retry_initial_wait

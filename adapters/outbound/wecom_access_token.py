@@ -19,8 +19,6 @@ from application.ports import AccessTokenCache, CachedToken, DeliveryError, Leas
 FetchToken = Callable[[], Awaitable[tuple[str, float]]]
 """Asks WeCom for a token; returns (access_token, expires_in seconds)."""
 
-# Longer than one gettoken call can take with its retries; a fetcher that dies lets go then.
-FETCH_LEASE_SECONDS = 30.0
 WAIT_POLL_SECONDS = 0.1
 REFUSAL_MEMORY_SECONDS = 60.0
 
@@ -43,6 +41,7 @@ class WeComAccessTokens:
         *,
         clock: Callable[[], float],
         refresh_margin_seconds: float,
+        fetch_lease_seconds: float,
     ):
         self._fetch = fetch
         self._cache = cache
@@ -51,6 +50,8 @@ class WeComAccessTokens:
         self._owner = owner
         self._clock = clock
         self._refresh_margin = refresh_margin_seconds
+        # How long others wait for a fetcher that died before one of them fetches instead.
+        self._fetch_lease = fetch_lease_seconds
         self._lock = asyncio.Lock()
         self._refusal: tuple[DeliveryError, float] | None = None
 
@@ -75,7 +76,7 @@ class WeComAccessTokens:
     async def _fetch_once_for_all(self) -> str:
         self._raise_remembered_refusal()
         lease = f"fetch:{self._key}"
-        while not await self._leases.acquire(lease, self._owner, FETCH_LEASE_SECONDS):
+        while not await self._leases.acquire(lease, self._owner, self._fetch_lease):
             # Another process is fetching: its token will appear in the shared cache.
             await asyncio.sleep(WAIT_POLL_SECONDS)
             token = await self._fresh_from_cache()

@@ -94,6 +94,7 @@ class WeComStandIn:
         self._faults: dict[str, deque[_Fault]] = {GETTOKEN: deque(), SEND: deque()}
         self._calls = {GETTOKEN: 0, SEND: 0}
         self._sent: list[SentMessage] = []
+        self._refused_content: tuple[str, int] | None = None
         self._msgids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -135,6 +136,12 @@ class WeComStandIn:
 
     def fail_next_http(self, endpoint: str, status: int, *, times: int = 1) -> None:
         self._queue(endpoint, _Fault(status=status), times)
+
+    def refuse_content(self, marker: str | None, status: int = 503) -> None:
+        """Until called again with None, a message containing `marker` gets HTTP `status` and
+        is not delivered: an outage that hits one part of a reply and not the one before."""
+        with self._lock:
+            self._refused_content = None if marker is None else (marker, status)
 
     def stall_next(self, endpoint: str, seconds: float, *, times: int = 1) -> None:
         """The next `times` calls wait `seconds`, then are served as usual: like WeCom, a
@@ -238,6 +245,10 @@ class WeComStandIn:
         content = body["text"].get("content")
         if not isinstance(content, str) or not content:
             return self._error(request, 44004)
+        with self._lock:
+            refused = self._refused_content
+        if refused and refused[0] in content:
+            return PlainTextResponse("stand-in refused this content", status_code=refused[1])
         recipients = [user for user in str(body.get("touser", "")).split("|") if user]
         known = [user for user in recipients if self._knows(user)]
         invalid = "|".join(user for user in recipients if user not in known)

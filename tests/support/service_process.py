@@ -60,6 +60,12 @@ class ServiceProcess:
             self._process.wait()
         self._process = None
 
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs, as in a crash or an OOM kill."""
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 

@@ -1,0 +1,82 @@
+"""Pieces for end-to-end tests: a service configuration pointed at local stand-ins, and a
+sender that plays WeCom's side of the callback."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+import httpx
+
+from adapters.inbound.wecom_crypto import WeComCrypto
+from tests.standins.wecom_standin import WeComStandIn
+from tests.support.wecom_signing import signed_callback, text_message_xml
+
+
+def random_key(length: int) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+class CallbackKeys:
+    """The app's callback Token and EncodingAESKey, fresh and random for every test."""
+
+    def __init__(self) -> None:
+        self.token = random_key(32)
+        self.aes_key = random_key(43)
+
+
+def service_config(
+    wecom: WeComStandIn,
+    wecom_url: str,
+    keys: CallbackKeys,
+    storage_url: str,
+    llm: dict | None = None,
+    **wecom_settings,
+) -> dict:
+    return {
+        "services": {
+            "channel_type": "weworktop",
+            "weworktop": {
+                "corp_id": wecom.corp_id,
+                "corp_secret": wecom.corp_secret,
+                "agent_id": wecom.agent_id,
+                "token": keys.token,
+                "aes_key": keys.aes_key,
+                "api_base_url": wecom_url,
+                **wecom_settings,
+            },
+        },
+        "llm": llm or {"provider": "echo"},
+        "storage": {"url": storage_url},
+    }
+
+
+class WeComSender:
+    """Sends text callbacks the way WeCom does: signed, encrypted, retried on failure."""
+
+    def __init__(self, wecom: WeComStandIn, keys: CallbackKeys, path: str = "/wework_callback"):
+        self._wecom = wecom
+        self._crypto = WeComCrypto(keys.token, keys.aes_key, wecom.corp_id)
+        self._path = path
+
+    def callback(self, user: str, content: str, msg_id: int) -> tuple[dict, bytes]:
+        xml = text_message_xml(
+            self._wecom.corp_id, user, content, msg_id=msg_id, agent_id=self._wecom.agent_id
+        )
+        return signed_callback(self._crypto, xml)
+
+    def post(self, base_url: str, params: dict, body: bytes) -> httpx.Response:
+        return httpx.post(f"{base_url}{self._path}", params=params, content=body, timeout=5)
+
+    def post_each(self, base_urls: list[str], params: dict, body: bytes) -> int:
+        """Posts the same callback once to each URL, as WeCom's original and its retries may
+        reach different instances; an instance that is down is skipped. Returns the number
+        of acknowledgements."""
+        acknowledged = 0
+        for url in base_urls:
+            try:
+                if self.post(url, params, body).status_code == 200:
+                    acknowledged += 1
+            except httpx.TransportError:
+                continue
+        return acknowledged
