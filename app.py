@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = choose_config(args.config)
     try:
-        app = create_app(path)
+        app = create_app(path, trial=path == EXAMPLE_CONFIG)
     except (ConfigError, ValueError) as err:
         print(f"weworktop: config error: {err}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Handling one accepted message: decide, ask the model, compose the reply, deliver it.
+"""Handling one accepted message: decide, ask a model, compose the reply, deliver it.
 
 Every step is recorded before the next one starts, so a handler that is interrupted at any
 point can be run again on the same message: it skips what is recorded and goes on.
@@ -9,60 +9,68 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.answering import AskWithMemory
 from application.delivery import DeliverReply, Postponed
-from application.memory_reader import MemoryReader
-from application.ports import (
-    ChatMessage,
-    ChatModel,
-    ChatModelError,
-    EventStore,
-    TokenCounter,
-)
+from application.directory import NameDirectory
+from application.media_work import DrawPicture, TranscribeVoice
+from application.ports import ChatModelError, EventStore, ImageModelError, SpeechError
+from application.rate_limiter import SenderRateLimiter
 from domain import notices
 from domain.events import (
     AnswerComposed,
     Event,
+    ImageComposed,
     MemoryCleared,
     MessageIgnored,
     NoticeComposed,
+    VoiceTranscribed,
 )
-from domain.memory import history_budget
 from domain.message_progress import MessageProgress
 from domain.policy import (
     AskModel,
     ChatRules,
+    Decision,
+    DrawImage,
     Ignore,
+    Notify,
     RefuseTooLong,
     ResetMemory,
     ShowHelp,
+    Transcribe,
     decide,
 )
+from domain.rate_limit import SlowDown
 from domain.reply_text import flatten_markdown, split_parts
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class AssistantProfile:
-    rules: ChatRules
-    system_prompt: str
+class Skills:
+    """What the handler can do beyond deciding: each is a use case of its own."""
+
+    ask: AskWithMemory
+    draw: DrawPicture
+    transcribe: TranscribeVoice
+    directory: NameDirectory
 
 
 class HandleMessage:
     def __init__(
         self,
         store: EventStore,
-        model: ChatModel,
+        skills: Skills,
         deliver: DeliverReply,
-        count_tokens: TokenCounter,
-        profile: AssistantProfile,
+        count_tokens,
+        rules: ChatRules,
+        rate_limiter: SenderRateLimiter | None = None,
     ):
         self._store = store
-        self._model = model
+        self._skills = skills
         self._deliver = deliver
         self._count = count_tokens
-        self._profile = profile
-        self._memory = MemoryReader(store, count_tokens)
+        self._rules = rules
+        self._rate_limiter = rate_limiter or SenderRateLimiter.unlimited()
 
     async def __call__(self, stream_id: str) -> Postponed | None:
         """Takes the message as far as it can go now; Postponed when WeCom must be retried."""
@@ -78,57 +86,104 @@ class HandleMessage:
 
     async def _compose(self, progress: MessageProgress) -> list[Event]:
         message = progress.received.message
-        decision = decide(message, self._profile.rules, self._count)
+        group_name = None
+        if message.is_group:
+            group_name = await self._skills.directory.chat_name(message.chat_id)
+        decision = decide(message, self._rules, self._count, group_name, progress.transcript)
+        if isinstance(decision, Transcribe | AskModel | DrawImage):
+            # Only model calls cost money, so only they count against the sender's budget.
+            refusal = await self._over_budget(progress)
+            if refusal is not None:
+                return [refusal]
+        if isinstance(decision, Transcribe):
+            try:
+                transcript = await self._skills.transcribe(message.media_id)
+            except SpeechError as err:
+                log.warning("voice %s not transcribed: %s", progress.received.stream_id, err)
+                return [await self._notice(progress, notices.VOICE_FAILED, f"speech: {err}")]
+            # Kept at once: a crash later must not cost a second transcription.
+            await self._store.append([progress.record(VoiceTranscribed, transcript=transcript)])
+            decision = decide(message, self._rules, self._count, group_name, transcript)
+        return await self._act(progress, decision)
+
+    async def _over_budget(self, progress: MessageProgress) -> Event | None:
+        verdict = self._rate_limiter.check(progress.received.message.from_user)
+        if isinstance(verdict, Ignore):
+            return progress.record(MessageIgnored, reason=verdict.reason)
+        if isinstance(verdict, SlowDown):
+            limit = verdict.limit
+            text = notices.slow_down(limit.messages, limit.per_seconds, verdict.retry_after_seconds)
+            return await self._notice(progress, text, "rate limited")
+        return None
+
+    async def _act(self, progress: MessageProgress, decision: Decision) -> list[Event]:
         if isinstance(decision, Ignore):
             log.info("message %s not answered: %s", progress.received.stream_id, decision.reason)
             return [progress.record(MessageIgnored, reason=decision.reason)]
         if isinstance(decision, ResetMemory):
             cleared = progress.record(MemoryCleared)
-            return [cleared, self._notice(progress, notices.MEMORY_CLEARED, "memory cleared")]
+            return [cleared, await self._notice(progress, notices.MEMORY_CLEARED, "memory cleared")]
         if isinstance(decision, ShowHelp):
-            return [self._notice(progress, notices.HELP, "help")]
+            return [await self._notice(progress, notices.HELP, "help")]
+        if isinstance(decision, Notify):
+            return [await self._notice(progress, decision.text, decision.kind)]
         if isinstance(decision, RefuseTooLong):
             text = notices.too_long(decision.tokens, decision.limit)
-            return [self._notice(progress, text, "message too long")]
+            return [await self._notice(progress, text, "message too long")]
+        if isinstance(decision, DrawImage):
+            return [await self._draw(progress, decision.prompt)]
         assert isinstance(decision, AskModel)
         return [await self._answer(progress, decision.prompt)]
 
     async def _answer(self, progress: MessageProgress, prompt: str) -> Event:
-        received = progress.received
-        system_prompt = self._profile.system_prompt
-        budget = history_budget(
-            self._profile.rules.conversation_max_tokens, system_prompt, prompt, self._count
-        )
-        position = await self._store.position_of(received.stream_id, received.version)
-        turns = await self._memory.window(received.conversation_id, position, budget)
-        messages = [ChatMessage("system", system_prompt)] if system_prompt else []
-        for turn in turns:
-            messages += [ChatMessage("user", turn.prompt), ChatMessage("assistant", turn.answer)]
-        messages.append(ChatMessage("user", prompt))
         try:
-            answer = await self._model.complete(
-                messages, max_tokens=self._profile.rules.max_single_msg_tokens
-            )
+            answer = await self._skills.ask(progress.received, prompt)
         except ChatModelError as err:
-            log.warning("model failed for %s: %s", received.stream_id, err)
-            return self._notice(progress, notices.MODEL_FAILED, f"model failed: {err}")
+            log.warning("model failed for %s: %s", progress.received.stream_id, err)
+            return await self._notice(progress, notices.MODEL_FAILED, f"model failed: {err}")
         if not answer.strip():
-            return self._notice(progress, notices.MODEL_FAILED, "model returned an empty answer")
-        text = self._profile.rules.single_chat_reply_prefix + flatten_markdown(answer)
+            return await self._notice(
+                progress, notices.MODEL_FAILED, "model returned an empty answer"
+            )
+        prefix = "" if progress.received.message.is_group else self._rules.single_chat_reply_prefix
+        text = await self._addressed(progress, prefix + flatten_markdown(answer))
+        return self._record_reply(progress, AnswerComposed, text, prompt=prompt, answer=answer)
+
+    async def _draw(self, progress: MessageProgress, prompt: str) -> Event:
+        try:
+            media_id = await self._skills.draw(prompt)
+        except ImageModelError as err:
+            log.warning("picture for %s failed: %s", progress.received.stream_id, err)
+            return await self._notice(progress, notices.IMAGE_FAILED, f"image failed: {err}")
+        message = progress.received.message
         return progress.record(
-            AnswerComposed,
-            to_user=received.message.from_user,
-            text=text,
-            parts=split_parts(text),
+            ImageComposed,
+            to_user=message.from_user,
+            to_chat=message.chat_id,
+            text="",
+            parts=(media_id,),
             prompt=prompt,
-            answer=answer,
         )
 
-    def _notice(self, progress: MessageProgress, text: str, reason: str) -> Event:
+    async def _notice(self, progress: MessageProgress, text: str, reason: str) -> Event:
+        text = await self._addressed(progress, text)
+        return self._record_reply(progress, NoticeComposed, text, reason=reason)
+
+    async def _addressed(self, progress: MessageProgress, text: str) -> str:
+        """In a group, a reply names the asker, so everyone sees whom it answers."""
+        message = progress.received.message
+        if not message.is_group:
+            return text
+        return f"@{await self._skills.directory.member_name(message.from_user)} {text}"
+
+    @staticmethod
+    def _record_reply(progress: MessageProgress, event_type, text: str, **fields) -> Event:
+        message = progress.received.message
         return progress.record(
-            NoticeComposed,
-            to_user=progress.received.message.from_user,
+            event_type,
+            to_user=message.from_user,
+            to_chat=message.chat_id,
             text=text,
             parts=split_parts(text),
-            reason=reason,
+            **fields,
         )

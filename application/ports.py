@@ -21,6 +21,12 @@ class PendingMessage:
     position: int
 
 
+@dataclass(frozen=True)
+class StoreStatistics:
+    events_by_type: dict[str, int]
+    pending_messages: int
+
+
 class EventStore(Protocol):
     async def append(self, events: Sequence[Event]) -> None:
         """Append events of one stream atomically. Each event's version must be the next one;
@@ -38,6 +44,9 @@ class EventStore(Protocol):
 
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
         """Received messages not yet settled, oldest first."""
+
+    async def statistics(self) -> StoreStatistics:
+        """How many events of each type are recorded, and how many messages are unsettled."""
 
 
 class ChatModelError(Exception):
@@ -65,8 +74,53 @@ class DeliveryError(Exception):
 
 
 class WeComGateway(Protocol):
+    """WeCom's API as the use cases need it. Every failure is a DeliveryError."""
+
     async def send_text(self, to_user: str, content: str) -> str:
         """Send one text message to a member; returns WeCom's msgid."""
+
+    async def send_chat_text(self, chat_id: str, content: str) -> str:
+        """Send one text message to a group chat (appchat/send); returns a msgid ("" if none)."""
+
+    async def send_image(self, to_user: str, media_id: str) -> str: ...
+
+    async def send_chat_image(self, chat_id: str, media_id: str) -> str: ...
+
+    async def upload_image(self, data: bytes, filename: str) -> str:
+        """media/upload?type=image; returns the media_id (valid three days)."""
+
+    async def download_media(self, media_id: str) -> bytes:
+        """media/get: the raw bytes (a voice message is AMR)."""
+
+    async def chat_name(self, chat_id: str) -> str | None:
+        """appchat/get's name; None when WeCom does not know the chat."""
+
+    async def member_name(self, user_id: str) -> str | None:
+        """user/get's name; None when the member is outside the app's visible range."""
+
+
+class ImageModelError(Exception):
+    """No image came back (down, refused, timed out, unusable answer)."""
+
+
+class ImageModel(Protocol):
+    async def generate(self, prompt: str) -> bytes:
+        """A PNG or JPEG image drawn for `prompt`."""
+
+
+class SpeechError(Exception):
+    """No transcript came back, or the audio could not be converted."""
+
+
+class SpeechToText(Protocol):
+    async def transcribe(self, audio: bytes, filename: str) -> str:
+        """The text spoken in `audio` (a format named by `filename`'s extension)."""
+
+
+class AudioConverter(Protocol):
+    async def amr_to_wav(self, amr: bytes) -> bytes:
+        """WeCom voice (AMR-NB, 8 kHz) as WAV, which speech-to-text servers accept.
+        Raises SpeechError when it cannot."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +163,11 @@ class WorkNotifier(Protocol):
 
 
 __all__ = [
+    "AudioConverter",
+    "ImageModel",
+    "ImageModelError",
+    "SpeechError",
+    "SpeechToText",
     "LeaseStore",
     "AccessTokenCache",
     "CachedToken",
@@ -119,6 +178,7 @@ __all__ = [
     "DeliveryError",
     "EventStore",
     "PendingMessage",
+    "StoreStatistics",
     "TokenCounter",
     "WeComGateway",
     "WorkNotifier",

@@ -28,6 +28,9 @@ class SchedulerSettings:
     lease_seconds: float = 30.0
     sweep_seconds: float = 2.0
     shutdown_grace_seconds: float = 10.0
+    # Conversations with a task (running or waiting for a worker). Beyond it, new work stays
+    # in the store's pending list until a sweep, so a flood costs rows, not memory.
+    max_tasks: int = 1024
 
 
 class ConversationScheduler:
@@ -58,6 +61,8 @@ class ConversationScheduler:
             return
         if conversation_id in self._active:
             self._again.add(conversation_id)
+            return
+        if len(self._active) >= self._settings.max_tasks:
             return
         task = asyncio.create_task(self._drain(conversation_id))
         self._active[conversation_id] = task

@@ -16,10 +16,45 @@ MODEL_FAILED = (
 )
 
 
+UNSUPPORTED = (
+    "我目前能看懂文字和语音，其他类型的消息还不能处理。\n"
+    "I can read text and voice messages; I cannot use this kind of message yet."
+)
+
+VOICE_OFF = (
+    "语音识别没有开启，请发文字消息。\n"
+    "Voice messages are turned off here; please send text."
+)
+
+VOICE_NOT_UNDERSTOOD = (
+    "抱歉，没有听清这条语音，请再说一遍或改发文字。\n"
+    "Sorry, I could not make out that voice message. Please try again or send text."
+)
+
+VOICE_FAILED = (
+    "抱歉，语音暂时无法识别，请稍后再试或改发文字。\n"
+    "Sorry, voice recognition is not working right now. Please try later or send text."
+)
+
+IMAGE_FAILED = (
+    "抱歉，图片暂时画不出来，请稍后再试。\n"
+    "Sorry, I could not create that picture right now. Please try again later."
+)
+
+
 def too_long(tokens: int, limit: int) -> str:
     over = tokens - limit
     return (
         f"消息太长了：约 {tokens} 个 token，上限是 {limit}，请缩短约 {over} 个 token 后再发。\n"
         f"Your message is too long: about {tokens} tokens, the limit is {limit}. "
         f"Please shorten it by about {over} tokens."
+    )
+
+
+def slow_down(messages: int, per_seconds: float, retry_after_seconds: int) -> str:
+    return (
+        f"你的提问有点多：每 {per_seconds:g} 秒最多回答 {messages} 条，"
+        f"请约 {retry_after_seconds} 秒后再试。\n"
+        f"You are asking a lot at once: I answer at most {messages} messages every "
+        f"{per_seconds:g} seconds. Please try again in about {retry_after_seconds} seconds."
     )

@@ -16,6 +16,7 @@ from adapters.outbound.sqlalchemy_migrations import migrate
 from infrastructure.config import AppConfig, load_config
 from infrastructure.container import Container, reveal
 from infrastructure.logging_setup import configure_logging
+from infrastructure.startup_notes import startup_notes
 
 log = logging.getLogger("weworktop")
 
@@ -26,9 +27,12 @@ def config_path_from_env() -> Path:
     return Path(os.environ.get(CONFIG_ENV, "config.json"))
 
 
-def create_app(config_path: Path | None = None) -> Starlette:
-    config, warnings = load_config(config_path or config_path_from_env())
-    configure_logging(secrets_of(config))
+def create_app(config_path: Path | None = None, *, trial: bool = False) -> Starlette:
+    """`trial`: started on the shipped example, whose placeholder secrets need no guarding."""
+    config, warnings = load_config(
+        config_path or config_path_from_env(), check_permissions=not trial
+    )
+    configure_logging(secrets_of(config), config.logging.level)
     for warning in warnings:
         log.warning(warning)
     return build_app(Container(config=config))
@@ -36,7 +40,10 @@ def create_app(config_path: Path | None = None) -> Starlette:
 
 def secrets_of(config: AppConfig) -> list[str]:
     wecom = config.wecom
-    values = [wecom.corp_secret, wecom.token, wecom.aes_key, config.llm.api_key]
+    values = [
+        wecom.corp_secret, wecom.token, wecom.aes_key, config.llm.api_key,
+        config.image.api_key, config.speech.api_key, config.admin.bearer_token,
+    ]
     return [secret for secret in map(reveal, values) if secret]
 
 
@@ -48,12 +55,14 @@ def build_app(container: Container) -> Starlette:
     async def lifespan(_app: Starlette):
         engine = container.engine()
         await migrate(engine)
+        for note in startup_notes(config, container.audio_converter().startup_warning):
+            log.warning(note)
         scheduler = container.scheduler()
         resumed = await scheduler.resume_pending()
         scheduler.start()
         log.info(
-            "weworktop ready: callback http://%s:%d%s, store %s, model %s%s",
-            wecom.host, wecom.port, wecom.callback_path,
+            "weworktop ready: callback path %s, store %s, model %s%s",
+            wecom.callback_path,
             make_url(config.storage.url).render_as_string(hide_password=True),
             config.llm.provider,
             f", resuming {resumed} conversations with unanswered messages" if resumed else "",
@@ -64,9 +73,13 @@ def build_app(container: Container) -> Starlette:
             await scheduler.close()
             await container.wecom_http().aclose()
             await container.llm_http().aclose()
+            await container.image_http().aclose()
             await engine.dispose()
 
     routes = container.callback().routes(wecom.callback_path) + health.routes
+    if config.admin.enabled:
+        routes.append(container.admin().mount())
+        log.info("admin surface enabled under /admin (bearer token required)")
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.config = config
     return app

@@ -10,10 +10,21 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from infrastructure.config_permissions import exposed_secrets_warnings
 
 DEFAULT_SYSTEM_PROMPT = (
     "你是企业微信里的智能助手，回答准确、简洁、友好。"
@@ -25,7 +36,13 @@ SECRET_ENV = {
     ("services", "weworktop", "token"): ("WEWORKTOP_TOKEN",),
     ("services", "weworktop", "aes_key"): ("WEWORKTOP_AES_KEY",),
     ("llm", "api_key"): ("LLM_API_KEY", "OPENAI_API_KEY"),
+    ("image", "api_key"): ("WEWORKTOP_IMAGE_API_KEY",),
+    ("speech", "api_key"): ("WEWORKTOP_SPEECH_API_KEY",),
+    ("admin", "bearer_token"): ("WEWORKTOP_ADMIN_TOKEN",),
 }
+
+# A bearer token anyone could guess in a few tries would make the admin surface public.
+MIN_ADMIN_TOKEN_CHARS = 16
 
 
 class ConfigError(Exception):
@@ -35,6 +52,13 @@ class ConfigError(Exception):
 class _Section(BaseModel):
     # Unknown keys are kept so they can be warned about, not rejected.
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class RateLimitSettings(_Section):
+    """Model calls per sender: `messages` every `per_seconds`; 0 messages turns it off."""
+
+    messages: int = Field(20, ge=0)
+    per_seconds: float = Field(60.0, gt=0)
 
 
 class WeWorkTopSettings(_Section):
@@ -54,10 +78,15 @@ class WeWorkTopSettings(_Section):
     group_name_white_list: list[str] = []
     image_create_prefix: list[str] = []
     speech_recognition: bool = False
+    group_memory: Literal["group", "member"] = "group"
+    voice_off_reply: bool = True
+    unsupported_reply: bool = True
+    welcome_message: str = ""
     conversation_max_tokens: int = Field(4000, gt=0)
     max_single_msg_tokens: int = Field(1000, gt=0)
     workers: int = Field(16, ge=1, le=1024)
     api_timeout_seconds: float = Field(10.0, gt=0)
+    rate_limit: RateLimitSettings | None = RateLimitSettings()
     lease_seconds: float = Field(30.0, ge=1)
     sweep_seconds: float = Field(2.0, gt=0)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
@@ -98,33 +127,124 @@ class LlmSettings(_Section):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     timeout_seconds: float = Field(60.0, gt=0)
     temperature: float | None = Field(None, ge=0, le=2)
+    image_model: str = "dall-e-3"
+    image_size: str = "1024x1024"
+    speech_model: str = "whisper-1"
+
+
+class ImageSettings(_Section):
+    """Where pictures are drawn; each key left out is taken from `llm`."""
+
+    provider: Literal["openai", "offline"] | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    size: str | None = None
+    # Drawing takes far longer than chatting: tens of seconds are normal.
+    timeout_seconds: float = Field(120.0, gt=0)
+
+
+class SpeechSettings(_Section):
+    """Where voice is transcribed; each key left out is taken from `llm`."""
+
+    provider: Literal["openai", "none"] | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    provider: str
+    base_url: str
+    api_key: SecretStr | None
+    model: str
+    size: str | None = None
 
 
 class StorageSettings(_Section):
     url: str = "sqlite:///data/weworktop.db"
 
 
+class AdminSettings(_Section):
+    enabled: bool = False
+    # Validated even when absent, so that "enabled without a token" stops start-up.
+    bearer_token: SecretStr | None = Field(None, validate_default=True)
+
+    @field_validator("bearer_token")
+    @classmethod
+    def _token_when_enabled(cls, value: SecretStr | None, info: ValidationInfo):
+        if value is None or not value.get_secret_value():
+            if info.data.get("enabled"):
+                raise ValueError(
+                    "required when admin.enabled is true (or set WEWORKTOP_ADMIN_TOKEN)"
+                )
+            return None
+        if len(value.get_secret_value()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_ADMIN_TOKEN_CHARS} characters; use a long random value"
+            )
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class AppConfig(_Section):
     services: Services
     llm: LlmSettings = LlmSettings()
+    image: ImageSettings = ImageSettings()
+    speech: SpeechSettings = SpeechSettings()
     storage: StorageSettings = StorageSettings()
+    admin: AdminSettings = AdminSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @property
     def wecom(self) -> WeWorkTopSettings:
         return self.services.weworktop
 
+    @property
+    def image_endpoint(self) -> ModelEndpoint:
+        """With a real chat model, pictures come from the same server; offline, they are
+        drawn locally."""
+        image, llm = self.image, self.llm
+        return ModelEndpoint(
+            provider=image.provider or ("openai" if llm.provider == "openai" else "offline"),
+            base_url=image.base_url or llm.base_url,
+            api_key=image.api_key or llm.api_key,
+            model=image.model or llm.image_model,
+            size=image.size or llm.image_size,
+        )
+
+    @property
+    def speech_endpoint(self) -> ModelEndpoint:
+        speech, llm = self.speech, self.llm
+        return ModelEndpoint(
+            provider=speech.provider or ("openai" if llm.provider == "openai" else "none"),
+            base_url=speech.base_url or llm.base_url,
+            api_key=speech.api_key or llm.api_key,
+            model=speech.model or llm.speech_model,
+        )
+
 
 def load_config(
-    path: Path, environ: Mapping[str, str] | None = None
+    path: Path, environ: Mapping[str, str] | None = None, *, check_permissions: bool = True
 ) -> tuple[AppConfig, list[str]]:
-    """The validated configuration and the warnings about it (unknown keys)."""
+    """The validated configuration and the warnings about it (unknown keys, a file that
+    holds secrets and that every user can read)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ConfigError(f"{path}: not readable JSON ({_plain(err)})") from None
-    return parse_config(raw, os.environ if environ is None else environ, source=str(path))
+    # Looked at before the environment's secrets are merged into `raw`.
+    exposed = exposed_secrets_warnings(path, raw, SECRET_ENV) if check_permissions else []
+    config, warnings = parse_config(
+        raw, os.environ if environ is None else environ, source=str(path)
+    )
+    return config, warnings + exposed
 
 
 def parse_config(

@@ -14,24 +14,37 @@ import httpx
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
+from adapters.inbound.admin import AdminSurface
 from adapters.inbound.wecom_callback import WeComCallback
 from adapters.inbound.wecom_crypto import WeComCrypto
 from adapters.outbound.echo_chat_model import EchoChatModel
+from adapters.outbound.ffmpeg_audio_converter import FfmpegAudioConverter
 from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
+from adapters.outbound.httpx_openai_image_model import HttpxOpenAIImageModel
+from adapters.outbound.httpx_openai_speech_to_text import HttpxOpenAISpeechToText
 from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
+from adapters.outbound.no_speech_to_text import NoSpeechToText
+from adapters.outbound.offline_image_model import OfflineImageModel
 from adapters.outbound.sqlalchemy_engine import build_engine
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.sqlalchemy_lease_store import SqlAlchemyLeaseStore
 from adapters.outbound.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
+from application.answering import AskWithMemory
 from application.delivery import DeliverReply
-from application.handling import AssistantProfile, HandleMessage
+from application.directory import NameDirectory
+from application.handling import HandleMessage, Skills
 from application.intake import AcceptMessage
+from application.media_work import DrawPicture, TranscribeVoice
 from application.operator_alerts import OperatorAlerts
+from application.rate_limiter import SenderRateLimiter
 from application.scheduler import ConversationScheduler, SchedulerSettings
 from application.send_pacer import SendPacer
 from domain.policy import ChatRules
+from domain.rate_limit import RateLimit
 from domain.tokens import estimate_tokens
 from infrastructure.config import AppConfig, WeWorkTopSettings
+from infrastructure.logging_setup import redact_also
+from infrastructure.token_redaction import TokenRedactingCache
 
 
 def reveal(secret: SecretStr | None) -> str | None:
@@ -53,15 +66,29 @@ def scheduler_settings(config: AppConfig) -> SchedulerSettings:
     )
 
 
-def assistant_profile(config: AppConfig) -> AssistantProfile:
+def rate_limit(config: AppConfig) -> RateLimit:
+    settings = config.wecom.rate_limit
+    if settings is None:
+        return RateLimit(messages=0, per_seconds=0)
+    return RateLimit(messages=settings.messages, per_seconds=settings.per_seconds)
+
+
+def chat_rules(config: AppConfig) -> ChatRules:
     wecom: WeWorkTopSettings = config.wecom
-    rules = ChatRules(
+    return ChatRules(
         single_chat_prefix=tuple(wecom.single_chat_prefix),
         single_chat_reply_prefix=wecom.single_chat_reply_prefix,
         conversation_max_tokens=wecom.conversation_max_tokens,
         max_single_msg_tokens=wecom.max_single_msg_tokens,
+        group_chat_prefix=tuple(wecom.group_chat_prefix),
+        group_name_white_list=tuple(wecom.group_name_white_list),
+        group_memory=wecom.group_memory,
+        image_create_prefix=tuple(wecom.image_create_prefix),
+        speech_recognition=wecom.speech_recognition,
+        voice_off_reply=wecom.voice_off_reply,
+        unsupported_reply=wecom.unsupported_reply,
+        welcome_message=wecom.welcome_message,
     )
-    return AssistantProfile(rules=rules, system_prompt=config.llm.system_prompt)
 
 
 class Container(containers.DeclarativeContainer):
@@ -72,7 +99,11 @@ class Container(containers.DeclarativeContainer):
     owner = providers.Singleton(process_name)
     engine = providers.Singleton(build_engine, config.provided.storage.url)
     event_store = providers.Singleton(SqlAlchemyEventStore, engine)
-    token_cache = providers.Singleton(SqlAlchemyAccessTokenCache, engine)
+    token_cache = providers.Singleton(
+        TokenRedactingCache,
+        providers.Singleton(SqlAlchemyAccessTokenCache, engine),
+        providers.Object(redact_also),
+    )
     lease_store = providers.Singleton(SqlAlchemyLeaseStore, engine)
 
     wecom_http = providers.Singleton(httpx.AsyncClient, timeout=_wecom.api_timeout_seconds)
@@ -103,6 +134,55 @@ class Container(containers.DeclarativeContainer):
         echo=providers.Singleton(EchoChatModel),
     )
 
+    _image = config.provided.image_endpoint
+    image_http = providers.Singleton(
+        httpx.AsyncClient, timeout=config.provided.image.timeout_seconds
+    )
+    image_model = providers.Selector(
+        providers.Callable(attrgetter("image_endpoint.provider"), config),
+        openai=providers.Singleton(
+            HttpxOpenAIImageModel,
+            client=image_http,
+            base_url=_image.base_url,
+            api_key=providers.Callable(reveal, _image.api_key),
+            model=_image.model,
+            size=_image.size,
+        ),
+        offline=providers.Singleton(OfflineImageModel),
+    )
+    _speech = config.provided.speech_endpoint
+    speech_to_text = providers.Selector(
+        providers.Callable(attrgetter("speech_endpoint.provider"), config),
+        openai=providers.Singleton(
+            HttpxOpenAISpeechToText,
+            client=llm_http,
+            base_url=_speech.base_url,
+            api_key=providers.Callable(reveal, _speech.api_key),
+            model=_speech.model,
+        ),
+        none=providers.Singleton(NoSpeechToText),
+    )
+    audio_converter = providers.Singleton(FfmpegAudioConverter)
+    directory = providers.Singleton(NameDirectory, wecom_gateway)
+    rules = providers.Singleton(chat_rules, config)
+    skills = providers.Singleton(
+        Skills,
+        ask=providers.Singleton(
+            AskWithMemory,
+            store=event_store,
+            model=chat_model,
+            count_tokens=providers.Object(estimate_tokens),
+            system_prompt=_llm.system_prompt,
+            conversation_max_tokens=_wecom.conversation_max_tokens,
+            max_answer_tokens=_wecom.max_single_msg_tokens,
+        ),
+        draw=providers.Singleton(DrawPicture, image_model, wecom_gateway),
+        transcribe=providers.Singleton(
+            TranscribeVoice, wecom_gateway, audio_converter, speech_to_text
+        ),
+        directory=directory,
+    )
+
     deliver_reply = providers.Singleton(
         DeliverReply,
         store=event_store,
@@ -114,10 +194,13 @@ class Container(containers.DeclarativeContainer):
     handle_message = providers.Singleton(
         HandleMessage,
         store=event_store,
-        model=chat_model,
+        skills=skills,
         deliver=deliver_reply,
         count_tokens=providers.Object(estimate_tokens),
-        profile=providers.Singleton(assistant_profile, config),
+        rules=rules,
+        rate_limiter=providers.Singleton(
+            SenderRateLimiter, providers.Callable(rate_limit, config)
+        ),
     )
     scheduler = providers.Singleton(
         ConversationScheduler,
@@ -127,7 +210,9 @@ class Container(containers.DeclarativeContainer):
         owner=owner,
         settings=providers.Singleton(scheduler_settings, config),
     )
-    accept_message = providers.Factory(AcceptMessage, store=event_store, notifier=scheduler)
+    accept_message = providers.Factory(
+        AcceptMessage, store=event_store, notifier=scheduler, group_memory=_wecom.group_memory
+    )
 
     crypto = providers.Singleton(
         WeComCrypto,
@@ -141,4 +226,9 @@ class Container(containers.DeclarativeContainer):
         accept=accept_message,
         agent_id=_wecom.agent_id,
         max_skew_seconds=_wecom.callback_max_skew_seconds,
+    )
+    admin = providers.Singleton(
+        AdminSurface,
+        bearer_token=providers.Callable(reveal, config.provided.admin.bearer_token),
+        read_statistics=event_store.provided.statistics,
     )

@@ -1,4 +1,9 @@
-"""Logging for the service: one line per record, with every configured secret redacted."""
+"""Logging for the service: one line per record, with every secret redacted.
+
+Two nets: the literal values of the configured secrets (and of each access token as soon as
+this process sees it, through `redact_also`), and patterns for credentials whatever their
+value (in URLs, JSON, Authorization headers, database URLs), for tokens not seen yet.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +11,101 @@ import logging
 import re
 from collections.abc import Iterable
 
-# Tokens and secrets that travel in URLs (gettoken, message/send) whatever their value.
-_SECRET_QUERY = re.compile(r"((?:access_token|corpsecret|secret|key)=)[^&\s\"']+", re.IGNORECASE)
 REDACTED = "[redacted]"
+
+_CREDENTIAL_NAMES = r"access_token|corpsecret|secret|api_?key|bearer_token|password|token|key"
+_PATTERNS = (
+    # query strings and key=value text: ...&access_token=XYZ, corpsecret=XYZ
+    (re.compile(rf"\b((?:{_CREDENTIAL_NAMES})=)[^&\s\"',;)]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # JSON and Python reprs: "access_token": "XYZ", 'api_key': 'XYZ'
+    (
+        re.compile(rf"""(["'](?:{_CREDENTIAL_NAMES})["']\s*:\s*["'])[^"']+""", re.IGNORECASE),
+        rf"\1{REDACTED}",
+    ),
+    # Authorization headers (as sent: capitalised, with a credential-sized value, so that
+    # prose such as "no bearer token" stays readable)
+    (re.compile(r"\b(Bearer|Basic) +[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {REDACTED}"),
+    # user:password@host in database and proxy URLs
+    (re.compile(r"(://[^:/\s@]+:)[^@\s/]+@"), rf"\1{REDACTED}@"),
+)
+
+# Below INFO these libraries log SQL parameters, result rows and connection internals: message
+# text, and the access token on its way into and out of the shared cache.
+_CHATTY_LIBRARIES = ("httpx", "httpcore", "sqlalchemy", "aiosqlite", "psycopg")
 
 
 class SecretRedactor(logging.Filter):
-    """Rewrites each record's final message so that no known secret survives in it."""
+    """Rewrites each record's final message (and traceback) so that no secret survives in it."""
+
+    # Access tokens live two hours, so a dozen a day are learnt; the newest few are enough to
+    # redact, and every secret kept costs a pass over each line.
+    LEARNT_KEPT = 32
 
     def __init__(self, secrets: Iterable[str]):
         super().__init__()
+        self._configured = frozenset(s for s in secrets if _worth_redacting(s))
+        self._learnt: tuple[str, ...] = ()
+        self._secrets = self._ordered()
+
+    def add(self, secret: str) -> None:
+        """Redact `secret` (learnt at run time) from now on. Safe from any thread: records are
+        filtered in the thread that logs them (aiosqlite logs from its own), so the tuples
+        are swapped whole."""
+        if not _worth_redacting(secret) or secret in self._secrets:
+            return
+        self._learnt = (*self._learnt, secret)[-self.LEARNT_KEPT :]
+        self._secrets = self._ordered()
+
+    def _ordered(self) -> tuple[str, ...]:
         # Longest first, so a secret that contains another is removed whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        return tuple(sorted({*self._configured, *self._learnt}, key=len, reverse=True))
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return _SECRET_QUERY.sub(rf"\1{REDACTED}", text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:
+            # Bad arguments would make the handler print them raw; keep only the template.
+            message = str(record.msg)
         if record.exc_info:
             message += "\n" + logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-            record.exc_text = None
+        elif record.exc_text:
+            message += "\n" + record.exc_text
+        if record.stack_info:
+            message += "\n" + record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
         record.msg, record.args = self.redact(message), None
         return True
 
 
+def _worth_redacting(secret: str | None) -> bool:
+    # A very short value would blank out ordinary words wherever it happens to occur.
+    return bool(secret) and len(secret) >= 4
+
+
+_active: SecretRedactor | None = None
+
+
+def redact_also(secret: str) -> None:
+    """Adds a secret learnt at run time (an access token) to the redactor in use, if any."""
+    if _active is not None:
+        _active.add(secret)
+
+
 def configure_logging(secrets: Iterable[str], level: str = "INFO") -> None:
+    global _active
     handler = logging.StreamHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    handler.addFilter(SecretRedactor(secrets))
+    _active = SecretRedactor(secrets)
+    handler.addFilter(_active)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -47,4 +113,5 @@ def configure_logging(secrets: Iterable[str], level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -22,6 +22,14 @@ class BadSignature(CallbackRejected):
     code = -40001
 
 
+class StaleTimestamp(BadSignature):
+    """Outside callback_max_skew_seconds: a replay, or a clock that needs fixing."""
+
+
+class ReplayedCallback(BadSignature):
+    """A correctly signed URL verification that was already answered once."""
+
+
 class MalformedCallback(CallbackRejected):
     code = -40002
 

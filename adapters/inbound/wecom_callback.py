@@ -1,8 +1,9 @@
 """The WeCom callback endpoint: URL verification (GET) and messages (POST).
 
-Bad input stops here with 400/403/413 and a reason in the log; nothing is stored for it.
-A good message is acknowledged with an empty 200 only once it is durably recorded, so WeCom
-retries anything we could not record, and the record's dedup makes those retries harmless.
+Bad input stops here with 400/403/413 and a reason in the log; nothing is stored for it
+(SECURITY.md has the table). A good message is acknowledged with an empty 200 only once it is
+durably recorded, so WeCom retries anything we could not record, and the record's dedup makes
+those retries harmless.
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from adapters.inbound.callback_checks import (
+    ReplayCache,
+    check_content_type,
+    check_query_sizes,
+    check_signature_shape,
+)
 from adapters.inbound.callback_errors import (
-    BadSignature,
     CallbackRejected,
     CallbackTooLarge,
     MalformedCallback,
+    StaleTimestamp,
 )
 from adapters.inbound.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_xml import MAX_ENVELOPE_BYTES, parse_envelope, parse_message
@@ -28,10 +35,6 @@ from domain.messages import InboundMessage
 log = logging.getLogger(__name__)
 
 AcceptMessage = Callable[[InboundMessage], Awaitable[bool]]
-
-
-class StaleTimestamp(BadSignature):
-    """Outside callback_max_skew_seconds: a replay, or a clock that needs fixing."""
 
 
 class WeComCallback:
@@ -48,6 +51,7 @@ class WeComCallback:
         self._agent_id = agent_id
         self._max_skew = max_skew_seconds
         self._clock = clock
+        self._answered_echoes = ReplayCache(max_skew_seconds)
 
     def routes(self, path: str) -> list[Route]:
         return [
@@ -59,8 +63,11 @@ class WeComCallback:
         try:
             signature, timestamp, nonce, echostr = self._query(request, "echostr")
             plain = self._crypto.open_echo(signature, timestamp, nonce, echostr)
+            self._answered_echoes.check_first_use(signature, timestamp, nonce)
         except CallbackRejected as err:
             return self._refuse(request, err)
+        except Exception:
+            return self._refuse_unexpected(request)
         log.info("callback URL verified by WeCom")
         # WeCom compares the body byte for byte: the plain echo, nothing around it.
         return PlainTextResponse(plain)
@@ -68,11 +75,14 @@ class WeComCallback:
     async def receive(self, request: Request) -> Response:
         try:
             signature, timestamp, nonce = self._query(request)
+            check_content_type(request.headers.get("content-type"))
             envelope = parse_envelope(await _read_limited(request, MAX_ENVELOPE_BYTES))
             plaintext = self._crypto.open_message(signature, timestamp, nonce, envelope.encrypt)
             message = parse_message(plaintext, expected_agent_id=self._agent_id)
         except CallbackRejected as err:
             return self._refuse(request, err)
+        except Exception:
+            return self._refuse_unexpected(request)
         try:
             is_new = await self._accept(message)
         except Exception:
@@ -81,20 +91,27 @@ class WeComCallback:
             return Response("temporarily unavailable", status_code=503)
         if not is_new:
             log.info("duplicate callback for %s acknowledged, nothing done", message.dedup_key)
+        else:
+            log.debug(
+                "accepted %s (%s) from %s", message.dedup_key, message.msg_type, message.from_user
+            )
         return Response(status_code=200)
 
     def _query(self, request: Request, *extra: str) -> tuple[str, ...]:
-        values = []
+        values = {}
         for name in ("msg_signature", "timestamp", "nonce", *extra):
             given = request.query_params.getlist(name)
             if len(given) != 1 or not given[0]:
                 raise MalformedCallback(f"query parameter '{name}' missing or repeated")
-            values.append(given[0])
-        self._check_timestamp(values[1])
-        return tuple(values)
+            values[name] = given[0]
+        check_query_sizes(values)
+        check_signature_shape(values["msg_signature"])
+        self._check_timestamp(values["timestamp"])
+        return tuple(values.values())
 
     def _check_timestamp(self, timestamp: str) -> None:
-        if not timestamp.isdigit() or len(timestamp) > 12:
+        # isascii() matters: str.isdigit() also takes digits that int() cannot read, like "²".
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
             raise MalformedCallback("timestamp is not a number of seconds")
         if self._max_skew and abs(self._clock() - int(timestamp)) > self._max_skew:
             raise StaleTimestamp(
@@ -111,6 +128,14 @@ class WeComCallback:
         # The caller learns only the class of problem; the details are in our log.
         return PlainTextResponse(_PUBLIC_REASONS.get(err.status, "bad request"), err.status)
 
+    @staticmethod
+    def _refuse_unexpected(request: Request) -> Response:
+        # A bug met by odd input must not become a 500 (or a traceback) for the caller; the
+        # traceback goes to our log, through the secret redactor like every other line.
+        client = request.client.host if request.client else "?"
+        log.exception("callback from %s refused with 400 after an unexpected error", client)
+        return PlainTextResponse(_PUBLIC_REASONS[400], 400)
+
 
 _PUBLIC_REASONS = {400: "bad request", 403: "forbidden", 413: "request too large"}
 
@@ -120,8 +145,11 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise CallbackTooLarge(f"body of {declared} bytes is over the {limit}-byte limit")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise CallbackTooLarge(f"body is over the {limit}-byte limit")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise CallbackTooLarge(f"body is over the {limit}-byte limit")
+    except ClientDisconnect:
+        raise MalformedCallback("the client went away before its body was complete") from None
     return bytes(body)

@@ -17,6 +17,9 @@ from domain.messages import InboundMessage
 
 MAX_ENVELOPE_BYTES = 256 * 1024
 MAX_FIELD_BYTES = 64 * 1024
+# Names end up in stream and conversation ids, which the store keeps in 255-character columns;
+# a WeCom UserID is at most 64 bytes, so this refuses only what WeCom never sends.
+MAX_NAME_CHARS = 200
 # MsgId is an unsigned 64-bit integer: at most 20 digits.
 _MAX_DIGITS = 20
 # create_time and agent_id end up in signed 64-bit database columns.
@@ -53,7 +56,7 @@ def parse_message(plaintext: bytes, expected_agent_id: int | None = None) -> Inb
     Some events carry no AgentID; they are attributed to the expected agent (0 if none).
     """
     root = _parse(plaintext, "message")
-    msg_type = _required(root, "MsgType")
+    msg_type = _name(root, "MsgType", required=True)
     agent_text = _digits(root, "AgentID", required=False)
     if not agent_text:
         agent_id = 0 if expected_agent_id is None else expected_agent_id
@@ -63,13 +66,14 @@ def parse_message(plaintext: bytes, expected_agent_id: int | None = None) -> Inb
             raise MalformedCallback("AgentID is not the configured services.weworktop.agent_id")
     return InboundMessage(
         msg_type=msg_type,
-        from_user=_required(root, "FromUserName"),
+        from_user=_name(root, "FromUserName", required=True),
         create_time=_int64("CreateTime", _digits(root, "CreateTime", required=True)),
         agent_id=agent_id,
         msg_id=_digits(root, "MsgId", required=msg_type != "event"),
         content=_field(root, "Content") if msg_type == "text" else "",
-        chat_id=_field(root, "ChatId"),
-        event=_field(root, "Event") if msg_type == "event" else "",
+        chat_id=_name(root, "ChatId", required=False),
+        event=_name(root, "Event", required=False) if msg_type == "event" else "",
+        media_id=_name(root, "MediaId", required=False),
     )
 
 
@@ -99,6 +103,13 @@ def _required(root: Element, tag: str) -> str:
     text = _field(root, tag)
     if not text:
         raise MalformedCallback(f"{tag} is missing or empty")
+    return text
+
+
+def _name(root: Element, tag: str, *, required: bool) -> str:
+    text = _required(root, tag) if required else _field(root, tag)
+    if len(text) > MAX_NAME_CHARS:
+        raise MalformedCallback(f"{tag} is longer than {MAX_NAME_CHARS} characters")
     return text
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.event_serialization import from_row, to_row
 from adapters.outbound.sqlalchemy_schema import events, is_memory_event, pending_messages
-from application.ports import ConcurrencyConflict, PendingMessage
+from application.ports import ConcurrencyConflict, PendingMessage, StoreStatistics
 from domain.events import Event, MessageReceived, first_version_of_batch
 
 
@@ -72,6 +72,14 @@ class SqlAlchemyEventStore:
         return [
             PendingMessage(row.stream_id, row.conversation_id, row.position) for row in rows
         ]
+
+    async def statistics(self) -> StoreStatistics:
+        by_type = select(events.c.event_type, func.count()).group_by(events.c.event_type)
+        pending = select(func.count()).select_from(pending_messages)
+        async with self._engine.connect() as conn:
+            counts = {row[0]: row[1] for row in (await conn.execute(by_type)).all()}
+            pending_count = (await conn.execute(pending)).scalar_one()
+        return StoreStatistics(events_by_type=counts, pending_messages=pending_count)
 
     @staticmethod
     async def _check_next_version(

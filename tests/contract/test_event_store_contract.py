@@ -11,7 +11,7 @@ from adapters.outbound.sqlalchemy_engine import build_engine
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
 from adapters.outbound.sqlalchemy_schema import metadata
-from application.ports import ConcurrencyConflict
+from application.ports import ConcurrencyConflict, StoreStatistics
 from domain.events import MemoryCleared, MessageIgnored, ReplyDelivered, ReplyPartSent
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
@@ -119,6 +119,21 @@ class EventStoreContract:
         await store.append([received(second)])
         assert await store.position_of(first.dedup_key, 1) < await store.position_of(
             second.dedup_key, 1
+        )
+
+    async def test_statistics_count_events_by_type_and_unsettled_messages(self, store):
+        assert (await store.statistics()) == StoreStatistics({}, 0)
+        done, waiting = text_message("a", "1"), text_message("b", "2")
+        await store.append([received(done), answered(done, "A")])
+        await store.append([received(waiting)])
+        ignored = MessageIgnored(
+            stream_id=done.dedup_key, version=3, conversation_id=done.conversation_id,
+            reason="test",
+        )
+        await store.append([ignored])
+        assert await store.statistics() == StoreStatistics(
+            events_by_type={"MessageReceived": 2, "AnswerComposed": 1, "MessageIgnored": 1},
+            pending_messages=1,
         )
 
     async def test_unicode_and_markup_survive(self, store):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
-from application.ports import ConcurrencyConflict, PendingMessage
+from application.ports import ConcurrencyConflict, PendingMessage, StoreStatistics
 from domain.events import MEMORY_EVENT_TYPES, Event, MessageReceived, first_version_of_batch
 
 
@@ -54,3 +55,7 @@ class InMemoryEventStore:
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
         items = sorted(self._pending.values(), key=lambda p: p.position)
         return [p for p in items if conversation_id in (None, p.conversation_id)]
+
+    async def statistics(self) -> StoreStatistics:
+        counts = Counter(type(event).__name__ for event in self.log)
+        return StoreStatistics(events_by_type=dict(counts), pending_messages=len(self._pending))

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from application.answering import AskWithMemory
 from application.delivery import DeliverReply
-from application.handling import AssistantProfile, HandleMessage
+from application.directory import NameDirectory
+from application.handling import HandleMessage, Skills
 from application.intake import AcceptMessage
+from application.media_work import DrawPicture, TranscribeVoice
 from application.operator_alerts import OperatorAlerts
 from application.scheduler import ConversationScheduler, SchedulerSettings
 from application.send_pacer import SendPacer
@@ -12,7 +15,9 @@ from domain.policy import ChatRules
 from domain.tokens import estimate_tokens
 from tests.fakes.chat_model import FakeChatModel
 from tests.fakes.event_store import InMemoryEventStore
+from tests.fakes.image_model import FakeImageModel
 from tests.fakes.lease_store import InMemoryLeaseStore
+from tests.fakes.speech import FakeAudioConverter, FakeSpeechToText
 from tests.fakes.wecom import FakeWeComGateway
 
 
@@ -38,25 +43,39 @@ class Service:
         leases=None,
         owner: str = "test-process",
         settings: SchedulerSettings | None = None,
+        wecom: FakeWeComGateway | None = None,
+        rate_limiter=None,
     ):
         self.clock = clock or FakeClock()
         self.store = InMemoryEventStore()
         self.model = model or FakeChatModel()
-        self.wecom = FakeWeComGateway()
+        self.wecom = wecom or FakeWeComGateway()
+        self.images = FakeImageModel()
+        self.speech = FakeSpeechToText()
+        self.converter = FakeAudioConverter()
         self.leases = leases or InMemoryLeaseStore()
         self.deliver = DeliverReply(
             self.store, self.wecom, SendPacer(), OperatorAlerts(),
             give_up_after_seconds=3600, clock=self.clock, jitter=lambda: 0.0,
         )
+        rules = rules or ChatRules()
+        skills = Skills(
+            ask=AskWithMemory(
+                self.store, self.model, estimate_tokens, system_prompt,
+                rules.conversation_max_tokens, rules.max_single_msg_tokens,
+            ),
+            draw=DrawPicture(self.images, self.wecom),
+            transcribe=TranscribeVoice(self.wecom, self.converter, self.speech),
+            directory=NameDirectory(self.wecom),
+        )
         self.handle = HandleMessage(
-            self.store, self.model, self.deliver, estimate_tokens,
-            AssistantProfile(rules=rules or ChatRules(), system_prompt=system_prompt),
+            self.store, skills, self.deliver, estimate_tokens, rules, rate_limiter
         )
         self.scheduler = ConversationScheduler(
             self.store, self.handle, self.leases, owner, settings or SchedulerSettings(workers=4),
             clock=self.clock,
         )
-        self.accept = AcceptMessage(self.store, self.scheduler)
+        self.accept = AcceptMessage(self.store, self.scheduler, rules.group_memory)
 
     async def say(self, message) -> bool:
         is_new = await self.accept(message)

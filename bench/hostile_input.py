@@ -1,0 +1,179 @@
+"""Hostile input against the real service: `.venv/bin/python bench/hostile_input.py`.
+
+Starts `python app.py` on a temporary config (SQLite, the offline echo model, a local WeCom
+stand-in, the admin surface on with a random token), fires 10,000 mixed malformed requests
+at its callback over loopback (bounded concurrency and time), then checks that:
+
+- no request got a 5xx, and none broke the connection;
+- nothing was stored (the admin stats count the events);
+- the log holds no traceback (no refusal came from the unexpected-error guard);
+- the service is still healthy, and a valid message sent afterwards is answered.
+
+Prints the figures and exits 1 if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import string
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from adapters.inbound.wecom_crypto import WeComCrypto  # noqa: E402
+from tests.standins.wecom_standin import WeComStandIn  # noqa: E402
+from tests.support.hostile_callbacks import Peer  # noqa: E402
+from tests.support.hostile_flood import flood  # noqa: E402
+from tests.support.live_server import serve  # noqa: E402
+from tests.support.service_process import ServiceProcess, wait_until  # noqa: E402
+from tests.support.wecom_signing import signed_callback, text_message_xml  # noqa: E402
+
+CALLBACK_PATH = "/wework_callback"
+MEMBER = "hostile-check"
+
+
+class WatchedService(ServiceProcess):
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+
+def random_key(length: int) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+def service_config(wecom: WeComStandIn, wecom_url: str, peer: Peer, admin_token: str, db: Path):
+    return {
+        "services": {
+            "channel_type": "weworktop",
+            "weworktop": {
+                "corp_id": wecom.corp_id,
+                "corp_secret": wecom.corp_secret,
+                "agent_id": wecom.agent_id,
+                "token": peer.token,
+                "aes_key": peer.aes_key,
+                "api_base_url": wecom_url,
+                "callback_path": CALLBACK_PATH,
+            },
+        },
+        "llm": {"provider": "echo"},
+        "storage": {"url": f"sqlite:///{db}"},
+        "admin": {"enabled": True, "bearer_token": admin_token},
+    }
+
+
+def stored_events(service: WatchedService, admin_token: str) -> int:
+    stats = httpx.get(
+        f"{service.base_url}/admin/api/stats",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=10,
+    ).json()
+    return sum(stats["events_by_type"].values())
+
+
+def valid_message_answered(service: WatchedService, wecom: WeComStandIn, peer: Peer) -> bool:
+    crypto = WeComCrypto(peer.token, peer.aes_key, wecom.corp_id)
+    xml = text_message_xml(wecom.corp_id, MEMBER, "还在吗？", msg_id=1, agent_id=wecom.agent_id)
+    params, body = signed_callback(crypto, xml)
+    response = httpx.post(
+        service.base_url + CALLBACK_PATH, params=params, content=body, timeout=10
+    )
+    if response.status_code != 200:
+        return False
+    try:
+        wait_until(lambda: wecom.contents_for(MEMBER), timeout=15, what="the reply")
+    except AssertionError:
+        return False
+    return True
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
+    except (OSError, StopIteration):
+        return None
+    return int(kib) / 1024
+
+
+def run(requests: int, concurrency: int, time_limit: float) -> int:
+    wecom = WeComStandIn(known_users={MEMBER})
+    admin_token = random_key(32)
+    with tempfile.TemporaryDirectory() as tmp, serve(wecom.app) as wecom_url:
+        workdir = Path(tmp)
+        peer = Peer(random_key(32), random_key(43), wecom.corp_id, wecom.agent_id)
+        config = service_config(wecom, wecom_url, peer, admin_token, workdir / "events.db")
+        service = WatchedService(config, workdir)
+        service.start()
+        try:
+            pid = service.pid
+            rss_before = rss_mib(pid)
+            tally = asyncio.run(
+                flood(
+                    service.base_url, CALLBACK_PATH, peer,
+                    count=requests, concurrency=concurrency, time_limit=time_limit,
+                )
+            )
+            rss_after = rss_mib(pid)
+            events = stored_events(service, admin_token)
+            healthy = httpx.get(f"{service.base_url}/healthz", timeout=5).status_code == 200
+            answered = valid_message_answered(service, wecom, peer)
+        finally:
+            service.stop()
+        log = service.log()
+    tracebacks = log.count("Traceback (most recent call last)")
+
+    statuses = ", ".join(f"{status}: {n}" for status, n in sorted(tally.statuses.items()))
+    errors = ", ".join(f"{kind}: {n}" for kind, n in tally.transport_errors.items()) or "none"
+    print(f"requests:          {tally.requests} in {tally.seconds:.1f}s "
+          f"({tally.requests / max(tally.seconds, 1e-9):.0f}/s, {concurrency} concurrent)")
+    print(f"answers:           {statuses}")
+    print(f"5xx:               {tally.server_errors}")
+    print(f"transport errors:  {errors}")
+    print(f"events stored:     {events}")
+    print(f"tracebacks logged: {tracebacks}")
+    print(f"refusals logged:   {log.count(' refused with ')}")
+    if rss_before is not None and rss_after is not None:
+        print(f"service RSS:       {rss_before:.0f} MiB before, {rss_after:.0f} MiB after")
+    print(f"healthy after:     {'yes' if healthy else 'NO'}")
+    print(f"valid message answered after: {'yes' if answered else 'NO'}")
+
+    failures = [
+        name
+        for name, failed in [
+            (f"fewer than {requests} requests fired", tally.requests < requests),
+            ("a 5xx answer", tally.server_errors > 0),
+            ("broken connections", sum(tally.transport_errors.values()) > 0),
+            ("events stored", events != 0),
+            ("a traceback in the log", tracebacks > 0),
+            ("unhealthy afterwards", not healthy),
+            ("a valid message was not answered", not answered),
+        ]
+        if failed
+    ]
+    print("RESULT: " + ("PASS" if not failures else "FAIL (" + "; ".join(failures) + ")"))
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds of firing")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    code = run(args.requests, args.concurrency, args.time_limit)
+    print(f"total time:        {time.monotonic() - started:.1f}s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
