@@ -16,7 +16,14 @@ from application.operator_alerts import OperatorAlerts
 from application.ports import DeliveryError, EventStore, WeComGateway
 from application.send_pacer import SendPacer
 from domain.delivery_policy import retry_delay, should_give_up
-from domain.events import DeliveryFailed, DeliveryPostponed, ReplyDelivered, ReplyPartSent
+from domain.events import (
+    DeliveryFailed,
+    DeliveryPostponed,
+    ImageComposed,
+    ReplyComposed,
+    ReplyDelivered,
+    ReplyPartSent,
+)
 from domain.message_progress import MessageProgress
 
 log = logging.getLogger(__name__)
@@ -53,9 +60,9 @@ class DeliverReply:
             return Postponed(progress.retry_at)
         reply = progress.reply
         for index, part in progress.unsent_parts():
-            await self._pacer.wait_turn(reply.to_user)
+            await self._pacer.wait_turn(reply.to_chat or reply.to_user)
             try:
-                wecom_msg_id = await self._gateway.send_text(reply.to_user, part)
+                wecom_msg_id = await self._send(reply, part)
             except DeliveryError as err:
                 return await self._not_taken(progress, index, err)
             sent = progress.record(ReplyPartSent, index=index, wecom_msg_id=wecom_msg_id)
@@ -63,6 +70,16 @@ class DeliverReply:
         await self._store.append([progress.record(ReplyDelivered)])
         log.info("replied to %s in %d part(s)", reply.stream_id, len(reply.parts))
         return None
+
+    async def _send(self, reply: ReplyComposed, part: str) -> str:
+        gateway = self._gateway
+        if isinstance(reply, ImageComposed):
+            if reply.to_chat:
+                return await gateway.send_chat_image(reply.to_chat, part)
+            return await gateway.send_image(reply.to_user, part)
+        if reply.to_chat:
+            return await gateway.send_chat_text(reply.to_chat, part)
+        return await gateway.send_text(reply.to_user, part)
 
     async def _not_taken(
         self, progress: MessageProgress, index: int, err: DeliveryError

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from application.ports import ConcurrencyConflict, EventStore, WorkNotifier
 from domain.events import MessageReceived
-from domain.messages import InboundMessage
+from domain.messages import GROUP_MEMORY_SHARED, InboundMessage
 
 
 class AcceptMessage:
-    def __init__(self, store: EventStore, notifier: WorkNotifier):
+    def __init__(
+        self, store: EventStore, notifier: WorkNotifier, group_memory: str = GROUP_MEMORY_SHARED
+    ):
         self._store = store
         self._notifier = notifier
+        self._group_memory = group_memory
 
     async def __call__(self, message: InboundMessage) -> bool:
         """True when the message is new; False for a retry or replay of one already taken."""
+        conversation_id = message.conversation_key(self._group_memory)
         received = MessageReceived(
             stream_id=message.dedup_key,
             version=1,
-            conversation_id=message.conversation_id,
+            conversation_id=conversation_id,
             message=message,
         )
         try:
             await self._store.append([received])
         except ConcurrencyConflict:
             return False
-        self._notifier.notify(message.conversation_id)
+        self._notifier.notify(conversation_id)
         return True

@@ -42,12 +42,21 @@ class MemoryCleared(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VoiceTranscribed(Event):
+    """What a voice message said; it is then handled as if it had been typed."""
+
+    transcript: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReplyComposed(Event):
-    """A reply ready to deliver. `parts` join back to `text`; each fits one WeCom message."""
+    """A reply ready to deliver, to `to_chat` when set (a group), else to `to_user`.
+    Each of `parts` is one WeCom message."""
 
     to_user: str
     text: str
     parts: tuple[str, ...]
+    to_chat: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +73,13 @@ class NoticeComposed(ReplyComposed):
     """A fixed reply from the service itself (help, too long, model down); not remembered."""
 
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageComposed(ReplyComposed):
+    """A picture drawn for `prompt` and uploaded to WeCom: its one part is the media_id."""
+
+    prompt: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,8 +115,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MessageReceived,
         MessageIgnored,
         MemoryCleared,
+        VoiceTranscribed,
         AnswerComposed,
         NoticeComposed,
+        ImageComposed,
         ReplyPartSent,
         DeliveryPostponed,
         ReplyDelivered,

@@ -10,6 +10,7 @@ from domain.events import (
     MessageReceived,
     ReplyComposed,
     ReplyPartSent,
+    VoiceTranscribed,
 )
 
 
@@ -21,6 +22,7 @@ class VersionGap(ValueError):
 class MessageProgress:
     version: int = 0
     received: MessageReceived | None = None
+    transcript: str | None = None
     reply: ReplyComposed | None = None
     sent_parts: set[int] = field(default_factory=set)
     postponements: int = 0
@@ -42,6 +44,8 @@ class MessageProgress:
         self.version = event.version
         if isinstance(event, MessageReceived):
             self.received = event
+        elif isinstance(event, VoiceTranscribed):
+            self.transcript = event.transcript
         elif isinstance(event, ReplyComposed):
             self.reply = event
         elif isinstance(event, ReplyPartSent):

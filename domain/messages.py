@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+GROUP_MEMORY_SHARED = "group"
+GROUP_MEMORY_PER_MEMBER = "member"
+
 
 @dataclass(frozen=True)
 class InboundMessage:
@@ -17,6 +20,7 @@ class InboundMessage:
     content: str = ""
     chat_id: str = ""
     event: str = ""
+    media_id: str = ""
 
     @property
     def is_group(self) -> bool:
@@ -35,6 +39,13 @@ class InboundMessage:
 
     @property
     def conversation_id(self) -> str:
-        if self.is_group:
-            return f"group:{self.agent_id}:{self.chat_id}"
-        return f"user:{self.agent_id}:{self.from_user}"
+        return self.conversation_key(GROUP_MEMORY_SHARED)
+
+    def conversation_key(self, group_memory: str) -> str:
+        """Which conversation (memory, and order of handling) the message belongs to. In a group
+        that is the whole group, or with `group_memory` "member" each asker within it."""
+        if not self.is_group:
+            return f"user:{self.agent_id}:{self.from_user}"
+        if group_memory == GROUP_MEMORY_PER_MEMBER:
+            return f"group:{self.agent_id}:{self.chat_id}:{self.from_user}"
+        return f"group:{self.agent_id}:{self.chat_id}"

@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.messages import InboundMessage
+from domain import notices
+from domain.messages import GROUP_MEMORY_SHARED, InboundMessage
 
 RESET_COMMANDS = ("#清除记忆", "#reset")
 HELP_COMMANDS = ("#help", "#帮助")
+ALL_GROUPS = "ALL_GROUP"
+WELCOME_EVENTS = ("enter_agent", "subscribe")
+# Kinds WeCom documents that the model cannot use; a kind WeCom adds later is ignored quietly.
+UNUSABLE_TYPES = ("image", "video", "location", "link", "file")
+# Left after a stripped prefix ("小知，你好", "@小知: hi"), these are not part of the question.
+_SEPARATORS = " \t\r\n,，:：、"
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,14 @@ class ChatRules:
     single_chat_reply_prefix: str = ""
     conversation_max_tokens: int = 4000
     max_single_msg_tokens: int = 1000
+    group_chat_prefix: tuple[str, ...] = ()
+    group_name_white_list: tuple[str, ...] = ()
+    group_memory: str = GROUP_MEMORY_SHARED
+    image_create_prefix: tuple[str, ...] = ()
+    speech_recognition: bool = False
+    voice_off_reply: bool = True
+    unsupported_reply: bool = True
+    welcome_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,27 @@ class AskModel:
     prompt: str
 
 
-Decision = Ignore | ResetMemory | ShowHelp | RefuseTooLong | AskModel
+@dataclass(frozen=True)
+class DrawImage:
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Transcribe:
+    """A voice message: its transcript decides what happens next (see `decide`'s `said`)."""
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Answer with a fixed notice instead of asking any model; `kind` says why."""
+
+    kind: str
+    text: str
+
+
+Decision = (
+    Ignore | ResetMemory | ShowHelp | RefuseTooLong | AskModel | DrawImage | Transcribe | Notify
+)
 
 
 def match_prefix(content: str, prefixes: tuple[str, ...]) -> str | None:
@@ -58,20 +93,84 @@ def match_prefix(content: str, prefixes: tuple[str, ...]) -> str | None:
     return None
 
 
+def strip_trigger(content: str, prefixes: tuple[str, ...]) -> str | None:
+    """The question after its trigger prefix, or None when no prefix matches. A mention such
+    as "@小知" satisfies the prefix "小知" as well as "@小知"."""
+    content = content.strip()
+    for candidate in (content, content.removeprefix("@")):
+        prefix = match_prefix(candidate, prefixes)
+        if prefix is not None:
+            return candidate[len(prefix) :].lstrip(_SEPARATORS).rstrip()
+    return None
+
+
+def group_admitted(group_name: str | None, white_list: tuple[str, ...]) -> bool:
+    if ALL_GROUPS in white_list:
+        return True
+    return group_name is not None and group_name in white_list
+
+
 def decide(
-    message: InboundMessage, rules: ChatRules, count_tokens: Callable[[str], int]
+    message: InboundMessage,
+    rules: ChatRules,
+    count_tokens: Callable[[str], int],
+    group_name: str | None = None,
+    said: str | None = None,
 ) -> Decision:
+    """`group_name` is the group's name from WeCom (group messages only); `said` is the
+    transcript of a voice message, once there is one."""
     if message.msg_type == "event":
+        if message.event in WELCOME_EVENTS and rules.welcome_message and not message.is_group:
+            return Notify("welcome", rules.welcome_message)
         return Ignore(f"event '{message.event}' needs no answer")
+    if message.is_group and not group_admitted(group_name, rules.group_name_white_list):
+        if not rules.group_name_white_list:
+            return Ignore("group_name_white_list is empty, so no group is answered")
+        return Ignore(f"group '{group_name or message.chat_id}' is not in group_name_white_list")
+    if message.msg_type == "voice":
+        return _decide_voice(message, rules, count_tokens, said)
     if message.msg_type != "text":
-        return Ignore(f"'{message.msg_type}' messages are not answered")
+        known = message.msg_type in UNUSABLE_TYPES
+        if message.is_group or not rules.unsupported_reply or not known:
+            return Ignore(f"'{message.msg_type}' messages are not answered")
+        return Notify("unsupported", notices.UNSUPPORTED)
     if message.is_group:
-        return Ignore("group chats are not answered by this version")
-    content = message.content.strip()
-    prefix = match_prefix(content, rules.single_chat_prefix)
-    if prefix is None:
-        return Ignore("no single_chat_prefix matched")
-    prompt = content[len(prefix) :].strip()
+        prompt = strip_trigger(message.content, rules.group_chat_prefix)
+        if prompt is None:
+            return Ignore("no group_chat_prefix matched")
+    else:
+        prompt = strip_trigger(message.content, rules.single_chat_prefix)
+        if prompt is None:
+            return Ignore("no single_chat_prefix matched")
+    return _decide_prompt(prompt, rules, count_tokens)
+
+
+def _decide_voice(
+    message: InboundMessage,
+    rules: ChatRules,
+    count_tokens: Callable[[str], int],
+    said: str | None,
+) -> Decision:
+    if not rules.speech_recognition:
+        if rules.voice_off_reply and not message.is_group:
+            return Notify("voice off", notices.VOICE_OFF)
+        return Ignore("speech_recognition is off")
+    if said is None:
+        return Transcribe()
+    if not said.strip():
+        return Notify("voice not understood", notices.VOICE_NOT_UNDERSTOOD)
+    if not message.is_group:
+        # Speaking a prefix is unnatural: a private voice message is always a question.
+        return _decide_prompt(said.strip(), rules, count_tokens)
+    prompt = strip_trigger(said, rules.group_chat_prefix)
+    if prompt is None:
+        return Ignore("no group_chat_prefix heard in the voice message")
+    return _decide_prompt(prompt, rules, count_tokens)
+
+
+def _decide_prompt(
+    prompt: str, rules: ChatRules, count_tokens: Callable[[str], int]
+) -> Decision:
     if not prompt:
         return Ignore("nothing left after the prefix")
     command = prompt.lower()
@@ -79,6 +178,12 @@ def decide(
         return ResetMemory()
     if command in HELP_COMMANDS:
         return ShowHelp()
+    image_prefix = match_prefix(prompt, rules.image_create_prefix)
+    if rules.image_create_prefix and image_prefix:
+        image_prompt = prompt[len(image_prefix) :].lstrip(_SEPARATORS).rstrip()
+        if not image_prompt:
+            return Ignore("nothing to draw after the image prefix")
+        return DrawImage(image_prompt)
     tokens = count_tokens(prompt)
     if tokens > rules.max_single_msg_tokens:
         return RefuseTooLong(tokens=tokens, limit=rules.max_single_msg_tokens)

@@ -1,111 +1,36 @@
-"""HttpxWeComGateway: text messages out through a WeCom self-built app's API.
+"""HttpxWeComGateway: messages, images, media and names through a WeCom self-built app's API.
 
-It retries what WeCom says is temporary, stops at once on what only an operator can fix (and
-says what to fix), and keeps the corp secret and the access token out of every error and log
-line. Both travel in URL query strings, and httpx puts the URL into its exception messages,
-so httpx errors are translated into DeliveryError from their class name and the path alone.
+Every call goes through WeComApi, which handles the access token, retries, operator-facing
+reasons and keeping secrets out of sight; this module knows each endpoint's request and answer.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
 
-from adapters.outbound.wecom_access_token import WeComAccessTokens, token_cache_key
+from adapters.outbound.wecom_api import WeComApi
+from adapters.outbound.wecom_image_fit import fit_image
 from application.ports import AccessTokenCache, DeliveryError, LeaseStore
 
-logger = logging.getLogger(__name__)
-
-_GETTOKEN = "/cgi-bin/gettoken"
 _SEND = "/cgi-bin/message/send"
+_CHAT_SEND = "/cgi-bin/appchat/send"
+_CHAT_GET = "/cgi-bin/appchat/get"
+_USER_GET = "/cgi-bin/user/get"
+_UPLOAD = "/cgi-bin/media/upload"
+_MEDIA_GET = "/cgi-bin/media/get"
 
-# WeCom invalidated (40014) or expired (42001) the token early: renew it once, resend once.
-_TOKEN_REJECTED = frozenset({40014, 42001})
+# WeCom's answers for "no such chat" and "no such member, or not one this app may see": the
+# caller asked about something that is not there, which is an answer, not a failure.
+_NO_SUCH_CHAT = frozenset({86001, 86003})
+_NO_SUCH_MEMBER = frozenset({46004, 60011, 60111})
 
-_TRANSIENT = {
-    -1: "WeCom is busy",
-    45009: "WeCom's API rate limit was reached",
-    45033: "WeCom's concurrent call limit was reached",
-}
-
-# What an operator has to do. WeCom's own errmsg is appended: it names the caller's IP, say.
-_ADVICE = {
-    40001: "corp_secret is wrong or was reset: copy the app's Secret from the WeCom admin "
-    "console into services.weworktop.corp_secret",
-    40013: "corp_id is wrong: copy the CorpID shown under My Company in the WeCom admin "
-    "console into services.weworktop.corp_id",
-    40056: "agent_id is wrong: copy the app's AgentId from the WeCom admin console into "
-    "services.weworktop.agent_id",
-    41001: "the request carried no access token; this is a weworktop bug, please report it",
-    60020: "this server's IP is not trusted: add this server's IP to the app's trusted IPs in "
-    "the WeCom admin console, or set services.weworktop.api_base_url to a fixed-IP proxy",
-    81013: "none of the recipients can receive this app's messages: they must be members "
-    "inside the app's visible range",
-}
-
-
-def _worth_retrying(error: BaseException) -> bool:
-    # A token rejected again right after renewal is not retried: looping would hammer gettoken.
-    return (
-        isinstance(error, DeliveryError)
-        and not error.permanent
-        and error.errcode not in _TOKEN_REJECTED
-    )
-
-
-def _log_retry(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    logger.warning(
-        "WeCom delivery attempt %d failed (%s); retrying in %.2fs",
-        state.attempt_number,
-        getattr(error, "reason", type(error).__name__),
-        state.next_action.sleep if state.next_action else 0.0,
-    )
-
-
-def _unreachable(error: Exception, path: str) -> DeliveryError:
-    kind = type(error).__name__
-    if isinstance(error, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
-        return DeliveryError(
-            f"cannot call WeCom {path} ({kind}): services.weworktop.api_base_url is not a "
-            "usable URL",
-            permanent=True,
-        )
-    if isinstance(error, httpx.TimeoutException):
-        return DeliveryError(f"WeCom {path} did not answer in time ({kind})", permanent=False)
-    return DeliveryError(f"could not reach WeCom {path} ({kind})", permanent=False)
-
-
-def _json_object(response: httpx.Response, path: str) -> dict[str, Any]:
-    status = response.status_code
-    if status >= 500 or status == 429:
-        raise DeliveryError(f"WeCom {path} answered HTTP {status}", permanent=False)
-    if status != 200:
-        raise DeliveryError(
-            f"WeCom {path} answered HTTP {status}; check services.weworktop.api_base_url",
-            permanent=True,
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise DeliveryError(
-            f"WeCom {path} answered with something other than a JSON object", permanent=False
-        )
-    return body
+# A voice message is at most 2 MB and an image 10 MB; past this a download is not WeCom media.
+MEDIA_MAX_BYTES = 20 * 1024 * 1024
 
 
 class HttpxWeComGateway:
@@ -132,57 +57,72 @@ class HttpxWeComGateway:
         retry_attempts: int = 4,
         retry_initial_wait: float = 0.5,
         retry_max_wait: float = 5.0,
+        media_max_bytes: int = MEDIA_MAX_BYTES,
     ):
-        self._client = client
-        self._base_url = api_base_url.rstrip("/")
         self._corp_id = corp_id
-        self._corp_secret = corp_secret
         self._agent_id = agent_id
-        self._tokens = WeComAccessTokens(
-            self._fetch_token,
+        self._media_max_bytes = media_max_bytes
+        self._api = WeComApi(
+            client,
+            api_base_url,
+            corp_id,
+            corp_secret,
             token_cache,
-            token_cache_key(corp_id, corp_secret),
             leases,
             owner,
             clock=clock,
             refresh_margin_seconds=refresh_margin_seconds,
             fetch_lease_seconds=fetch_lease_seconds,
+            retry_attempts=retry_attempts,
+            retry_initial_wait=retry_initial_wait,
+            retry_max_wait=retry_max_wait,
         )
-        self._retry_attempts = retry_attempts
-        self._retry_initial_wait = retry_initial_wait
-        self._retry_max_wait = retry_max_wait
 
     def __repr__(self) -> str:
         return f"HttpxWeComGateway(corp_id={self._corp_id!r}, agent_id={self._agent_id})"
 
     async def send_text(self, to_user: str, content: str) -> str:
-        # A fresh AsyncRetrying per call: tenacity keeps per-run state on the object.
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._retry_attempts),
-            wait=wait_exponential(multiplier=self._retry_initial_wait, max=self._retry_max_wait)
-            + wait_random(0, self._retry_initial_wait),
-            retry=retry_if_exception(_worth_retrying),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-        return await retrying(self._send_once, to_user, content)
+        return await self._send(to_user, "text", {"content": content})
 
-    async def _send_once(self, to_user: str, content: str) -> str:
-        payload = {
-            "touser": to_user,
-            "msgtype": "text",
-            "agentid": self._agent_id,
-            "text": {"content": content},
-        }
-        token = await self._tokens.current()
-        body = await self._call("POST", _SEND, {"access_token": token}, payload)
-        if body.get("errcode") in _TOKEN_REJECTED:
-            logger.info(
-                "WeCom rejected the access token early (errcode %s); renewing it", body["errcode"]
-            )
-            token = await self._tokens.renew(rejected=token)
-            body = await self._call("POST", _SEND, {"access_token": token}, payload)
-        self._raise_if_refused(body, _SEND, token)
+    async def send_image(self, to_user: str, media_id: str) -> str:
+        return await self._send(to_user, "image", {"media_id": media_id})
+
+    async def send_chat_text(self, chat_id: str, content: str) -> str:
+        return await self._send_chat(chat_id, "text", {"content": content})
+
+    async def send_chat_image(self, chat_id: str, media_id: str) -> str:
+        return await self._send_chat(chat_id, "image", {"media_id": media_id})
+
+    async def upload_image(self, data: bytes, filename: str) -> str:
+        # Pillow's decoding and re-encoding take a while on a large image: not on the loop.
+        image, name, content_type = await asyncio.to_thread(fit_image, data, filename)
+        body = await self._api.call(
+            "POST", _UPLOAD, {"type": "image"}, files={"media": (name, image, content_type)}
+        )
+        media_id = body.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise DeliveryError(f"WeCom {_UPLOAD} answered without a media_id", permanent=False)
+        return media_id
+
+    async def download_media(self, media_id: str) -> bytes:
+        return await self._api.download(_MEDIA_GET, {"media_id": media_id}, self._media_max_bytes)
+
+    async def chat_name(self, chat_id: str) -> str | None:
+        body = await self._api.call("GET", _CHAT_GET, {"chatid": chat_id}, tolerated=_NO_SUCH_CHAT)
+        info = body.get("chat_info")
+        name = info.get("name") if isinstance(info, dict) else None
+        return name if isinstance(name, str) else None
+
+    async def member_name(self, user_id: str) -> str | None:
+        body = await self._api.call(
+            "GET", _USER_GET, {"userid": user_id}, tolerated=_NO_SUCH_MEMBER
+        )
+        name = body.get("name")
+        return name if isinstance(name, str) else None
+
+    async def _send(self, to_user: str, msgtype: str, content: dict[str, Any]) -> str:
+        payload = {"touser": to_user, "msgtype": msgtype, "agentid": self._agent_id}
+        body = await self._api.call("POST", _SEND, payload=payload | {msgtype: content})
         invalid = set(str(body.get("invaliduser") or "").split("|"))
         refused = [user for user in to_user.split("|") if user in invalid]
         if refused:
@@ -193,58 +133,7 @@ class HttpxWeComGateway:
             )
         return str(body.get("msgid", ""))
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        params = {"corpid": self._corp_id, "corpsecret": self._corp_secret}
-        body = await self._call("GET", _GETTOKEN, params)
-        self._raise_if_refused(body, _GETTOKEN)
-        token, expires_in = body.get("access_token"), body.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(expires_in, (int, float)):
-            raise DeliveryError(f"WeCom {_GETTOKEN} answered without a token", permanent=False)
-        logger.info(
-            "Fetched a WeCom access token for corp %s, valid for %ss", self._corp_id, expires_in
-        )
-        return token, float(expires_in)
-
-    async def _call(
-        self, method: str, path: str, params: dict[str, str], payload: Any = None
-    ) -> dict[str, Any]:
-        """One exchange with WeCom: its JSON answer, whatever the errcode."""
-        try:
-            response = await self._client.request(
-                method, self._base_url + path, params=params, json=payload
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            failure = _unreachable(error, path)
-        else:
-            return _json_object(response, path)
-        # Raised outside the except block so that the httpx error, whose message holds the URL
-        # with the secret or the token, is not chained onto it as __context__.
-        raise failure
-
-    def _raise_if_refused(self, body: dict[str, Any], path: str, token: str = "") -> None:
-        errcode = body.get("errcode", 0)
-        if errcode == 0:
-            return
-        if errcode in _TRANSIENT:
-            raise DeliveryError(
-                f"{_TRANSIENT[errcode]} (errcode {errcode} from {path})",
-                errcode=errcode,
-                permanent=False,
-            )
-        if errcode in _TOKEN_REJECTED:
-            raise DeliveryError(
-                f"WeCom rejected a freshly fetched access token too (errcode {errcode} from "
-                f"{path})",
-                errcode=errcode,
-                permanent=False,
-            )
-        errmsg = str(body.get("errmsg", ""))[:300]
-        for hidden in (self._corp_secret, token):
-            if hidden:
-                errmsg = errmsg.replace(hidden, "[redacted]")
-        advice = _ADVICE.get(errcode, f"look errcode {errcode} up in WeCom's error code list")
-        raise DeliveryError(
-            f"WeCom refused {path} with errcode {errcode}: {advice} (WeCom said: {errmsg})",
-            errcode=errcode,
-            permanent=True,
-        )
+    async def _send_chat(self, chat_id: str, msgtype: str, content: dict[str, Any]) -> str:
+        payload = {"chatid": chat_id, "msgtype": msgtype, msgtype: content}
+        body = await self._api.call("POST", _CHAT_SEND, payload=payload)
+        return str(body.get("msgid", ""))

@@ -1,37 +1,58 @@
 """WeComGateway contract, run against the fake and against HttpxWeComGateway talking to the
 WeCom stand-in over real HTTP on 127.0.0.1; then what only the real adapter has to get right:
-the access token's life, retries, operator-facing reasons, and secrets kept out of sight."""
+the access token's life, retries, operator-facing reasons, and secrets kept out of sight, for
+messages and for group chats, images, media and names."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import logging
+import os
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
 from application.ports import DeliveryError, WeComGateway
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 from tests.fakes.wecom import FakeWeComGateway
+from tests.standins.wecom_groups_media import CHAT_GET, CHAT_SEND, MEDIA_GET, UPLOAD, USER_GET
 from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
 from tests.support.live_server import free_port, serve
 
 MEMBERS = ("alice", "bob")
 OUTSIDER = "ghost"  # not a member: every gateway under contract must refuse delivery to them
 WRONG_SECRET = "wrong-secret-0a1b2c3d4e5f6a7b8c9d"
+CHAT, UNKNOWN_CHAT = "wrkchat-dev", "wrkchat-gone"
+CHATS = {CHAT: "研发群 R&D"}
+NAMES = {"alice": "张三", "bob": "Bob Li"}
+VOICE_ID = "voice-media-1"
+VOICE = (Path(__file__).parents[1] / "data" / "voice_hello.amr").read_bytes()
+
+
+def image_bytes(size: tuple[int, int] = (40, 30), fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 60, 20)).save(out, fmt)
+    return out.getvalue()
+
+
+PNG = image_bytes()
 
 Delivered = Callable[[str], list[str]]
 
 
 class WeComGatewayContract:
-    """Subclasses provide `gateway` (whose WeCom knows MEMBERS, not OUTSIDER) and `delivered`,
-    which tells what a recipient has received so far."""
+    """Subclasses provide `gateway` (whose WeCom knows MEMBERS, not OUTSIDER, the chats CHATS,
+    the member NAMES and the voice VOICE_ID), `delivered`, which tells what text a member or a
+    chat has received so far, and `images_delivered`, the media_ids a member or chat got."""
 
     @pytest.fixture
     def gateway(self) -> WeComGateway:
@@ -39,6 +60,10 @@ class WeComGatewayContract:
 
     @pytest.fixture
     def delivered(self) -> Delivered:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def images_delivered(self) -> Delivered:
         raise NotImplementedError
 
     async def test_the_recipient_gets_the_text_and_a_msgid_comes_back(self, gateway, delivered):
@@ -66,32 +91,97 @@ class WeComGatewayContract:
         await gateway.send_text("alice", "still working")
         assert delivered("alice") == ["still working"]
 
+    async def test_a_group_chat_gets_the_text(self, gateway, delivered):
+        text = "大家好 <b>&amp;\n第二行"
+
+        msgid = await gateway.send_chat_text(CHAT, text)
+
+        assert isinstance(msgid, str)
+        assert delivered(CHAT) == [text]
+        assert delivered("alice") == []
+
+    async def test_a_chat_that_does_not_exist_is_a_permanent_failure(self, gateway, delivered):
+        with pytest.raises(DeliveryError) as raised:
+            await gateway.send_chat_text(UNKNOWN_CHAT, "anyone?")
+
+        assert raised.value.permanent and raised.value.reason
+        assert delivered(UNKNOWN_CHAT) == []
+
+    async def test_an_uploaded_image_reaches_a_member_and_a_chat(self, gateway, images_delivered):
+        media_id = await gateway.upload_image(PNG, "drawing.png")
+
+        await gateway.send_image("alice", media_id)
+        await gateway.send_chat_image(CHAT, media_id)
+
+        assert images_delivered("alice") == [media_id]
+        assert images_delivered(CHAT) == [media_id]
+        assert await gateway.download_media(media_id) == PNG
+
+    @pytest.mark.parametrize("data", [b"", b"\x89PNG", b"plain text, not a picture"])
+    async def test_what_is_not_an_image_is_refused_for_good(self, gateway, data):
+        with pytest.raises(DeliveryError) as raised:
+            await gateway.upload_image(data, "drawing.png")
+
+        assert raised.value.permanent and raised.value.reason
+
+    async def test_an_image_nobody_uploaded_cannot_be_sent(self, gateway, images_delivered):
+        with pytest.raises(DeliveryError) as raised:
+            await gateway.send_image("alice", "never-uploaded")
+
+        assert raised.value.permanent
+        assert images_delivered("alice") == []
+
+    async def test_a_voice_message_is_downloaded_byte_for_byte(self, gateway):
+        assert await gateway.download_media(VOICE_ID) == VOICE
+
+    async def test_an_unknown_or_expired_media_id_is_a_permanent_failure(self, gateway):
+        with pytest.raises(DeliveryError) as raised:
+            await gateway.download_media("expired-three-days-ago")
+
+        assert raised.value.permanent and raised.value.reason
+
+    async def test_chats_and_members_the_app_knows_have_their_names(self, gateway):
+        assert await gateway.chat_name(CHAT) == CHATS[CHAT]
+        assert await gateway.member_name("alice") == NAMES["alice"]
+        assert await gateway.member_name("bob") == NAMES["bob"]
+
+    async def test_a_chat_or_member_the_app_does_not_know_has_no_name(self, gateway):
+        assert await gateway.chat_name(UNKNOWN_CHAT) is None
+        assert await gateway.member_name(OUTSIDER) is None
+
 
 class TestFakeWeComGateway(WeComGatewayContract):
     @pytest.fixture
     def gateway(self) -> FakeWeComGateway:
-        return FakeWeComGateway(invalid_users={OUTSIDER})
+        return FakeWeComGateway(
+            invalid_users={OUTSIDER}, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE}
+        )
 
     @pytest.fixture
     def delivered(self, gateway) -> Delivered:
-        return lambda user: [content for to, content in gateway.sent if to == user]
+        def delivered(recipient: str) -> list[str]:
+            return [text for to, text in gateway.sent + gateway.chat_sent if to == recipient]
+
+        return delivered
+
+    @pytest.fixture
+    def images_delivered(self, gateway) -> Delivered:
+        def images_delivered(recipient: str) -> list[str]:
+            images = gateway.images_sent + gateway.chat_images_sent
+            return [media_id for to, media_id in images if to == recipient]
+
+        return images_delivered
 
 
 @pytest.fixture
 def standin() -> WeComStandIn:
-    return WeComStandIn(known_users=MEMBERS)
+    return WeComStandIn(known_users=MEMBERS, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE})
 
 
 @pytest.fixture
 def base_url(standin) -> Iterator[str]:
     with serve(standin.app) as url:
         yield url
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        yield client
 
 
 @pytest.fixture
@@ -175,7 +265,11 @@ class TestHttpxWeComGatewayContract(WeComGatewayContract):
 
     @pytest.fixture
     def delivered(self, standin) -> Delivered:
-        return standin.contents_for
+        return lambda recipient: standin.contents_for(recipient) + standin.chat_contents(recipient)
+
+    @pytest.fixture
+    def images_delivered(self, standin) -> Delivered:
+        return lambda recipient: standin.images_for(recipient) + standin.chat_images(recipient)
 
 
 @pytest.mark.usefixtures("secret_free_logs")
@@ -442,3 +536,132 @@ class TestHttpxWeComGateway:
 
         for secret in _secrets(standin):
             assert secret not in repr(gateway)
+
+
+def noise_png(size: tuple[int, int]) -> bytes:
+    """A PNG that does not compress: its size in bytes is about 3 x its pixels."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(
+        out, "PNG", compress_level=0
+    )
+    return out.getvalue()
+
+
+# One of each way the new calls travel: a GET of JSON, a GET of media, a multipart POST.
+CALLS_BY_ENDPOINT = {
+    CHAT_GET: lambda gateway: gateway.chat_name(CHAT),
+    MEDIA_GET: lambda gateway: gateway.download_media(VOICE_ID),
+    UPLOAD: lambda gateway: gateway.upload_image(PNG, "drawing.png"),
+}
+
+
+@pytest.mark.usefixtures("secret_free_logs")
+class TestHttpxWeComGatewayGroupsAndMedia:
+    async def test_an_image_is_uploaded_as_a_plain_named_file_of_its_type(
+        self, make_gateway, standin
+    ):
+        jpeg = image_bytes(fmt="JPEG")
+
+        await make_gateway().upload_image(jpeg, "猫 cat.photo.jpeg")
+
+        [upload] = standin.uploads
+        assert (upload.filename, upload.content_type, upload.data) == (
+            "__cat_photo.jpg",
+            "image/jpeg",
+            jpeg,
+        )
+
+    async def test_an_image_too_large_for_wecom_is_sent_smaller_as_jpeg(
+        self, make_gateway, standin
+    ):
+        huge = noise_png((2000, 1800))
+        assert len(huge) > 10_000_000
+
+        gateway = make_gateway()
+        await gateway.send_image("alice", await gateway.upload_image(huge, "huge.png"))
+
+        [upload] = standin.uploads
+        assert upload.content_type == "image/jpeg" and upload.filename == "huge.jpg"
+        assert len(upload.data) <= 10_000_000
+        with Image.open(io.BytesIO(upload.data)) as sent:
+            assert sent.width / sent.height == pytest.approx(2000 / 1800, rel=0.01)
+        assert standin.images_for("alice") == [upload.media_id]
+
+    async def test_a_webp_image_is_sent_as_png(self, make_gateway, standin):
+        await make_gateway().upload_image(image_bytes(fmt="WEBP"), "from-the-model.webp")
+
+        [upload] = standin.uploads
+        assert (upload.filename, upload.content_type) == ("from-the-model.png", "image/png")
+        with Image.open(io.BytesIO(upload.data)) as sent:
+            assert sent.size == (40, 30)
+
+    @pytest.mark.parametrize("endpoint", CALLS_BY_ENDPOINT)
+    async def test_a_token_rejected_early_is_renewed_once_for_every_kind_of_call(
+        self, make_gateway, standin, endpoint
+    ):
+        gateway = make_gateway()
+        await gateway.send_text("alice", "warm up")
+        standin.expire_tokens()
+
+        await CALLS_BY_ENDPOINT[endpoint](gateway)
+
+        assert standin.gettoken_calls == 2
+        assert standin.calls(endpoint) == 2
+
+    @pytest.mark.parametrize("endpoint", CALLS_BY_ENDPOINT)
+    async def test_a_passing_failure_is_retried_for_every_kind_of_call(
+        self, make_gateway, standin, endpoint
+    ):
+        standin.fail_next(endpoint, -1)
+        standin.fail_next_http(endpoint, 502)
+
+        await CALLS_BY_ENDPOINT[endpoint](make_gateway())
+
+        assert standin.calls(endpoint) == 3
+
+    async def test_a_group_send_refused_for_an_operator_reason_says_what_to_do(
+        self, make_gateway, standin
+    ):
+        standin.fail_next(CHAT_SEND, 60020)
+
+        with pytest.raises(DeliveryError) as raised:
+            await make_gateway().send_chat_text(CHAT, "hello")
+
+        assert (raised.value.permanent, raised.value.errcode) == (True, 60020)
+        assert "trusted IPs" in raised.value.reason
+        assert standin.calls(CHAT_SEND) == 1
+        assert_secret_free(raised.value, standin)
+
+    async def test_an_expired_media_id_says_why_and_hides_the_token(self, make_gateway, standin):
+        with pytest.raises(DeliveryError) as raised:
+            await make_gateway().download_media("expired")
+
+        assert (raised.value.permanent, raised.value.errcode) == (True, 40007)
+        assert "three days" in raised.value.reason
+        assert standin.calls(MEDIA_GET) == 1
+        assert_secret_free(raised.value, standin)
+
+    async def test_a_download_larger_than_the_limit_is_cut_off_and_refused(
+        self, make_gateway, standin
+    ):
+        standin.add_media("big", b"#!AMR\n" + bytes(5000))
+
+        with pytest.raises(DeliveryError) as raised:
+            await make_gateway(media_max_bytes=1000).download_media("big")
+
+        assert raised.value.permanent
+        assert "more than 1,000 bytes" in raised.value.reason
+        assert_secret_free(raised.value, standin)
+
+    @pytest.mark.parametrize("endpoint", [CHAT_GET, USER_GET])
+    async def test_a_lookup_wecom_cannot_answer_fails_rather_than_saying_none(
+        self, make_gateway, standin, endpoint
+    ):
+        standin.fail_next(endpoint, 45009, times=10)
+        gateway = make_gateway(retry_attempts=2)
+
+        with pytest.raises(DeliveryError) as raised:
+            await (gateway.chat_name(CHAT) if endpoint == CHAT_GET else gateway.member_name("bob"))
+
+        assert (raised.value.permanent, raised.value.errcode) == (False, 45009)
+        assert standin.calls(endpoint) == 2

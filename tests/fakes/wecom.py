@@ -1,21 +1,45 @@
-"""A hand-written WeComGateway for unit tests: remembers what was sent, fails on request."""
+"""A hand-written WeComGateway for unit tests: remembers what was sent and uploaded, knows the
+chats, members and media it is given, fails on request."""
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from application.ports import DeliveryError
 
+# What `fail_next(on=...)` can make fail.
+SEND, UPLOAD, DOWNLOAD, LOOKUP = "send", "upload", "download", "lookup"
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
 
 class FakeWeComGateway:
-    def __init__(self, invalid_users: Iterable[str] = ()):
-        """Sending to one of `invalid_users` fails permanently, as WeCom's 81013 does."""
+    def __init__(
+        self,
+        invalid_users: Iterable[str] = (),
+        *,
+        chats: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
+        media: Mapping[str, bytes] | None = None,
+    ):
+        """Sending to one of `invalid_users` fails permanently, as WeCom's 81013 does.
+        `chats` (chat_id: name) are the group chats; None accepts a send to any chat id, whose
+        name is then unknown. `names` (user_id: name) are the members the app can see, `media`
+        (media_id: bytes) what download_media finds besides the uploaded images."""
         self.sent: list[tuple[str, str]] = []
+        self.chat_sent: list[tuple[str, str]] = []
+        self.images_sent: list[tuple[str, str]] = []
+        self.chat_images_sent: list[tuple[str, str]] = []
+        self.uploaded: dict[str, bytes] = {}
         self._invalid_users = frozenset(invalid_users)
-        self._failures: deque[tuple[str, int | None, bool]] = deque()
-        self._msgids = itertools.count(1)
+        self._chats = None if chats is None else dict(chats)
+        self._names = dict(names or {})
+        self._media = dict(media or {})
+        self._failures: dict[str, deque[tuple[str, int | None, bool]]] = {
+            kind: deque() for kind in (SEND, UPLOAD, DOWNLOAD, LOOKUP)
+        }
+        self._ids = itertools.count(1)
 
     def fail_next(
         self,
@@ -24,19 +48,79 @@ class FakeWeComGateway:
         permanent: bool = False,
         errcode: int | None = -1,
         reason: str = "WeCom is busy (fake)",
+        on: str = SEND,
     ) -> None:
-        """The next `times` sends raise DeliveryError and deliver nothing."""
-        self._failures.extend([(reason, errcode, permanent)] * times)
+        """The next `times` calls of a kind raise DeliveryError and do nothing: sends (of
+        text or images, to members or chats), uploads, downloads or lookups (of names)."""
+        self._failures[on].extend([(reason, errcode, permanent)] * times)
 
     async def send_text(self, to_user: str, content: str) -> str:
-        if self._failures:
-            reason, errcode, permanent = self._failures.popleft()
-            raise DeliveryError(reason, errcode=errcode, permanent=permanent)
-        if to_user in self._invalid_users:
+        return self._deliver(self.sent, to_user, content, chat=False)
+
+    async def send_image(self, to_user: str, media_id: str) -> str:
+        return self._deliver(self.images_sent, to_user, media_id, chat=False, media=True)
+
+    async def send_chat_text(self, chat_id: str, content: str) -> str:
+        return self._deliver(self.chat_sent, chat_id, content, chat=True)
+
+    async def send_chat_image(self, chat_id: str, media_id: str) -> str:
+        return self._deliver(self.chat_images_sent, chat_id, media_id, chat=True, media=True)
+
+    async def upload_image(self, data: bytes, filename: str) -> str:
+        self._fail_if_scripted(UPLOAD)
+        if not data.startswith(_IMAGE_MAGIC) or len(data) <= 5:
+            raise DeliveryError("not a JPG or PNG image (fake)", errcode=40005, permanent=True)
+        media_id = f"fake-media-{next(self._ids)}"
+        self.uploaded[media_id] = data
+        return media_id
+
+    async def download_media(self, media_id: str) -> bytes:
+        self._fail_if_scripted(DOWNLOAD)
+        self._media_known(media_id)
+        return self.uploaded.get(media_id) or self._media[media_id]
+
+    async def chat_name(self, chat_id: str) -> str | None:
+        self._fail_if_scripted(LOOKUP)
+        return (self._chats or {}).get(chat_id)
+
+    async def member_name(self, user_id: str) -> str | None:
+        self._fail_if_scripted(LOOKUP)
+        return self._names.get(user_id)
+
+    def _deliver(
+        self,
+        log: list[tuple[str, str]],
+        recipient: str,
+        what: str,
+        *,
+        chat: bool,
+        media: bool = False,
+    ) -> str:
+        self._fail_if_scripted(SEND)
+        if media:
+            self._media_known(what)
+        if chat and self._chats is not None and recipient not in self._chats:
             raise DeliveryError(
-                f"WeCom did not deliver to {to_user}: not a member (fake)",
+                f"the group chat {recipient} does not exist (fake)", errcode=86003, permanent=True
+            )
+        if not chat and recipient in self._invalid_users:
+            raise DeliveryError(
+                f"WeCom did not deliver to {recipient}: not a member (fake)",
                 errcode=81013,
                 permanent=True,
             )
-        self.sent.append((to_user, content))
-        return f"fake-msgid-{next(self._msgids)}"
+        log.append((recipient, what))
+        return f"fake-msgid-{next(self._ids)}"
+
+    def _media_known(self, media_id: str) -> None:
+        if media_id not in self.uploaded and media_id not in self._media:
+            raise DeliveryError(
+                f"the media_id {media_id} is unknown or expired (fake)",
+                errcode=40007,
+                permanent=True,
+            )
+
+    def _fail_if_scripted(self, kind: str) -> None:
+        if self._failures[kind]:
+            reason, errcode, permanent = self._failures[kind].popleft()
+            raise DeliveryError(reason, errcode=errcode, permanent=permanent)

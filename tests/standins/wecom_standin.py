@@ -1,10 +1,12 @@
-"""A stand-in for WeCom's API (gettoken and message/send), to be served by uvicorn in tests.
+"""A stand-in for WeCom's API (gettoken, message/send of text and images, and the group chat,
+member and media endpoints of tests.standins.wecom_groups_media), served by uvicorn in tests.
 
 It behaves like WeCom where weworktop depends on it: tokens expire or get revoked (42001,
 40014), a valid token is handed out again until it expires, a wrong corp id or secret is
 refused, recipients outside the app are reported in `invaliduser` (81013 when none is left).
 Tests script failures (`fail_next`, `fail_next_http`, `stall_next`, `expire_tokens`,
-`revoke_tokens`) and then look at what arrived (`sent`, `gettoken_calls`, `send_attempts`).
+`revoke_tokens`) and then look at what arrived (`sent`, `gettoken_calls`, `send_attempts`,
+`calls(endpoint)`, and for groups and media `chat_sent`, `uploads`).
 
 Usage:
     standin = WeComStandIn(known_users={"alice"})
@@ -19,12 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -32,8 +33,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.standins.wecom_groups_media import (
+    CHAT_GET,
+    CHAT_SEND,
+    GROUPS_AND_MEDIA_ERRMSG,
+    MEDIA_GET,
+    UPLOAD,
+    USER_GET,
+    GroupsAndMedia,
+    message_content,
+)
+
 GETTOKEN = "gettoken"
 SEND = "message/send"
+ENDPOINTS = (GETTOKEN, SEND, CHAT_SEND, CHAT_GET, USER_GET, UPLOAD, MEDIA_GET)
 
 _ERRMSG = {
     -1: "system busy",
@@ -50,17 +63,20 @@ _ERRMSG = {
     47001: "data format error",
     60020: "not allow to access from your ip",
     81013: "user & party & tag all invalid",
+    **GROUPS_AND_MEDIA_ERRMSG,
 }
 
 
 @dataclass(frozen=True)
 class SentMessage:
-    """One message delivered to one recipient (a message to "a|b" gives two, same msgid)."""
+    """One message delivered to one recipient (a message to "a|b" gives two, same msgid).
+    An image message has the uploaded `media_id` and no content."""
 
     touser: str
     agentid: int
     content: str
     msgid: str
+    media_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ class _Fault:
     stall_seconds: float = 0.0
 
 
-class WeComStandIn:
+class WeComStandIn(GroupsAndMedia):
     def __init__(
         self,
         *,
@@ -80,9 +96,13 @@ class WeComStandIn:
         agent_id: int = 1000002,
         expires_in: int = 7200,
         known_users: Iterable[str] | None = None,
+        chats: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
+        media: Mapping[str, bytes] | None = None,
     ):
         """`known_users` None accepts every recipient. The secret is random unless given, so a
-        test looking for it in logs cannot meet it by accident."""
+        test looking for it in logs cannot meet it by accident. `chats` (chatid: name), `names`
+        (userid: name) and `media` (media_id: bytes) are what WeCom knows; see GroupsAndMedia."""
         self.corp_id = corp_id
         self.corp_secret = corp_secret or secrets.token_urlsafe(32)
         self.agent_id = agent_id
@@ -91,15 +111,17 @@ class WeComStandIn:
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}  # value -> monotonic expiry
         self._issued: list[str] = []
-        self._faults: dict[str, deque[_Fault]] = {GETTOKEN: deque(), SEND: deque()}
-        self._calls = {GETTOKEN: 0, SEND: 0}
+        self._faults: dict[str, deque[_Fault]] = {endpoint: deque() for endpoint in ENDPOINTS}
+        self._calls = dict.fromkeys(ENDPOINTS, 0)
         self._sent: list[SentMessage] = []
         self._refused_content: tuple[str, int] | None = None
         self._msgids = itertools.count(1)
+        self._init_groups_and_media(chats, names, media)
         self.app = Starlette(
             routes=[
                 Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
                 Route("/cgi-bin/message/send", self._send, methods=["POST"]),
+                *self._groups_and_media_routes(),
             ]
         )
 
@@ -109,7 +131,17 @@ class WeComStandIn:
             return list(self._sent)
 
     def contents_for(self, user: str) -> list[str]:
-        return [message.content for message in self.sent if message.touser == user]
+        """The text messages `user` received."""
+        return [m.content for m in self.sent if m.touser == user and not m.media_id]
+
+    def images_for(self, user: str) -> list[str]:
+        """The media_ids of the images `user` received."""
+        return [m.media_id for m in self.sent if m.touser == user and m.media_id]
+
+    def calls(self, endpoint: str) -> int:
+        """Every call of `endpoint` (one of ENDPOINTS), answered or not."""
+        with self._lock:
+            return self._calls[endpoint]
 
     @property
     def gettoken_calls(self) -> int:
@@ -130,7 +162,7 @@ class WeComStandIn:
     def fail_next(
         self, endpoint: str, errcode: int, *, times: int = 1, errmsg: str | None = None
     ) -> None:
-        """The next `times` calls of `endpoint` (GETTOKEN or SEND) answer this errcode, with
+        """The next `times` calls of `endpoint` (one of ENDPOINTS) answer this errcode, with
         WeCom's usual errmsg unless one is given."""
         self._queue(endpoint, _Fault(errcode=errcode, errmsg=errmsg), times)
 
@@ -161,7 +193,7 @@ class WeComStandIn:
 
     def _queue(self, endpoint: str, fault: _Fault, times: int) -> None:
         if endpoint not in self._faults:
-            raise ValueError(f"unknown endpoint {endpoint!r}; use GETTOKEN or SEND")
+            raise ValueError(f"unknown endpoint {endpoint!r}; use one of {ENDPOINTS}")
         with self._lock:
             self._faults[endpoint].extend([fault] * times)
 
@@ -178,6 +210,23 @@ class WeComStandIn:
         if fault.status is not None:
             return PlainTextResponse("stand-in scripted HTTP failure", status_code=fault.status)
         return self._error(request, fault.errcode, errmsg=fault.errmsg)
+
+    async def _admit(self, endpoint: str, request: Request) -> Response | None:
+        """Counts the call, plays the scripted fault, checks the access token as WeCom does; a
+        response ends the call."""
+        scripted = await self._arrive(endpoint, request)
+        if scripted is not None:
+            return scripted
+        token = request.query_params.get("access_token")
+        if not token:
+            return self._error(request, 41001)
+        with self._lock:
+            expiry = self._tokens.get(token)
+        if expiry is None:
+            return self._error(request, 40014)
+        if time.monotonic() >= expiry:
+            return self._error(request, 42001)
+        return None
 
     def _error(
         self, request: Request, errcode: int, errmsg: str | None = None, **extra: str
@@ -219,32 +268,13 @@ class WeComStandIn:
     async def _send(self, request: Request) -> Response:
         # Read before any scripted stall: after it the sender may be gone, body and all.
         raw = await request.body()
-        scripted = await self._arrive(SEND, request)
-        if scripted is not None:
-            return scripted
-        token = request.query_params.get("access_token")
-        if not token:
-            return self._error(request, 41001)
-        with self._lock:
-            expiry = self._tokens.get(token)
-        if expiry is None:
-            return self._error(request, 40014)
-        if time.monotonic() >= expiry:
-            return self._error(request, 42001)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return self._error(request, 47001)
-        if not isinstance(body, dict) or not isinstance(body.get("text"), dict):
-            return self._error(request, 47001)
-        if body.get("msgtype") != "text":
-            return self._error(request, 40008)
+        body = await self._admit(SEND, request) or self._message(request, raw)
+        if isinstance(body, Response):
+            return body
         agentid = body.get("agentid")
         if type(agentid) is not int or agentid != self.agent_id:
             return self._error(request, 40056)
-        content = body["text"].get("content")
-        if not isinstance(content, str) or not content:
-            return self._error(request, 44004)
+        content, media_id = message_content(body)
         with self._lock:
             refused = self._refused_content
         if refused and refused[0] in content:
@@ -256,7 +286,9 @@ class WeComStandIn:
             return self._error(request, 81013, invaliduser=invalid)
         with self._lock:
             msgid = f"standin-msg-{next(self._msgids)}"
-            self._sent.extend(SentMessage(user, agentid, content, msgid) for user in known)
+            self._sent.extend(
+                SentMessage(user, agentid, content, msgid, media_id) for user in known
+            )
         return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": invalid, "msgid": msgid})
 
     def _knows(self, user: str) -> bool:

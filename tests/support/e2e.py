@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import secrets
 import string
+import time
 
 import httpx
 
 from adapters.inbound.wecom_crypto import WeComCrypto
 from tests.standins.wecom_standin import WeComStandIn
-from tests.support.wecom_signing import signed_callback, text_message_xml
+from tests.support.wecom_signing import render_xml, signed_callback, text_message_xml
 
 
 def random_key(length: int) -> str:
@@ -59,11 +60,31 @@ class WeComSender:
         self._crypto = WeComCrypto(keys.token, keys.aes_key, wecom.corp_id)
         self._path = path
 
-    def callback(self, user: str, content: str, msg_id: int) -> tuple[dict, bytes]:
+    def callback(
+        self, user: str, content: str, msg_id: int, chat_id: str | None = None
+    ) -> tuple[dict, bytes]:
         xml = text_message_xml(
-            self._wecom.corp_id, user, content, msg_id=msg_id, agent_id=self._wecom.agent_id
+            self._wecom.corp_id, user, content, msg_id=msg_id, agent_id=self._wecom.agent_id,
+            chat_id=chat_id,
         )
         return signed_callback(self._crypto, xml)
+
+    def voice_callback(
+        self, user: str, media_id: str, msg_id: int, chat_id: str | None = None
+    ) -> tuple[dict, bytes]:
+        fields: dict[str, str | int] = {
+            "ToUserName": self._wecom.corp_id,
+            "FromUserName": user,
+            "CreateTime": int(time.time()),
+            "MsgType": "voice",
+            "MediaId": media_id,
+            "Format": "amr",
+            "MsgId": str(msg_id),
+            "AgentID": self._wecom.agent_id,
+        }
+        if chat_id:
+            fields["ChatId"] = chat_id
+        return signed_callback(self._crypto, render_xml(fields))
 
     def post(self, base_url: str, params: dict, body: bytes) -> httpx.Response:
         return httpx.post(f"{base_url}{self._path}", params=params, content=body, timeout=5)

@@ -135,3 +135,30 @@ def test_an_unknown_provider_is_named():
 def test_the_top_level_must_be_an_object():
     with pytest.raises(ConfigError, match="JSON object"):
         parse_config([], {}, source="config.json")
+
+
+def test_image_and_speech_follow_the_llm_section_unless_told_otherwise():
+    raw = copy.deepcopy(PRODUCT_EXAMPLE)
+    raw["llm"] = {"provider": "openai", "base_url": "http://llm/v1", "api_key": "sk-llm"}
+    raw["speech"] = {"base_url": "http://asr/v1", "model": "sensevoice"}
+    config, warnings = parse(raw)
+    assert warnings == []
+    image, speech = config.image_endpoint, config.speech_endpoint
+    assert (image.provider, image.base_url, image.model, image.size) == (
+        "openai", "http://llm/v1", "dall-e-3", "1024x1024",
+    )
+    assert image.api_key.get_secret_value() == "sk-llm"
+    assert (speech.provider, speech.base_url, speech.model) == (
+        "openai", "http://asr/v1", "sensevoice",
+    )
+
+
+def test_offline_by_default_pictures_are_drawn_locally_and_voice_has_no_server():
+    config, _ = parse()
+    assert config.image_endpoint.provider == "offline"
+    assert config.speech_endpoint.provider == "none"
+
+
+def test_group_memory_takes_only_its_two_values():
+    assert parse(group_memory="member")[0].wecom.group_memory == "member"
+    assert "services.weworktop.group_memory" in error_of(group_memory="team")
