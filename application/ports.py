@@ -42,6 +42,9 @@ class EventStore(Protocol):
 
     async def position_of(self, stream_id: str, version: int) -> int: ...
 
+    async def ping(self) -> None:
+        """Raises when the store cannot be reached."""
+
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
         """Received messages not yet settled, oldest first."""
 
@@ -97,6 +100,29 @@ class WeComGateway(Protocol):
 
     async def member_name(self, user_id: str) -> str | None:
         """user/get's name; None when the member is outside the app's visible range."""
+
+    async def token_status(self) -> TokenStatus:
+        """The cached token's state; never calls gettoken."""
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """The access token as far as this process knows, without asking WeCom for one."""
+
+    valid_until: float | None  # epoch seconds; None when there is no usable token
+    last_error: str | None  # why the last fetch failed, if it did
+
+
+class Telemetry(Protocol):
+    """What the service counts and times, for /metrics. Calls are cheap and never fail."""
+
+    def callback_answered(self, outcome: str, seconds: float) -> None: ...
+
+    def model_called(self, outcome: str, seconds: float) -> None: ...
+
+    def wecom_called(self, endpoint: str, errcode: str) -> None: ...
+
+    def pending_messages(self, count: int) -> None: ...
 
 
 class ImageModelError(Exception):
@@ -163,6 +189,8 @@ class WorkNotifier(Protocol):
 
 
 __all__ = [
+    "Telemetry",
+    "TokenStatus",
     "AudioConverter",
     "ImageModel",
     "ImageModelError",

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.delivery import Postponed
-from application.ports import EventStore, LeaseStore
+from application.log_context import current_message
+from application.ports import EventStore, LeaseStore, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class ConversationScheduler:
         owner: str,
         settings: SchedulerSettings,
         clock: Callable[[], float] = time.time,
+        telemetry: Telemetry | None = None,
     ):
+        self._telemetry = telemetry
         self._store = store
         self._handle = handle
         self._leases = leases
@@ -70,7 +73,10 @@ class ConversationScheduler:
 
     async def resume_pending(self) -> int:
         """Look at every conversation that has unsettled messages; returns how many."""
-        conversations = {item.conversation_id for item in await self._store.pending()}
+        pending = await self._store.pending()
+        if self._telemetry is not None:
+            self._telemetry.pending_messages(len(pending))
+        conversations = {item.conversation_id for item in pending}
         for conversation_id in conversations:
             self.notify(conversation_id)
         return len(conversations)
@@ -125,6 +131,7 @@ class ConversationScheduler:
             self._again.discard(conversation_id)
             pending = await self._store.pending(conversation_id)
             for item in pending:
+                current_message.set(item.stream_id)
                 try:
                     outcome = await self._handle(item.stream_id)
                 except Exception:

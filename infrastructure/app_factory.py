@@ -32,7 +32,9 @@ def create_app(config_path: Path | None = None, *, trial: bool = False) -> Starl
     config, warnings = load_config(
         config_path or config_path_from_env(), check_permissions=not trial
     )
-    configure_logging(secrets_of(config), config.logging.level)
+    configure_logging(
+        secrets_of(config), config.logging.level, json_lines=config.logging.format == "json"
+    )
     for warning in warnings:
         log.warning(warning)
     return build_app(Container(config=config))
@@ -76,7 +78,10 @@ def build_app(container: Container) -> Starlette:
             await container.image_http().aclose()
             await engine.dispose()
 
-    routes = container.callback().routes(wecom.callback_path) + health.routes
+    telemetry = container.telemetry()
+    routes = container.callback().routes(wecom.callback_path) + health.routes(
+        container.readiness(), telemetry.render, telemetry.content_type
+    )
     if config.admin.enabled:
         routes.append(container.admin().mount())
         log.info("admin surface enabled under /admin (bearer token required)")

@@ -189,6 +189,8 @@ class AdminSettings(_Section):
 
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object per line, for log collectors.
+    format: Literal["text", "json"] = "text"
 
 
 class AppConfig(_Section):

@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 from pydantic import SecretStr
 
 from adapters.inbound.admin import AdminSurface
+from adapters.inbound.health import Readiness
 from adapters.inbound.wecom_callback import WeComCallback
 from adapters.inbound.wecom_crypto import WeComCrypto
 from adapters.outbound.echo_chat_model import EchoChatModel
@@ -25,6 +26,7 @@ from adapters.outbound.httpx_openai_speech_to_text import HttpxOpenAISpeechToTex
 from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.no_speech_to_text import NoSpeechToText
 from adapters.outbound.offline_image_model import OfflineImageModel
+from adapters.outbound.prometheus_telemetry import PrometheusTelemetry
 from adapters.outbound.sqlalchemy_engine import build_engine
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.sqlalchemy_lease_store import SqlAlchemyLeaseStore
@@ -39,6 +41,7 @@ from application.operator_alerts import OperatorAlerts
 from application.rate_limiter import SenderRateLimiter
 from application.scheduler import ConversationScheduler, SchedulerSettings
 from application.send_pacer import SendPacer
+from application.timed_chat_model import TimedChatModel
 from domain.policy import ChatRules
 from domain.rate_limit import RateLimit
 from domain.tokens import estimate_tokens
@@ -97,6 +100,7 @@ class Container(containers.DeclarativeContainer):
     _llm = config.provided.llm
 
     owner = providers.Singleton(process_name)
+    telemetry = providers.Singleton(PrometheusTelemetry)
     engine = providers.Singleton(build_engine, config.provided.storage.url)
     event_store = providers.Singleton(SqlAlchemyEventStore, engine)
     token_cache = providers.Singleton(
@@ -118,10 +122,11 @@ class Container(containers.DeclarativeContainer):
         leases=lease_store,
         owner=owner,
         fetch_lease_seconds=_wecom.lease_seconds,
+        observe=telemetry.provided.wecom_called,
     )
 
     llm_http = providers.Singleton(httpx.AsyncClient, timeout=_llm.timeout_seconds)
-    chat_model = providers.Selector(
+    raw_chat_model = providers.Selector(
         providers.Callable(attrgetter("llm.provider"), config),
         openai=providers.Singleton(
             HttpxOpenAIChatModel,
@@ -133,6 +138,7 @@ class Container(containers.DeclarativeContainer):
         ),
         echo=providers.Singleton(EchoChatModel),
     )
+    chat_model = providers.Singleton(TimedChatModel, raw_chat_model, telemetry)
 
     _image = config.provided.image_endpoint
     image_http = providers.Singleton(
@@ -209,6 +215,7 @@ class Container(containers.DeclarativeContainer):
         leases=lease_store,
         owner=owner,
         settings=providers.Singleton(scheduler_settings, config),
+        telemetry=telemetry,
     )
     accept_message = providers.Factory(
         AcceptMessage, store=event_store, notifier=scheduler, group_memory=_wecom.group_memory
@@ -226,6 +233,12 @@ class Container(containers.DeclarativeContainer):
         accept=accept_message,
         agent_id=_wecom.agent_id,
         max_skew_seconds=_wecom.callback_max_skew_seconds,
+        telemetry=telemetry,
+    )
+    readiness = providers.Singleton(
+        Readiness,
+        ping_store=event_store.provided.ping,
+        token_status=wecom_gateway.provided.token_status,
     )
     admin = providers.Singleton(
         AdminSurface,

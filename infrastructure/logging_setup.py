@@ -11,6 +11,10 @@ import logging
 import re
 from collections.abc import Iterable
 
+from pythonjsonlogger.json import JsonFormatter
+
+from application.log_context import current_message
+
 REDACTED = "[redacted]"
 
 _CREDENTIAL_NAMES = r"access_token|corpsecret|secret|api_?key|bearer_token|password|token|key"
@@ -98,14 +102,34 @@ def redact_also(secret: str) -> None:
         _active.add(secret)
 
 
-def configure_logging(secrets: Iterable[str], level: str = "INFO") -> None:
+class MessageTag(logging.Filter):
+    """Puts the id of the message being worked on into every record, to follow one message
+    from its callback to its reply: `message_id` for JSON, `message_tag` for text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.message_id = current_message.get()
+        record.message_tag = f" [{record.message_id}]" if record.message_id else ""
+        return True
+
+
+def _formatter(json_lines: bool) -> logging.Formatter:
+    if json_lines:
+        return JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(message_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s%(message_tag)s: %(message)s")
+
+
+def configure_logging(
+    secrets: Iterable[str], level: str = "INFO", json_lines: bool = False
+) -> None:
     global _active
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(_formatter(json_lines))
     _active = SecretRedactor(secrets)
     handler.addFilter(_active)
+    handler.addFilter(MessageTag())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -30,11 +30,16 @@ from adapters.inbound.callback_errors import (
 )
 from adapters.inbound.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_xml import MAX_ENVELOPE_BYTES, parse_envelope, parse_message
+from application.log_context import current_message
+from application.ports import Telemetry
 from domain.messages import InboundMessage
 
 log = logging.getLogger(__name__)
 
 AcceptMessage = Callable[[InboundMessage], Awaitable[bool]]
+
+
+_OUTCOMES = {400: "refused_400", 403: "refused_403", 413: "refused_413", 503: "unavailable"}
 
 
 class WeComCallback:
@@ -45,7 +50,9 @@ class WeComCallback:
         agent_id: int,
         max_skew_seconds: int,
         clock: Callable[[], float] = time.time,
+        telemetry: Telemetry | None = None,
     ):
+        self._telemetry = telemetry
         self._crypto = crypto
         self._accept = accept
         self._agent_id = agent_id
@@ -55,9 +62,22 @@ class WeComCallback:
 
     def routes(self, path: str) -> list[Route]:
         return [
-            Route(path, self.verify_url, methods=["GET"]),
-            Route(path, self.receive, methods=["POST"]),
+            Route(path, self._counted(self.verify_url), methods=["GET"]),
+            Route(path, self._counted(self.receive), methods=["POST"]),
         ]
+
+    def _counted(self, endpoint: Callable[[Request], Awaitable[Response]]):
+        async def counted(request: Request) -> Response:
+            started = time.perf_counter()
+            response = await endpoint(request)
+            if self._telemetry is not None:
+                outcome = getattr(request.state, "outcome", None) or _OUTCOMES.get(
+                    response.status_code, f"http_{response.status_code}"
+                )
+                self._telemetry.callback_answered(outcome, time.perf_counter() - started)
+            return response
+
+        return counted
 
     async def verify_url(self, request: Request) -> Response:
         try:
@@ -69,6 +89,7 @@ class WeComCallback:
         except Exception:
             return self._refuse_unexpected(request)
         log.info("callback URL verified by WeCom")
+        request.state.outcome = "verified"
         # WeCom compares the body byte for byte: the plain echo, nothing around it.
         return PlainTextResponse(plain)
 
@@ -83,12 +104,14 @@ class WeComCallback:
             return self._refuse(request, err)
         except Exception:
             return self._refuse_unexpected(request)
+        current_message.set(message.dedup_key)
         try:
             is_new = await self._accept(message)
         except Exception:
             # Not recorded, so not acknowledged: WeCom's retry gets another chance.
             log.exception("could not record message %s; WeCom will retry", message.dedup_key)
             return Response("temporarily unavailable", status_code=503)
+        request.state.outcome = "accepted" if is_new else "duplicate"
         if not is_new:
             log.info("duplicate callback for %s acknowledged, nothing done", message.dedup_key)
         else:

@@ -15,7 +15,7 @@ import httpx
 
 from adapters.outbound.wecom_api import WeComApi
 from adapters.outbound.wecom_image_fit import fit_image
-from application.ports import AccessTokenCache, DeliveryError, LeaseStore
+from application.ports import AccessTokenCache, DeliveryError, LeaseStore, TokenStatus
 
 _SEND = "/cgi-bin/message/send"
 _CHAT_SEND = "/cgi-bin/appchat/send"
@@ -58,6 +58,7 @@ class HttpxWeComGateway:
         retry_initial_wait: float = 0.5,
         retry_max_wait: float = 5.0,
         media_max_bytes: int = MEDIA_MAX_BYTES,
+        observe: Callable[[str, str], None] = lambda endpoint, errcode: None,
     ):
         self._corp_id = corp_id
         self._agent_id = agent_id
@@ -76,10 +77,14 @@ class HttpxWeComGateway:
             retry_attempts=retry_attempts,
             retry_initial_wait=retry_initial_wait,
             retry_max_wait=retry_max_wait,
+            observe=observe,
         )
 
     def __repr__(self) -> str:
         return f"HttpxWeComGateway(corp_id={self._corp_id!r}, agent_id={self._agent_id})"
+
+    async def token_status(self) -> TokenStatus:
+        return await self._api.token_status()
 
     async def send_text(self, to_user: str, content: str) -> str:
         return await self._send(to_user, "text", {"content": content})

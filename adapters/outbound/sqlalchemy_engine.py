@@ -39,9 +39,10 @@ def build_engine(url: str) -> AsyncEngine:
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the writer; synchronous=FULL makes a commit durable before
-    # the callback is acknowledged; busy_timeout makes a second process wait, not fail.
+    # busy_timeout first: switching a new file to WAL takes a lock that a second process
+    # starting at the same moment must wait for, not fail on. WAL lets readers run beside
+    # the writer; synchronous=FULL makes a commit durable before the callback is acknowledged.
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()

@@ -63,6 +63,10 @@ class SqlAlchemyEventStore:
             raise KeyError(f"{stream_id} has no version {version}")
         return position
 
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(select(1))
+
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
         query = select(pending_messages).order_by(pending_messages.c.position)
         if conversation_id is not None:

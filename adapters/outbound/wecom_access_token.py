@@ -14,7 +14,13 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from application.ports import AccessTokenCache, CachedToken, DeliveryError, LeaseStore
+from application.ports import (
+    AccessTokenCache,
+    CachedToken,
+    DeliveryError,
+    LeaseStore,
+    TokenStatus,
+)
 
 FetchToken = Callable[[], Awaitable[tuple[str, float]]]
 """Asks WeCom for a token; returns (access_token, expires_in seconds)."""
@@ -54,6 +60,7 @@ class WeComAccessTokens:
         self._fetch_lease = fetch_lease_seconds
         self._lock = asyncio.Lock()
         self._refusal: tuple[DeliveryError, float] | None = None
+        self._last_error: str | None = None
 
     async def current(self) -> str:
         """A token that is not about to expire; WeCom is asked only if the cache has none."""
@@ -66,6 +73,10 @@ class WeComAccessTokens:
             if token is not None:
                 return token
             return await self._fetch_once_for_all()
+
+    async def status(self) -> TokenStatus:
+        cached = await self._cache.get(self._key)
+        return TokenStatus(cached.expires_at if cached else None, self._last_error)
 
     async def renew(self, rejected: str) -> str:
         """WeCom refused `rejected` before its time. The cache forgets it only if it still holds
@@ -95,9 +106,11 @@ class WeComAccessTokens:
         try:
             value, expires_in = await self._fetch()
         except DeliveryError as err:
+            self._last_error = err.reason
             if err.permanent:
                 self._refusal = (err, self._clock() + REFUSAL_MEMORY_SECONDS)
             raise
+        self._last_error = None
         # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
         # proxy or a test may hand out) is renewed on every send.
         margin = min(self._refresh_margin, expires_in / 4)

@@ -28,7 +28,7 @@ from tenacity import (
 from adapters.outbound.bounded_read import read_at_most
 from adapters.outbound.wecom_access_token import WeComAccessTokens, token_cache_key
 from adapters.outbound.wecom_errors import TOKEN_REJECTED, refusal, unreachable, worth_retrying
-from application.ports import AccessTokenCache, DeliveryError, LeaseStore
+from application.ports import AccessTokenCache, DeliveryError, LeaseStore, TokenStatus
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +117,10 @@ class WeComApi:
         retry_attempts: int,
         retry_initial_wait: float,
         retry_max_wait: float,
+        observe: Callable[[str, str], None] = lambda endpoint, errcode: None,
     ):
         self._client = client
+        self._observe = observe
         self._base_url = api_base_url.rstrip("/")
         self._corp_id = corp_id
         self._corp_secret = corp_secret
@@ -150,6 +152,9 @@ class WeComApi:
         what it means); any other refusal raises DeliveryError."""
         request = _Request(method, path, params or {}, payload, files, tolerated=tolerated)
         return cast(dict[str, Any], await self._with_retries(request))
+
+    async def token_status(self) -> TokenStatus:
+        return await self._tokens.status()
 
     async def download(self, path: str, params: Mapping[str, str], limit: int) -> bytes:
         """The raw bytes WeCom serves, at most `limit` of them."""
@@ -203,6 +208,20 @@ class WeComApi:
 
     async def _exchange(
         self, request: _Request, token: str | None = None
+    ) -> dict[str, Any] | bytes:
+        """One exchange with WeCom, counted by endpoint and errcode for /metrics."""
+        endpoint = request.path.removeprefix("/cgi-bin/")
+        try:
+            answer = await self._exchange_once(request, token)
+        except DeliveryError:
+            self._observe(endpoint, "unanswered")
+            raise
+        errcode = answer.get("errcode", 0) if isinstance(answer, dict) else 0
+        self._observe(endpoint, str(errcode))
+        return answer
+
+    async def _exchange_once(
+        self, request: _Request, token: str | None
     ) -> dict[str, Any] | bytes:
         """One exchange with WeCom: its JSON answer whatever the errcode, or the media."""
         params = dict(request.params)

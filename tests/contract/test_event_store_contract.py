@@ -136,6 +136,9 @@ class EventStoreContract:
             pending_messages=1,
         )
 
+    async def test_a_reachable_store_answers_a_ping(self, store):
+        await store.ping()
+
     async def test_unicode_and_markup_survive(self, store):
         message = text_message('<xml>"引号" & 😀 \\n \u2028', "42")
         await store.append([received(message)])

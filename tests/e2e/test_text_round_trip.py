@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.inbound.wecom_crypto import WeComCrypto
 from tests.standins.openai_standin import OpenAIStandIn
@@ -177,3 +178,34 @@ def test_no_secret_appears_in_the_log(world):
     assert "weworktop ready" in log
     leaked = [s for s in world.secrets + world.wecom.issued_tokens if s in log]
     assert leaked == []
+
+
+def scrape(world) -> dict[tuple[str, tuple], float]:
+    text = httpx.get(f"{world.service.base_url}/metrics", timeout=5).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_move_as_messages_flow_and_readiness_reports_the_token(world, figures):
+    before = scrape(world)
+    world.post(*world.callback("指标测试", msg_id=1100))
+    wait_until(lambda: "回答：指标测试" in world.replies(), what="the reply")
+    after = scrape(world)
+
+    def moved(name, **labels):
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert moved("weworktop_callbacks_total", outcome="accepted") == 1
+    assert moved("weworktop_callback_ack_seconds_count") == 1
+    assert moved("weworktop_model_call_seconds_count", outcome="ok") == 1
+    assert moved("weworktop_wecom_api_calls_total", endpoint="message/send", errcode="0") == 1
+    ready = httpx.get(f"{world.service.base_url}/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["wecom"]["token"] == "valid"
+    figures(
+        "metrics moved: callbacks accepted +1, model calls +1, message/send +1; "
+        f"readyz token expires_in={ready.json()['wecom']['expires_in']}s"
+    )

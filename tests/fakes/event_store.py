@@ -14,6 +14,7 @@ class InMemoryEventStore:
         self.log: list[Event] = []  # index + 1 is the position
         self._versions: dict[str, int] = {}
         self._pending: dict[str, PendingMessage] = {}
+        self.unreachable = False
 
     async def append(self, new_events: Sequence[Event]) -> None:
         if not new_events:
@@ -51,6 +52,10 @@ class InMemoryEventStore:
             if (event.stream_id, event.version) == (stream_id, version):
                 return index + 1
         raise KeyError(f"{stream_id} has no version {version}")
+
+    async def ping(self) -> None:
+        if self.unreachable:
+            raise ConnectionError("the in-memory store was told to be unreachable")
 
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
         items = sorted(self._pending.values(), key=lambda p: p.position)

@@ -7,7 +7,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from application.ports import DeliveryError
+from application.ports import DeliveryError, TokenStatus
 
 # What `fail_next(on=...)` can make fail.
 SEND, UPLOAD, DOWNLOAD, LOOKUP = "send", "upload", "download", "lookup"
@@ -40,6 +40,8 @@ class FakeWeComGateway:
             kind: deque() for kind in (SEND, UPLOAD, DOWNLOAD, LOOKUP)
         }
         self._ids = itertools.count(1)
+        self.token_valid_until: float | None = None
+        self.token_error: str | None = None
 
     def fail_next(
         self,
@@ -82,6 +84,9 @@ class FakeWeComGateway:
     async def chat_name(self, chat_id: str) -> str | None:
         self._fail_if_scripted(LOOKUP)
         return (self._chats or {}).get(chat_id)
+
+    async def token_status(self) -> TokenStatus:
+        return TokenStatus(self.token_valid_until, self.token_error)
 
     async def member_name(self, user_id: str) -> str | None:
         self._fail_if_scripted(LOOKUP)

@@ -23,12 +23,12 @@ def container_for(**llm) -> Container:
 
 
 def test_the_offline_model_is_the_default():
-    assert isinstance(container_for().chat_model(), EchoChatModel)
+    assert isinstance(container_for().raw_chat_model(), EchoChatModel)
 
 
 def test_llm_provider_alone_picks_the_model_adapter():
     container = container_for(provider="openai", base_url="http://127.0.0.1:9/v1")
-    assert isinstance(container.chat_model(), HttpxOpenAIChatModel)
+    assert isinstance(container.raw_chat_model(), HttpxOpenAIChatModel)
 
 
 async def test_a_message_flows_through_the_wired_use_cases_with_fakes_swapped_in():

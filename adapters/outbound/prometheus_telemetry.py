@@ -1,0 +1,60 @@
+"""Telemetry as Prometheus metrics, in a registry of its own (one per service instance, so
+tests can build many side by side)."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+# Acks must stay far below WeCom's 5 s retry deadline; model calls take seconds.
+_ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_MODEL_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
+
+
+class PrometheusTelemetry:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._callbacks = Counter(
+            "weworktop_callbacks", "Callbacks answered, by outcome.", ["outcome"],
+            registry=self.registry,
+        )
+        self._ack = Histogram(
+            "weworktop_callback_ack_seconds", "Time to answer a callback.",
+            buckets=_ACK_BUCKETS, registry=self.registry,
+        )
+        self._model = Histogram(
+            "weworktop_model_call_seconds", "Chat model calls, by outcome.", ["outcome"],
+            buckets=_MODEL_BUCKETS, registry=self.registry,
+        )
+        self._wecom = Counter(
+            "weworktop_wecom_api_calls", "WeCom API calls, by endpoint and errcode.",
+            ["endpoint", "errcode"], registry=self.registry,
+        )
+        self._pending = Gauge(
+            "weworktop_pending_messages", "Accepted messages not yet settled (the queue).",
+            registry=self.registry,
+        )
+
+    def callback_answered(self, outcome: str, seconds: float) -> None:
+        self._callbacks.labels(outcome).inc()
+        self._ack.observe(seconds)
+
+    def model_called(self, outcome: str, seconds: float) -> None:
+        self._model.labels(outcome).observe(seconds)
+
+    def wecom_called(self, endpoint: str, errcode: str) -> None:
+        self._wecom.labels(endpoint, errcode).inc()
+
+    def pending_messages(self, count: int) -> None:
+        self._pending.set(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

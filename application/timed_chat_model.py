@@ -1,0 +1,27 @@
+"""A ChatModel that reports how long each call took and how it ended."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from application.ports import ChatMessage, ChatModel, ChatModelError, Telemetry
+
+
+class TimedChatModel:
+    def __init__(self, model: ChatModel, telemetry: Telemetry):
+        self._model = model
+        self._telemetry = telemetry
+
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            answer = await self._model.complete(messages, max_tokens)
+            outcome = "ok"
+            return answer
+        except ChatModelError:
+            outcome = "failed"
+            raise
+        finally:
+            self._telemetry.model_called(outcome, time.perf_counter() - started)

@@ -1,0 +1,78 @@
+"""/healthz, /readyz and /metrics in-process (httpx over ASGI), with fakes behind them."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.inbound import health
+from adapters.inbound.health import Readiness
+from adapters.outbound.prometheus_telemetry import PrometheusTelemetry
+from tests.fakes.event_store import InMemoryEventStore
+from tests.fakes.wecom import FakeWeComGateway
+
+NOW = 1_700_000_000.0
+
+
+@pytest.fixture
+def parts():
+    return InMemoryEventStore(), FakeWeComGateway(), PrometheusTelemetry()
+
+
+@pytest.fixture
+async def client(parts):
+    store, wecom, telemetry = parts
+    readiness = Readiness(store.ping, wecom.token_status, clock=lambda: NOW)
+    app = Starlette(routes=health.routes(readiness, telemetry.render, telemetry.content_type))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+        yield c
+
+
+async def test_healthz_says_ok(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_ready_before_any_token_was_needed(client):
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["wecom"] == {"token": "not fetched yet"}
+
+
+async def test_ready_with_a_valid_token_says_how_long_it_lasts(client, parts):
+    parts[1].token_valid_until = NOW + 3600
+    body = (await client.get("/readyz")).json()
+    assert body["status"] == "ready" and body["wecom"] == {"token": "valid", "expires_in": 3600}
+
+
+async def test_not_ready_when_the_token_cannot_be_had_and_says_why(client, parts):
+    parts[1].token_error = "this server's IP is not trusted: add it to the app's trusted IPs"
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert "trusted IPs" in response.json()["wecom"]["last_error"]
+
+
+async def test_not_ready_when_the_store_is_unreachable(client, parts):
+    parts[0].unreachable = True
+    response = await client.get("/readyz")
+    assert response.status_code == 503 and response.json()["store"] == "unreachable"
+
+
+async def test_metrics_are_prometheus_text_that_moves_with_the_service(client, parts):
+    telemetry = parts[2]
+    telemetry.callback_answered("accepted", 0.004)
+    telemetry.callback_answered("refused_403", 0.001)
+    telemetry.model_called("ok", 1.5)
+    telemetry.wecom_called("message/send", "0")
+    telemetry.wecom_called("gettoken", "0")
+    telemetry.pending_messages(3)
+    response = await client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'weworktop_callbacks_total{outcome="accepted"} 1.0' in text
+    assert 'weworktop_callbacks_total{outcome="refused_403"} 1.0' in text
+    assert "weworktop_callback_ack_seconds_count 2.0" in text
+    assert 'weworktop_model_call_seconds_count{outcome="ok"} 1.0' in text
+    assert 'weworktop_wecom_api_calls_total{endpoint="gettoken",errcode="0"} 1.0' in text
+    assert "weworktop_pending_messages 3.0" in text
