@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
-import string
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ import httpx  # noqa: E402
 
 from adapters.inbound.wecom_crypto import WeComCrypto  # noqa: E402
 from tests.standins.wecom_standin import WeComStandIn  # noqa: E402
+from tests.support.e2e import random_key, service_config  # noqa: E402
 from tests.support.hostile_callbacks import Peer  # noqa: E402
 from tests.support.hostile_flood import flood  # noqa: E402
 from tests.support.live_server import serve  # noqa: E402
@@ -46,28 +45,14 @@ class WatchedService(ServiceProcess):
         return self._process.pid
 
 
-def random_key(length: int) -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
-
-
-def service_config(wecom: WeComStandIn, wecom_url: str, peer: Peer, admin_token: str, db: Path):
-    return {
-        "services": {
-            "channel_type": "weworktop",
-            "weworktop": {
-                "corp_id": wecom.corp_id,
-                "corp_secret": wecom.corp_secret,
-                "agent_id": wecom.agent_id,
-                "token": peer.token,
-                "aes_key": peer.aes_key,
-                "api_base_url": wecom_url,
-                "callback_path": CALLBACK_PATH,
-            },
-        },
-        "llm": {"provider": "echo"},
-        "storage": {"url": f"sqlite:///{db}"},
-        "admin": {"enabled": True, "bearer_token": admin_token},
-    }
+def hostile_config(
+    wecom: WeComStandIn, wecom_url: str, peer: Peer, admin_token: str, db: Path
+) -> dict:
+    config = service_config(
+        wecom, wecom_url, peer, f"sqlite:///{db}", callback_path=CALLBACK_PATH
+    )
+    config["admin"] = {"enabled": True, "bearer_token": admin_token}
+    return config
 
 
 def stored_events(service: WatchedService, admin_token: str) -> int:
@@ -110,7 +95,7 @@ def run(requests: int, concurrency: int, time_limit: float) -> int:
     with tempfile.TemporaryDirectory() as tmp, serve(wecom.app) as wecom_url:
         workdir = Path(tmp)
         peer = Peer(random_key(32), random_key(43), wecom.corp_id, wecom.agent_id)
-        config = service_config(wecom, wecom_url, peer, admin_token, workdir / "events.db")
+        config = hostile_config(wecom, wecom_url, peer, admin_token, workdir / "events.db")
         service = WatchedService(config, workdir)
         service.start()
         try:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.standins.wecom_standin import WeComStandIn
+from tests.support.e2e import service_config
 from tests.support.hostile_callbacks import Peer
 from tests.support.hostile_flood import flood
 from tests.support.live_server import serve
@@ -24,21 +25,10 @@ def world(tmp_path_factory):
     wecom = WeComStandIn(known_users={MEMBER})
     peer = Peer("HostileToken123", "H" * 43, wecom.corp_id, wecom.agent_id)
     with serve(wecom.app) as wecom_url:
-        config = {
-            "services": {
-                "channel_type": "weworktop",
-                "weworktop": {
-                    "corp_id": wecom.corp_id,
-                    "corp_secret": wecom.corp_secret,
-                    "agent_id": wecom.agent_id,
-                    "token": peer.token,
-                    "aes_key": peer.aes_key,
-                    "api_base_url": wecom_url,
-                },
-            },
-            "storage": {"url": f"sqlite:///{tmp_path_factory.mktemp('db')}/events.db"},
-            "admin": {"enabled": True, "bearer_token": ADMIN_TOKEN},
-        }
+        config = service_config(
+            wecom, wecom_url, peer, f"sqlite:///{tmp_path_factory.mktemp('db')}/events.db"
+        )
+        config["admin"] = {"enabled": True, "bearer_token": ADMIN_TOKEN}
         service = ServiceProcess(config, tmp_path_factory.mktemp("service"))
         service.start()
         yield service, wecom, peer

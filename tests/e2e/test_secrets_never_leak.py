@@ -5,24 +5,18 @@ any answer."""
 
 from __future__ import annotations
 
-import secrets
-import string
-
 import httpx
 
 from adapters.inbound.wecom_crypto import WeComCrypto
 from domain.notices import MODEL_FAILED
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
+from tests.support.e2e import CallbackKeys, random_key, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
 from tests.support.wecom_signing import signed_callback, signed_echo, text_message_xml
 
 USER = "zhangsan"
-
-
-def random_key(length: int) -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
 class Life:
@@ -71,25 +65,16 @@ def test_no_secret_and_no_access_token_leaks_in_a_whole_life_at_debug_level(tmp_
     llm_key = "sk-" + random_key(40)
     model = OpenAIStandIn(reply=lambda body: f"回答：{body['messages'][-1]['content']}",
                           api_key=llm_key)
-    token, aes_key, admin_token = random_key(32), random_key(43), random_key(32)
+    admin_token = random_key(32)
     with serve(wecom.app) as wecom_url, serve(model.app) as model_url:
-        config = {
-            "services": {
-                "channel_type": "weworktop",
-                "weworktop": {
-                    "corp_id": wecom.corp_id,
-                    "corp_secret": wecom.corp_secret,
-                    "agent_id": wecom.agent_id,
-                    "token": token,
-                    "aes_key": aes_key,
-                    "api_base_url": wecom_url,
-                },
-            },
-            "llm": {"provider": "openai", "base_url": f"{model_url}/v1", "api_key": llm_key},
-            "storage": {"url": f"sqlite:///{tmp_path}/events.db"},
-            "admin": {"enabled": True, "bearer_token": admin_token},
-            "logging": {"level": "DEBUG"},
-        }
+        keys = CallbackKeys()
+        config = service_config(
+            wecom, wecom_url, keys, f"sqlite:///{tmp_path}/events.db",
+            llm={"provider": "openai", "base_url": f"{model_url}/v1", "api_key": llm_key},
+        )
+        config["admin"] = {"enabled": True, "bearer_token": admin_token}
+        config["logging"] = {"level": "DEBUG"}
+        token, aes_key = keys.token, keys.aes_key
         service = ServiceProcess(config, tmp_path)
         service.start()
         life = Life(service, wecom, WeComCrypto(token, aes_key, wecom.corp_id), admin_token)

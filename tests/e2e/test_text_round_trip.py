@@ -3,8 +3,6 @@ and a local OpenAI-compatible stand-in: one text conversation, end to end."""
 
 from __future__ import annotations
 
-import secrets
-import string
 import time
 
 import httpx
@@ -14,16 +12,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from adapters.inbound.wecom_crypto import WeComCrypto
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.standins.wecom_standin import WeComStandIn
+from tests.support.e2e import CallbackKeys, random_key, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
 from tests.support.wecom_signing import signed_callback, signed_echo, text_message_xml
 
 USER = "zhangsan"
 LONG_ANSWER = "\n\n".join(f"第{i}段。" + "这是一个很长的回答。" * 12 for i in range(9))
-
-
-def random_key(length: int) -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
 def reply_for(body: dict) -> str:
@@ -36,32 +31,22 @@ def world(tmp_path_factory):
     wecom = WeComStandIn(known_users={USER})
     llm_key = "sk-" + random_key(24)
     model = OpenAIStandIn(reply=reply_for, api_key=llm_key)
-    token, aes_key = random_key(32), random_key(43)
     with serve(wecom.app) as wecom_url, serve(model.app) as model_url:
-        config = {
-            "services": {
-                "channel_type": "weworktop",
-                "weworktop": {
-                    "corp_id": wecom.corp_id,
-                    "corp_secret": wecom.corp_secret,
-                    "agent_id": wecom.agent_id,
-                    "token": token,
-                    "aes_key": aes_key,
-                    "api_base_url": wecom_url,
-                    "single_chat_prefix": [""],
-                    "conversation_max_tokens": 4000,
-                    "max_single_msg_tokens": 1000,
-                },
-            },
-            "llm": {
+        keys = CallbackKeys()
+        token, aes_key = keys.token, keys.aes_key
+        config = service_config(
+            wecom, wecom_url, keys, f"sqlite:///{tmp_path_factory.mktemp('db')}/events.db",
+            llm={
                 "provider": "openai",
                 "base_url": f"{model_url}/v1",
                 "api_key": llm_key,
                 "model": "stand-in",
                 "system_prompt": "你是测试助手",
             },
-            "storage": {"url": f"sqlite:///{tmp_path_factory.mktemp('db')}/events.db"},
-        }
+            single_chat_prefix=[""],
+            conversation_max_tokens=4000,
+            max_single_msg_tokens=1000,
+        )
         service = ServiceProcess(config, tmp_path_factory.mktemp("service"))
         service.start()
         crypto = WeComCrypto(token, aes_key, wecom.corp_id)
