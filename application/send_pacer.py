@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from domain.sliding_window import SlidingWindow
 
 WECOM_LIMITS = ((30, 60.0), (1000, 3600.0))
+_MIN_SWEEP_SIZE = 1024
 
 
 class SendPacer:
@@ -28,6 +29,7 @@ class SendPacer:
         self._clock = clock
         self._sleep = sleep
         self._windows: dict[str, list[SlidingWindow]] = {}
+        self._sweep_at = _MIN_SWEEP_SIZE
 
     async def wait_turn(self, recipient: str) -> None:
         windows = self._windows.setdefault(
@@ -40,9 +42,17 @@ class SendPacer:
             window.record(now)
         self._forget_idle(now)
 
+    def tracked_members(self) -> int:
+        return len(self._windows)
+
     def _forget_idle(self, now: float) -> None:
-        # Members who have had no message for an hour need no window: memory stays bounded.
-        if len(self._windows) > 1024:
-            idle = [r for r, ws in self._windows.items() if all(w.is_empty(now) for w in ws)]
-            for recipient in idle:
-                del self._windows[recipient]
+        # Members who have had no message for an hour need no window, so memory stays bounded;
+        # sweeping only when the map has doubled keeps the cost per send constant on average.
+        if len(self._windows) < self._sweep_at:
+            return
+        self._windows = {
+            recipient: windows
+            for recipient, windows in self._windows.items()
+            if not all(window.is_empty(now) for window in windows)
+        }
+        self._sweep_at = max(_MIN_SWEEP_SIZE, 2 * len(self._windows))

@@ -158,3 +158,15 @@ async def test_shutdown_hands_unfinished_work_back_within_the_grace_period():
     assert service.leases.leases == {}
     await service.accept(text_message("after close", "2"))
     assert len(await service.store.pending()) == 2  # recorded, left for the next process
+
+
+async def test_the_pacer_forgets_members_who_went_quiet():
+    clock = FakeClock(0.0)
+    pacer = SendPacer(limits=((30, 60.0),), clock=clock)
+    for n in range(3000):
+        await pacer.wait_turn(f"member{n}")
+    clock.now += 61
+    await pacer.wait_turn("member-after")
+    for n in range(2000):
+        await pacer.wait_turn(f"late{n}")
+    assert pacer.tracked_members() < 3000  # the quiet 3000 were swept, the active ones kept
