@@ -102,6 +102,7 @@ class WeComAccessTokens:
             await self._leases.release(lease, self._owner)
 
     async def _fetch_and_store(self) -> str:
+        due = await self._cache.get(self._key)
         requested_at = self._clock()
         try:
             value, expires_in = await self._fetch()
@@ -111,10 +112,15 @@ class WeComAccessTokens:
                 self._refusal = (err, self._clock() + REFUSAL_MEMORY_SECONDS)
             raise
         self._last_error = None
-        # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
-        # proxy or a test may hand out) is renewed on every send.
-        margin = min(self._refresh_margin, expires_in / 4)
-        await self._cache.put(self._key, CachedToken(value, requested_at + expires_in - margin))
+        if due is not None and due.value == value:
+            # WeCom hands out the same token until it expires, so renewing it early again
+            # cannot help: keep it to its end; the first fetch after that gets a new one.
+            usable_until = requested_at + expires_in
+        else:
+            # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
+            # proxy or a test may hand out) is renewed on every send.
+            usable_until = requested_at + expires_in - min(self._refresh_margin, expires_in / 4)
+        await self._cache.put(self._key, CachedToken(value, usable_until))
         return value
 
     def _raise_remembered_refusal(self) -> None:
