@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 # Plain URLs name the async drivers we ship, so operators can write what they know.
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
@@ -39,10 +41,26 @@ def build_engine(url: str) -> AsyncEngine:
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # busy_timeout first: switching a new file to WAL takes a lock that a second process
-    # starting at the same moment must wait for, not fail on. WAL lets readers run beside
-    # the writer; synchronous=FULL makes a commit durable before the callback is acknowledged.
+    # WAL lets readers run beside the writer; synchronous=FULL makes a commit durable before
+    # the callback is acknowledged; busy_timeout makes a second process wait, not fail.
     cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def _is_locked(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
+
+
+def _switch_to_wal(cursor) -> None:
+    # Switching a new file to WAL needs a lock that SQLite does not wait for even with a busy
+    # timeout, so processes that start together on a new file take turns here.
+    for attempt in Retrying(
+        stop=stop_after_attempt(100),
+        wait=wait_fixed(0.05),
+        retry=retry_if_exception(_is_locked),
+        reraise=True,
+    ):
+        with attempt:
+            cursor.execute("PRAGMA journal_mode=WAL")
