@@ -3,6 +3,8 @@ the newest remembered turns that fit the budget, and the new question."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from application.memory_reader import MemoryReader
 from application.ports import ChatMessage, ChatModel, EventStore, TokenCounter
 from domain.events import MessageReceived
@@ -27,8 +29,14 @@ class AskWithMemory:
         self._max_tokens = conversation_max_tokens
         self._max_answer = max_answer_tokens
 
-    async def __call__(self, received: MessageReceived, prompt: str) -> str:
-        """The model's answer; raises ChatModelError when there is none."""
+    async def __call__(
+        self,
+        received: MessageReceived,
+        prompt: str,
+        on_text: Callable[[str], None] | None = None,
+    ) -> str:
+        """The model's answer; raises ChatModelError when there is none. With `on_text` the
+        model streams, and `on_text` is given the answer so far after each piece."""
         budget = history_budget(self._max_tokens, self._system_prompt, prompt, self._count)
         # Only what was said before this message: later messages may already be queued.
         position = await self._store.position_of(received.stream_id, received.version)
@@ -37,4 +45,10 @@ class AskWithMemory:
         for turn in turns:
             messages += [ChatMessage("user", turn.prompt), ChatMessage("assistant", turn.answer)]
         messages.append(ChatMessage("user", prompt))
-        return await self._model.complete(messages, max_tokens=self._max_answer)
+        if on_text is None:
+            return await self._model.complete(messages, max_tokens=self._max_answer)
+        answer = ""
+        async for piece in self._model.stream(messages, max_tokens=self._max_answer):
+            answer += piece
+            on_text(answer)
+        return answer

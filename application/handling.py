@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.aibot_answering import StreamingAsk
 from application.answering import AskWithMemory
 from application.delivery import DeliverReply, Postponed
 from application.directory import NameDirectory
@@ -16,6 +17,7 @@ from application.media_work import DrawPicture, TranscribeVoice
 from application.ports import ChatModelError, EventStore, ImageModelError, SpeechError
 from application.rate_limiter import SenderRateLimiter
 from domain import notices
+from domain.aibot_text import stream_parts
 from domain.events import (
     AnswerComposed,
     Event,
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 class Skills:
     """What the handler can do beyond deciding: each is a use case of its own."""
 
-    ask: AskWithMemory
+    ask: AskWithMemory | StreamingAsk
     draw: DrawPicture
     transcribe: TranscribeVoice
     directory: NameDirectory
@@ -87,7 +89,8 @@ class HandleMessage:
     async def _compose(self, progress: MessageProgress) -> list[Event]:
         message = progress.received.message
         group_name = None
-        if message.is_group:
+        # An AI bot group is not an appchat: WeCom's API cannot name it (the chat id stands in).
+        if message.is_group and not message.via_aibot:
             group_name = await self._skills.directory.chat_name(message.chat_id)
         decision = decide(message, self._rules, self._count, group_name, progress.transcript)
         if isinstance(decision, Transcribe | AskModel | DrawImage):
@@ -145,8 +148,11 @@ class HandleMessage:
             return await self._notice(
                 progress, notices.MODEL_FAILED, "model returned an empty answer"
             )
-        prefix = "" if progress.received.message.is_group else self._rules.single_chat_reply_prefix
-        text = await self._addressed(progress, prefix + flatten_markdown(answer))
+        message = progress.received.message
+        prefix = "" if message.is_group else self._rules.single_chat_reply_prefix
+        # The AI bot renders markdown; the app's plain text messages do not.
+        shown = answer if message.via_aibot else flatten_markdown(answer)
+        text = await self._addressed(progress, prefix + shown)
         return self._record_reply(progress, AnswerComposed, text, prompt=prompt, answer=answer)
 
     async def _draw(self, progress: MessageProgress, prompt: str) -> Event:
@@ -170,9 +176,10 @@ class HandleMessage:
         return self._record_reply(progress, NoticeComposed, text, reason=reason)
 
     async def _addressed(self, progress: MessageProgress, text: str) -> str:
-        """In a group, a reply names the asker, so everyone sees whom it answers."""
+        """In a group, a reply names the asker, so everyone sees whom it answers (the AI bot's
+        stream is already shown as the answer to the asker's mention)."""
         message = progress.received.message
-        if not message.is_group:
+        if not message.is_group or message.via_aibot:
             return text
         return f"@{await self._skills.directory.member_name(message.from_user)} {text}"
 
@@ -184,6 +191,6 @@ class HandleMessage:
             to_user=message.from_user,
             to_chat=message.chat_id,
             text=text,
-            parts=split_parts(text),
+            parts=stream_parts(text) if message.via_aibot else split_parts(text),
             **fields,
         )

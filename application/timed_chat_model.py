@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from application.ports import ChatMessage, ChatModel, ChatModelError, Telemetry
 
@@ -20,6 +20,22 @@ class TimedChatModel:
             answer = await self._model.complete(messages, max_tokens)
             outcome = "ok"
             return answer
+        except ChatModelError:
+            outcome = "failed"
+            raise
+        finally:
+            self._telemetry.model_called(outcome, time.perf_counter() - started)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        # Timed to the last piece: a streamed call costs as long as the whole answer takes.
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async for piece in self._model.stream(messages, max_tokens):
+                yield piece
+            outcome = "ok"
         except ChatModelError:
             outcome = "failed"
             raise

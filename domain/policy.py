@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain import notices
 from domain.messages import GROUP_MEMORY_SHARED, InboundMessage
@@ -16,6 +17,10 @@ WELCOME_EVENTS = ("enter_agent", "subscribe")
 UNUSABLE_TYPES = ("image", "video", "location", "link", "file")
 # Left after a stripped prefix ("小知，你好", "@小知: hi"), these are not part of the question.
 _SEPARATORS = " \t\r\n,，:：、"
+# The AI bot's own kinds: voice arrives transcribed, "mixed" is text with pictures.
+AIBOT_TEXT_TYPES = ("text", "voice", "mixed")
+# "@小知 " (WeCom ends a mention with a space, often U+2005) and any separator after it.
+_MENTION = re.compile(r"@[^\s,，:：、]+[\s,，:：、]*")
 
 
 @dataclass(frozen=True)
@@ -117,16 +122,20 @@ def decide(
     group_name: str | None = None,
     said: str | None = None,
 ) -> Decision:
-    """`group_name` is the group's name from WeCom (group messages only); `said` is the
-    transcript of a voice message, once there is one."""
+    """`group_name` is the group's name from WeCom (group messages only; the white list is
+    matched against the chat id when it is unknown); `said` is the transcript of a voice
+    message, once there is one."""
     if message.msg_type == "event":
         if message.event in WELCOME_EVENTS and rules.welcome_message and not message.is_group:
             return Notify("welcome", rules.welcome_message)
         return Ignore(f"event '{message.event}' needs no answer")
-    if message.is_group and not group_admitted(group_name, rules.group_name_white_list):
+    group_key = group_name or message.chat_id
+    if message.is_group and not group_admitted(group_key, rules.group_name_white_list):
         if not rules.group_name_white_list:
             return Ignore("group_name_white_list is empty, so no group is answered")
-        return Ignore(f"group '{group_name or message.chat_id}' is not in group_name_white_list")
+        return Ignore(f"group '{group_key}' is not in group_name_white_list")
+    if message.via_aibot:
+        return _decide_aibot(message, rules, count_tokens)
     if message.msg_type == "voice":
         return _decide_voice(message, rules, count_tokens, said)
     if message.msg_type != "text":
@@ -166,6 +175,45 @@ def _decide_voice(
     if prompt is None:
         return Ignore("no group_chat_prefix heard in the voice message")
     return _decide_prompt(prompt, rules, count_tokens)
+
+
+def strip_mention(content: str, prefixes: tuple[str, ...]) -> str:
+    """A group message to the AI bot starts with the @-mention that brought it; the mention is
+    not part of the question. A configured group prefix also strips a bot name with spaces."""
+    named = [prefix for prefix in prefixes if prefix]
+    if named:
+        prompt = strip_trigger(content, tuple(named))
+        if prompt is not None:
+            return prompt.strip()  # also the U+2005 that may follow a mention
+    content = content.strip()
+    mention = _MENTION.match(content)
+    return content[mention.end() :] if mention else content
+
+
+def _decide_aibot(
+    message: InboundMessage, rules: ChatRules, count_tokens: Callable[[str], int]
+) -> Decision:
+    """A message to the AI bot: in a group it is always a mention, which stands in for
+    group_chat_prefix; voice comes transcribed by WeCom (speech_recognition is about our own
+    transcription); pictures are drawn through the app only."""
+    usable = message.msg_type in AIBOT_TEXT_TYPES and (
+        message.msg_type != "mixed" or message.content.strip()
+    )
+    if not usable:
+        if not rules.unsupported_reply:
+            return Ignore(f"'{message.msg_type}' messages are not answered")
+        return Notify("unsupported", notices.UNSUPPORTED)
+    if message.msg_type == "voice" and not message.content.strip():
+        return Notify("voice not understood", notices.VOICE_NOT_UNDERSTOOD)
+    if message.is_group:
+        prompt = strip_mention(message.content, rules.group_chat_prefix)
+    elif message.msg_type == "voice":
+        prompt = message.content.strip()
+    else:
+        prompt = strip_trigger(message.content, rules.single_chat_prefix)
+        if prompt is None:
+            return Ignore("no single_chat_prefix matched")
+    return _decide_prompt(prompt, replace(rules, image_create_prefix=()), count_tokens)
 
 
 def _decide_prompt(

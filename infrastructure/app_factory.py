@@ -45,6 +45,7 @@ def secrets_of(config: AppConfig) -> list[str]:
     values = [
         wecom.corp_secret, wecom.token, wecom.aes_key, config.llm.api_key,
         config.image.api_key, config.speech.api_key, config.admin.bearer_token,
+        wecom.aibot.token, wecom.aibot.aes_key,
     ]
     return [secret for secret in map(reveal, values) if secret]
 
@@ -82,6 +83,9 @@ def build_app(container: Container) -> Starlette:
     routes = container.callback().routes(wecom.callback_path) + health.routes(
         container.readiness(), telemetry.render, telemetry.content_type
     )
+    if wecom.aibot.enabled:
+        routes += container.aibot.callback().routes(wecom.aibot.callback_path)
+        log.info("AI bot callback enabled at %s", wecom.aibot.callback_path)
     if config.admin.enabled:
         routes.append(container.admin().mount())
         log.info("admin surface enabled under /admin (bearer token required)")

@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from infrastructure.config_permissions import exposed_secrets_warnings
@@ -35,6 +36,8 @@ SECRET_ENV = {
     ("services", "weworktop", "corp_secret"): ("WEWORKTOP_CORP_SECRET",),
     ("services", "weworktop", "token"): ("WEWORKTOP_TOKEN",),
     ("services", "weworktop", "aes_key"): ("WEWORKTOP_AES_KEY",),
+    ("services", "weworktop", "aibot", "token"): ("WEWORKTOP_AIBOT_TOKEN",),
+    ("services", "weworktop", "aibot", "aes_key"): ("WEWORKTOP_AIBOT_AES_KEY",),
     ("llm", "api_key"): ("LLM_API_KEY", "OPENAI_API_KEY"),
     ("image", "api_key"): ("WEWORKTOP_IMAGE_API_KEY",),
     ("speech", "api_key"): ("WEWORKTOP_SPEECH_API_KEY",),
@@ -59,6 +62,54 @@ class RateLimitSettings(_Section):
 
     messages: int = Field(20, ge=0)
     per_seconds: float = Field(60.0, gt=0)
+
+
+class AiBotSettings(_Section):
+    """The AI bot (智能机器人) in API mode: group chats by @-mention, answers streamed."""
+
+    enabled: bool = False
+    # Validated even when absent, so that "enabled without a token" stops start-up.
+    token: SecretStr | None = Field(None, validate_default=True)
+    aes_key: SecretStr | None = Field(None, validate_default=True)
+    callback_path: str = "/wework_aibot"
+    show_thinking: bool = False
+    # WeCom stops refreshing a stream after about six minutes; ours closes before that.
+    stream_seconds: float = Field(300.0, ge=10, le=340)
+
+    @field_validator("token")
+    @classmethod
+    def _token_when_enabled(cls, value: SecretStr | None, info: ValidationInfo):
+        return _required_when_enabled(
+            value, info, r"[A-Za-z0-9]{1,32}", "the AI bot's Token: 1 to 32 letters and digits",
+            "WEWORKTOP_AIBOT_TOKEN",
+        )
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_when_enabled(cls, value: SecretStr | None, info: ValidationInfo):
+        return _required_when_enabled(
+            value, info, r"[A-Za-z0-9]{43}", "the AI bot's EncodingAESKey: 43 letters and digits",
+            "WEWORKTOP_AIBOT_AES_KEY",
+        )
+
+    @field_validator("callback_path")
+    @classmethod
+    def _path_shape(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+
+def _required_when_enabled(
+    value: SecretStr | None, info: ValidationInfo, shape: str, what: str, env: str
+) -> SecretStr | None:
+    if value is None or not value.get_secret_value():
+        if info.data.get("enabled"):
+            raise ValueError(f"required when aibot.enabled is true (or set {env})")
+        return None
+    if not re.fullmatch(shape, value.get_secret_value()):
+        raise ValueError(f"must be {what}")
+    return value
 
 
 class WeWorkTopSettings(_Section):
@@ -91,6 +142,7 @@ class WeWorkTopSettings(_Section):
     sweep_seconds: float = Field(2.0, gt=0)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     delivery_give_up_seconds: float = Field(3600.0, gt=0)
+    aibot: AiBotSettings = AiBotSettings()
 
     @field_validator("aes_key")
     @classmethod
@@ -112,6 +164,12 @@ class WeWorkTopSettings(_Section):
         if not value.startswith("/"):
             raise ValueError("must start with '/'")
         return value
+
+    @model_validator(mode="after")
+    def _paths_differ(self) -> WeWorkTopSettings:
+        if self.aibot.enabled and self.aibot.callback_path == self.callback_path:
+            raise ValueError("aibot.callback_path must differ from callback_path")
+        return self
 
 
 class Services(_Section):

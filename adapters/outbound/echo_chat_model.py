@@ -3,12 +3,14 @@ user message and says how much history arrived, so a person can watch memory wor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from application.ports import ChatMessage
 
 # However large max_tokens is, an echo longer than this shows nothing new to the person testing.
 _ECHO_LIMIT = 300
+# Streamed a few characters at a time, so a person trying the AI bot sees a stream grow.
+_PIECE_CHARS = 4
 
 
 class EchoChatModel:
@@ -21,6 +23,13 @@ class EchoChatModel:
         if _is_english(last):
             return f"(offline model) You said: {echo}\nI remember {earlier} earlier message(s)."
         return f"（离线模型）你说：{echo}\n我记得之前的 {earlier} 条消息。"
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        answer = await self.complete(messages, max_tokens)
+        for start in range(0, len(answer), _PIECE_CHARS):
+            yield answer[start : start + _PIECE_CHARS]
 
 
 def _is_english(text: str) -> bool:

@@ -1,10 +1,12 @@
 """The ChatModel port over any OpenAI-compatible chat-completions server (OpenAI, DeepSeek,
-Qwen compatible mode, Ollama, vLLM), with bounded retries where another attempt can help."""
+Qwen compatible mode, Ollama, vLLM), answered whole or streamed (server-sent events), with
+bounded retries where another attempt can help."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -17,6 +19,8 @@ from tenacity import (
     wait_random,
 )
 
+from adapters.outbound.bounded_read import read_at_most
+from adapters.outbound.openai_sse import DONE, event_data, piece_of
 from application.ports import ChatMessage, ChatModelError
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,7 @@ _CLIENT_ERROR_HINTS = {
     403: "check llm.api_key and its access to llm.model",
     404: "check llm.base_url and llm.model",
 }
+_ERROR_TEXT_LIMIT = 64 * 1024
 _TIMEOUT_KINDS = {
     httpx.ConnectTimeout: "connect",
     httpx.ReadTimeout: "read",
@@ -67,6 +72,35 @@ class HttpxOpenAIChatModel:
         ) + wait_random(0, retry_initial_wait)
 
     async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+        response = await self._retried(self._body(messages, max_tokens), stream=False)
+        return _answer_from(response)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        # Retried only until the answer starts: starting over after its first piece would show
+        # the member the beginning twice.
+        body = {**self._body(messages, max_tokens), "stream": True}
+        response = await self._retried(body, stream=True)
+        try:
+            async for data in event_data(response.aiter_lines()):
+                if data.strip() == DONE:
+                    return
+                try:
+                    piece = piece_of(data)
+                except ChatModelError as err:
+                    raise ChatModelError(self._redact(str(err))) from None
+                if piece:
+                    yield piece
+        except httpx.TimeoutException as err:
+            raise ChatModelError(self._timed_out(err) + " in the middle of its answer") from err
+        except httpx.HTTPError as err:
+            reason = f"the answer from {self._where()} broke off ({type(err).__name__})"
+            raise ChatModelError(reason) from err
+        finally:
+            await response.aclose()
+
+    def _body(self, messages: Sequence[ChatMessage], max_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -74,6 +108,9 @@ class HttpxOpenAIChatModel:
         }
         if self._temperature is not None:
             body["temperature"] = self._temperature
+        return body
+
+    async def _retried(self, body: dict[str, Any], *, stream: bool) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
@@ -85,14 +122,18 @@ class HttpxOpenAIChatModel:
         try:
             async for attempt in retrying:
                 with attempt:
-                    response = await self._post(body, headers)
+                    response = await self._post(body, headers, stream=stream)
         except _Transient as err:
             raise ChatModelError(f"{err}; attempts: {self._attempts}") from err
-        return _answer_from(response)
+        return response
 
-    async def _post(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    async def _post(
+        self, body: dict[str, Any], headers: dict[str, str], *, stream: bool
+    ) -> httpx.Response:
+        """The server's answer; with `stream`, still open (the caller closes it) unless refused."""
+        request = self._client.build_request("POST", self._url, json=body, headers=headers)
         try:
-            response = await self._client.post(self._url, json=body, headers=headers)
+            response = await self._client.send(request, stream=stream)
         except httpx.TimeoutException as err:
             raise _Transient(self._timed_out(err)) from err
         except (httpx.NetworkError, httpx.RemoteProtocolError) as err:
@@ -102,12 +143,23 @@ class HttpxOpenAIChatModel:
             reason = f"request to {self._where()} failed ({type(err).__name__})"
             raise ChatModelError(reason) from err
         status = response.status_code
+        if status < 400:
+            return response
+        explained = response.content if not stream else await self._refusal_text(response)
         if status == 429 or status >= 500:
             raise _Transient(f"model server answered {status}")
-        if status >= 400:
-            hint = _CLIENT_ERROR_HINTS.get(status) or self._redact(_server_message(response))
-            raise ChatModelError(f"model server answered {status} ({hint})")
-        return response
+        hint = _CLIENT_ERROR_HINTS.get(status) or self._redact(
+            _server_message(explained, response.reason_phrase)
+        )
+        raise ChatModelError(f"model server answered {status} ({hint})")
+
+    @staticmethod
+    async def _refusal_text(response: httpx.Response) -> bytes:
+        # A refusal explains itself in a few bytes; a misbehaving server's page is not read whole.
+        try:
+            return await read_at_most(response, _ERROR_TEXT_LIMIT) or b""
+        finally:
+            await response.aclose()
 
     def _timed_out(self, err: httpx.TimeoutException) -> str:
         seconds = getattr(self._client.timeout, _TIMEOUT_KINDS.get(type(err), "read"))
@@ -146,12 +198,12 @@ def _answer_from(response: httpx.Response) -> str:
     return content
 
 
-def _server_message(response: httpx.Response) -> str:
+def _server_message(body: bytes, reason_phrase: str) -> str:
     """The server's own explanation of a rejected request (e.g. context too long), kept short."""
     try:
-        error = response.json().get("error")
+        error = json.loads(body).get("error")
     except (ValueError, AttributeError):
         error = None
     message = error.get("message") if isinstance(error, dict) else error
-    text = message if isinstance(message, str) and message else response.reason_phrase
+    text = message if isinstance(message, str) and message else reason_phrase
     return text[:200]

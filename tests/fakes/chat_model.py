@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 from application.ports import ChatMessage, ChatModelError
 
@@ -13,10 +13,22 @@ CHARS_PER_TOKEN = 4
 
 
 class FakeChatModel:
-    def __init__(self, replies: Iterable[str] = ()):
+    """`stream` yields the answer in pieces of `piece_chars`, awaiting `between_pieces()` after
+    each one (a test can make it wait, to look at a stream half written)."""
+
+    def __init__(
+        self,
+        replies: Iterable[str] = (),
+        *,
+        piece_chars: int = 3,
+        between_pieces: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.calls: list[tuple[list[ChatMessage], int]] = []
+        self.streamed_calls = 0
         self._replies = deque(replies)
         self._failures: deque[str] = deque()
+        self._piece_chars = piece_chars
+        self._between_pieces = between_pieces
 
     def reply_next(self, *replies: str) -> None:
         self._replies.extend(replies)
@@ -34,3 +46,13 @@ class FakeChatModel:
             said = [m.content for m in messages if m.role == "user"]
             answer = f"answer to: {said[-1] if said else ''}"
         return answer[: max_tokens * CHARS_PER_TOKEN]
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        self.streamed_calls += 1
+        answer = await self.complete(messages, max_tokens)
+        for start in range(0, len(answer), self._piece_chars):
+            yield answer[start : start + self._piece_chars]
+            if self._between_pieces is not None:
+                await self._between_pieces()

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 Reply = str | Callable[[dict[str, Any]], str]
@@ -31,7 +31,9 @@ class OpenAIStandIn:
     """Records every request; answers with `reply` (a string, or a function of the request
     body) after `delay` seconds, unless a scripted failure or raw answer is queued first.
     With `api_key` set, any other bearer key gets a 401 that quotes the key it was given, as
-    real servers partly do, so tests can prove the adapter never repeats it."""
+    real servers partly do, so tests can prove the adapter never repeats it.
+    A request with `"stream": true` is answered with server-sent events: `chunk_chars`
+    characters per chunk, `stream_delay` seconds apart, then `data: [DONE]`."""
 
     def __init__(
         self,
@@ -39,10 +41,14 @@ class OpenAIStandIn:
         *,
         api_key: str | None = None,
         delay: float = 0.0,
+        stream_delay: float = 0.0,
+        chunk_chars: int = 4,
     ):
         self.reply = reply
         self.api_key = api_key
         self.delay = delay
+        self.stream_delay = stream_delay
+        self.chunk_chars = chunk_chars
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._authorizations: list[str | None] = []
@@ -90,7 +96,23 @@ class OpenAIStandIn:
         if scripted is not None:
             status, content = scripted
             return Response(content, status_code=status, media_type="application/json")
+        if body.get("stream") is True:
+            return StreamingResponse(self._events(body), media_type="text/event-stream")
         return JSONResponse(self._completion(body))
+
+    async def _events(self, body: dict[str, Any]):
+        completion = self._completion(body)
+        text = completion["choices"][0]["message"]["content"]
+        pieces = [{"role": "assistant", "content": ""}] + [
+            {"content": text[i : i + self.chunk_chars]}
+            for i in range(0, len(text), self.chunk_chars)
+        ]
+        for delta in pieces:
+            yield _event({"id": completion["id"], "choices": [{"index": 0, "delta": delta}]})
+            await asyncio.sleep(self.stream_delay)
+        finish = completion["choices"][0]["finish_reason"]
+        yield _event({"id": completion["id"], "choices": [{"delta": {}, "finish_reason": finish}]})
+        yield "data: [DONE]\n\n"
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
         text = self.reply(body) if callable(self.reply) else self.reply
@@ -116,6 +138,10 @@ class OpenAIStandIn:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def _event(chunk: dict[str, Any]) -> str:
+    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
 
 def _error(status: int, message: str) -> Response:

@@ -1,0 +1,182 @@
+"""What every ChatModel promises when it streams, run against the fake, the offline echo
+model and the httpx adapter reading server-sent events from an OpenAI-compatible stand-in;
+then what only the httpx adapter promises about its streamed requests and their failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+
+import httpx
+import pytest
+
+from adapters.outbound.echo_chat_model import EchoChatModel
+from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
+from application.ports import ChatMessage, ChatModelError
+from tests.fakes.chat_model import FakeChatModel
+from tests.standins.openai_standin import OpenAIStandIn
+
+CONVERSATION = (
+    ChatMessage("system", "你是一个乐于助人的助手。"),
+    ChatMessage("user", "今天天气怎么样？"),
+)
+SECRET = "sk-test-stream-5b4a39281706"
+
+
+async def streamed(model, messages=CONVERSATION, max_tokens=200) -> list[str]:
+    return [piece async for piece in model.stream(messages, max_tokens)]
+
+
+class StreamingChatModelContract:
+    """Subclasses provide `model` and `broken_model` (None when the model cannot fail)."""
+
+    async def test_the_answer_arrives_in_several_pieces_that_make_the_whole_answer(self, model):
+        pieces = await streamed(model)
+        assert len(pieces) > 1 and all(pieces)
+        assert "".join(pieces) == await model.complete(CONVERSATION, max_tokens=200)
+
+    async def test_a_streamed_answer_stays_within_max_tokens(self, model):
+        pieces = await streamed(model, [ChatMessage("user", "长" * 5000)], max_tokens=50)
+        assert 0 < len("".join(pieces)) <= 50 * 4
+
+    async def test_a_model_that_cannot_answer_raises_chat_model_error(self, broken_model):
+        if broken_model is None:
+            pytest.skip("this model has nothing that can fail")
+        with pytest.raises(ChatModelError):
+            await streamed(broken_model)
+
+
+class TestFakeChatModel(StreamingChatModelContract):
+    @pytest.fixture
+    def model(self):
+        return FakeChatModel()
+
+    @pytest.fixture
+    def broken_model(self):
+        fake = FakeChatModel()
+        fake.fail_next("model is down")
+        return fake
+
+
+class TestEchoChatModel(StreamingChatModelContract):
+    @pytest.fixture
+    def model(self):
+        return EchoChatModel()
+
+    @pytest.fixture
+    def broken_model(self):
+        return None
+
+
+@pytest.fixture
+def standin():
+    return OpenAIStandIn()
+
+
+def make_model(client, base_url, **overrides) -> HttpxOpenAIChatModel:
+    settings = {
+        "api_key": None,
+        "model": "test-model",
+        "retry_attempts": 3,
+        "retry_initial_wait": 0.01,
+        "retry_max_wait": 0.02,
+    }
+    return HttpxOpenAIChatModel(client, base_url, **(settings | overrides))
+
+
+class TestHttpxOpenAIChatModel(StreamingChatModelContract):
+    @pytest.fixture
+    def model(self, client, served):
+        return make_model(client, served)
+
+    @pytest.fixture
+    def broken_model(self, client, served, standin):
+        standin.fail_next(503, times=10)
+        return make_model(client, served, retry_attempts=2)
+
+
+async def test_asks_the_server_to_stream_with_the_conversation_and_the_key(client, served, standin):
+    standin.api_key = SECRET
+    model = make_model(client, served, api_key=SECRET, model="qwen-plus", temperature=0.3)
+
+    assert "".join(await streamed(model, max_tokens=321)) == "answer to: 今天天气怎么样？"
+    assert standin.requests == [
+        {
+            "model": "qwen-plus",
+            "messages": [{"role": m.role, "content": m.content} for m in CONVERSATION],
+            "max_tokens": 321,
+            "temperature": 0.3,
+            "stream": True,
+        }
+    ]
+    assert standin.authorizations == [f"Bearer {SECRET}"]
+
+
+async def test_a_failure_before_the_first_piece_is_retried_once_and_streams(
+    client, served, standin, caplog
+):
+    standin.fail_next(503)
+    assert "".join(await streamed(make_model(client, served))) == "answer to: 今天天气怎么样？"
+    assert len(standin.requests) == 2
+    assert "503" in caplog.text
+
+
+async def test_a_refusal_names_the_setting_to_check_and_never_the_key(
+    client, served, standin, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    standin.api_key = "the-right-key"
+    with pytest.raises(ChatModelError, match=r"answered 401 \(check llm.api_key\)") as caught:
+        await streamed(make_model(client, served, api_key=SECRET))
+    assert len(standin.requests) == 1
+    assert SECRET not in "".join(traceback.format_exception(caught.value)) + caplog.text
+
+
+def sse(*chunks: str) -> str:
+    return "".join(f"data: {chunk}\n\n" for chunk in chunks)
+
+
+def delta(text: str) -> str:
+    return json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]})
+
+
+async def test_comments_multi_line_data_and_chunks_without_text_are_read_as_sse(
+    client, served, standin
+):
+    usage = json.dumps({"choices": [], "usage": {"total_tokens": 3}})
+    multi_line = '{"choices": [{"delta":\ndata: {"content": "三"}}]}'
+    standin.send_raw_next(
+        ": keep-alive\n\n" + sse(json.dumps({"choices": [{"delta": {"role": "assistant"}}]}))
+        + sse(delta("一"), delta("二"), multi_line, usage, "[DONE]") + sse(delta("not read"))
+    )
+    assert await streamed(make_model(client, served)) == ["一", "二", "三"]
+
+
+@pytest.mark.parametrize(
+    ("chunk", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not an object"),
+        (json.dumps({"error": {"message": f"overloaded, key {SECRET}"}}), "overloaded"),
+    ],
+)
+async def test_a_stream_that_breaks_off_fails_after_the_pieces_it_gave(
+    client, served, standin, chunk, reason
+):
+    standin.send_raw_next(sse(delta("前半"), chunk, delta("后半")), times=3)
+    pieces = []
+    with pytest.raises(ChatModelError, match=reason) as caught:
+        async for piece in make_model(client, served, api_key=SECRET).stream(CONVERSATION, 100):
+            pieces.append(piece)
+    assert pieces == ["前半"]
+    assert len(standin.requests) == 1, "an answer that has started is never started over"
+    assert SECRET not in str(caught.value)
+
+
+async def test_a_server_that_stops_sending_times_out(served, standin):
+    standin.stream_delay = 1.0
+    async with httpx.AsyncClient(timeout=0.2) as impatient:
+        with pytest.raises(ChatModelError, match=r"timed out after 0\.2s in the middle"):
+            await streamed(make_model(impatient, served))
+    assert len(standin.requests) == 1

@@ -1,0 +1,84 @@
+"""The AI bot's decrypted JSON, read strictly: whatever arrives, the parser either returns a
+message (or a refresh, or an event) or refuses it with a reason, and never crashes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.inbound.callback_errors import CallbackRejected
+from adapters.inbound.wecom_aibot_json import (
+    NotAMessage,
+    StreamRefresh,
+    parse_callback,
+    parse_envelope,
+)
+from domain.messages import InboundMessage
+from tests.support.aibot_signing import text_payload
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("WEWORKTOP_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+KEYS = st.sampled_from(
+    ["msgid", "msgtype", "chattype", "chatid", "from", "userid", "text", "content", "voice",
+     "mixed", "msg_item", "stream", "id", "response_url", "event", "eventtype", "x"]
+)
+LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+    st.sampled_from(["text", "group", "single", "mixed", "voice", "stream", "event", ""]),
+    st.text(max_size=30),
+)
+JSONISH = st.recursive(
+    LEAVES,
+    lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(KEYS, kids, max_size=6)),
+    max_leaves=25,
+)
+
+
+def clock() -> float:
+    return 1_700_000_000.0
+
+
+@FUZZ
+@given(st.dictionaries(KEYS, JSONISH, max_size=8))
+def test_any_json_object_is_read_or_refused_never_crashes(data):
+    try:
+        result = parse_callback(json.dumps(data).encode(), clock)
+    except CallbackRejected:
+        return
+    assert isinstance(result, InboundMessage | StreamRefresh | NotAMessage)
+    if isinstance(result, InboundMessage):
+        assert result.msg_id and result.from_user and result.via_aibot
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_any_bytes_are_read_or_refused_never_crash(data):
+    for parse in (parse_envelope, lambda body: parse_callback(body, clock)):
+        with contextlib.suppress(CallbackRejected):
+            parse(data)
+
+
+def test_deep_nesting_is_refused_like_any_malformed_input():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for parse in (parse_envelope, lambda body: parse_callback(body, clock)):
+        try:
+            parse(deep)
+        except CallbackRejected as err:
+            assert "not acceptable JSON" in err.reason
+        else:
+            raise AssertionError("deep nesting was accepted")
+
+
+def test_a_message_is_stamped_on_arrival_and_keeps_where_to_answer_late():
+    payload = text_payload("M1", "你好", chat_id="wrkG", response_url="https://x.invalid/r?c=1")
+    message = parse_callback(json.dumps(payload).encode(), clock)
+    assert message.create_time == 1_700_000_000 and message.agent_id == 0
+    assert message.response_url == "https://x.invalid/r?c=1"
+    assert message.dedup_key == "aibot:M1" and message.conversation_id == "aibot:group:wrkG"
