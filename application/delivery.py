@@ -91,23 +91,30 @@ class DeliverReply:
             # The advice goes to the operator once per cause; each message gets a short line.
             self._alerts.delivery_refused(_cause(err), err.reason)
             log.warning("%s not delivered (%s, permanent)", where, _cause(err))
-            await self._fail(progress, index, err.reason)
+            await self._fail(progress, index, err.reason, err.errcode)
             return None
         if should_give_up(progress.received.occurred_at, now, self._give_up_after):
             reason = f"gave up after {self._give_up_after:.0f}s of failed attempts: {err.reason}"
             log.warning("%s not delivered: %s", where, reason)
-            await self._fail(progress, index, reason)
+            await self._fail(progress, index, reason, err.errcode)
             return None
         retry_at = now + retry_delay(progress.postponements, self._jitter())
         postponed = progress.record(
-            DeliveryPostponed, index=index, reason=err.reason, retry_at=retry_at
+            DeliveryPostponed,
+            index=index,
+            reason=err.reason,
+            retry_at=retry_at,
+            errcode=err.errcode,
         )
         await self._store.append([postponed])
         log.warning("%s postponed %.0fs: %s", where, retry_at - now, err.reason)
         return Postponed(retry_at)
 
-    async def _fail(self, progress: MessageProgress, index: int, reason: str) -> None:
-        await self._store.append([progress.record(DeliveryFailed, index=index, reason=reason)])
+    async def _fail(
+        self, progress: MessageProgress, index: int, reason: str, errcode: int | None
+    ) -> None:
+        failed = progress.record(DeliveryFailed, index=index, reason=reason, errcode=errcode)
+        await self._store.append([failed])
 
 
 def _cause(err: DeliveryError) -> str:

@@ -3,7 +3,7 @@ library's errors into the errors declared here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,19 @@ class PendingMessage:
 class StoreStatistics:
     events_by_type: dict[str, int]
     pending_messages: int
+
+
+@dataclass(frozen=True)
+class ReceivedEntry:
+    """A received message as the store's message index lists it, for finding messages by
+    conversation, sender or MsgId; its content and fate are in its stream."""
+
+    position: int  # of its MessageReceived: newest-first pages continue before it
+    stream_id: str
+    conversation_id: str
+    from_user: str
+    msg_id: str  # "" for events (enter_agent, ...), which have none
+    occurred_at: float
 
 
 class EventStore(Protocol):
@@ -51,6 +64,24 @@ class EventStore(Protocol):
     async def statistics(self) -> StoreStatistics:
         """How many events of each type are recorded, and how many messages are unsettled."""
 
+    async def received(
+        self,
+        limit: int,
+        *,
+        before_position: int | None = None,
+        conversation_id: str | None = None,
+        from_user: str | None = None,
+        msg_id: str | None = None,
+    ) -> list[ReceivedEntry]:
+        """Up to `limit` received messages, newest first, recorded before `before_position`,
+        only those matching every filter given."""
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Event]]:
+        """Several streams at once, each in version order; unknown ids are left out."""
+
+    async def delivery_problems(self, limit: int) -> list[Event]:
+        """The newest `limit` DeliveryFailed and DeliveryPostponed events, newest first."""
+
 
 class ChatModelError(Exception):
     """The model did not produce an answer (down, timed out, refused, malformed)."""
@@ -64,6 +95,10 @@ class ChatMessage:
 
 class ChatModel(Protocol):
     async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str: ...
+
+    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
+        """The same answer as it is written: pieces whose concatenation is the answer.
+        Raises ChatModelError before the first piece or between pieces."""
 
 
 class DeliveryError(Exception):
@@ -123,6 +158,13 @@ class Telemetry(Protocol):
     def wecom_called(self, endpoint: str, errcode: str) -> None: ...
 
     def pending_messages(self, count: int) -> None: ...
+
+
+class AiBotResponseUrl(Protocol):
+    """The AI bot's way to answer after its stream has closed: one markdown message through
+    the callback's response_url, within an hour of the message. Failures are DeliveryErrors."""
+
+    async def post_markdown(self, response_url: str, content: str) -> None: ...
 
 
 class ImageModelError(Exception):
@@ -189,6 +231,7 @@ class WorkNotifier(Protocol):
 
 
 __all__ = [
+    "AiBotResponseUrl",
     "Telemetry",
     "TokenStatus",
     "AudioConverter",
@@ -206,6 +249,7 @@ __all__ = [
     "DeliveryError",
     "EventStore",
     "PendingMessage",
+    "ReceivedEntry",
     "StoreStatistics",
     "TokenCounter",
     "WeComGateway",

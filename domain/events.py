@@ -95,6 +95,8 @@ class DeliveryPostponed(Event):
     index: int
     reason: str
     retry_at: float
+    # WeCom's errcode when WeCom answered one (None: unreachable, HTTP error), for counting.
+    errcode: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +108,7 @@ class ReplyDelivered(Event):
 class DeliveryFailed(Event):
     index: int
     reason: str
+    errcode: int | None = None
     settles_message: ClassVar[bool] = True
 
 

@@ -16,10 +16,12 @@ from pydantic import SecretStr
 
 from adapters.inbound.admin import AdminSurface
 from adapters.inbound.health import Readiness
+from adapters.inbound.operator_api import OperatorPages
 from adapters.inbound.wecom_callback import WeComCallback
 from adapters.inbound.wecom_crypto import WeComCrypto
 from adapters.outbound.echo_chat_model import EchoChatModel
 from adapters.outbound.ffmpeg_audio_converter import FfmpegAudioConverter
+from adapters.outbound.httpx_aibot_response_url import HttpxAiBotResponseUrl
 from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
 from adapters.outbound.httpx_openai_image_model import HttpxOpenAIImageModel
 from adapters.outbound.httpx_openai_speech_to_text import HttpxOpenAISpeechToText
@@ -31,6 +33,10 @@ from adapters.outbound.sqlalchemy_engine import build_engine
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.sqlalchemy_lease_store import SqlAlchemyLeaseStore
 from adapters.outbound.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
+from adapters.outbound.wecom_errors import advice
+from application.aibot_answering import StreamingAsk
+from application.aibot_delivery import DeliverAiBotReply, DeliverByChannel
+from application.aibot_streams import StreamBoard, StreamTiming
 from application.answering import AskWithMemory
 from application.delivery import DeliverReply
 from application.directory import NameDirectory
@@ -38,6 +44,7 @@ from application.handling import HandleMessage, Skills
 from application.intake import AcceptMessage
 from application.media_work import DrawPicture, TranscribeVoice
 from application.operator_alerts import OperatorAlerts
+from application.operator_view import OperatorView
 from application.rate_limiter import SenderRateLimiter
 from application.scheduler import ConversationScheduler, SchedulerSettings
 from application.send_pacer import SendPacer
@@ -45,6 +52,7 @@ from application.timed_chat_model import TimedChatModel
 from domain.policy import ChatRules
 from domain.rate_limit import RateLimit
 from domain.tokens import estimate_tokens
+from infrastructure.aibot_container import AiBotContainer
 from infrastructure.config import AppConfig, WeWorkTopSettings
 from infrastructure.logging_setup import redact_also
 from infrastructure.token_redaction import TokenRedactingCache
@@ -171,16 +179,26 @@ class Container(containers.DeclarativeContainer):
     audio_converter = providers.Singleton(FfmpegAudioConverter)
     directory = providers.Singleton(NameDirectory, wecom_gateway)
     rules = providers.Singleton(chat_rules, config)
+    # The AI bot's streams in progress (this process), and how long each stays open.
+    stream_board = providers.Singleton(StreamBoard)
+    stream_timing = providers.Singleton(StreamTiming, _wecom.aibot.stream_seconds)
     skills = providers.Singleton(
         Skills,
         ask=providers.Singleton(
-            AskWithMemory,
-            store=event_store,
-            model=chat_model,
-            count_tokens=providers.Object(estimate_tokens),
-            system_prompt=_llm.system_prompt,
-            conversation_max_tokens=_wecom.conversation_max_tokens,
-            max_answer_tokens=_wecom.max_single_msg_tokens,
+            StreamingAsk,
+            providers.Singleton(
+                AskWithMemory,
+                store=event_store,
+                model=chat_model,
+                count_tokens=providers.Object(estimate_tokens),
+                system_prompt=_llm.system_prompt,
+                conversation_max_tokens=_wecom.conversation_max_tokens,
+                max_answer_tokens=_wecom.max_single_msg_tokens,
+            ),
+            stream_board,
+            stream_timing,
+            show_thinking=_wecom.aibot.show_thinking,
+            single_chat_reply_prefix=_wecom.single_chat_reply_prefix,
         ),
         draw=providers.Singleton(DrawPicture, image_model, wecom_gateway),
         transcribe=providers.Singleton(
@@ -197,11 +215,15 @@ class Container(containers.DeclarativeContainer):
         alerts=providers.Singleton(OperatorAlerts),
         give_up_after_seconds=_wecom.delivery_give_up_seconds,
     )
+    aibot_delivery = providers.Singleton(
+        DeliverAiBotReply, event_store, providers.Singleton(HttpxAiBotResponseUrl, wecom_http),
+        stream_timing,
+    )
     handle_message = providers.Singleton(
         HandleMessage,
         store=event_store,
         skills=skills,
-        deliver=deliver_reply,
+        deliver=providers.Singleton(DeliverByChannel, deliver_reply, aibot_delivery),
         count_tokens=providers.Object(estimate_tokens),
         rules=rules,
         rate_limiter=providers.Singleton(
@@ -235,13 +257,29 @@ class Container(containers.DeclarativeContainer):
         max_skew_seconds=_wecom.callback_max_skew_seconds,
         telemetry=telemetry,
     )
+    aibot = providers.Container(
+        AiBotContainer, config=config, event_store=event_store, accept_message=accept_message,
+        notifier=scheduler, board=stream_board, timing=stream_timing, rules=rules,
+        telemetry=telemetry,
+    )
     readiness = providers.Singleton(
         Readiness,
         ping_store=event_store.provided.ping,
         token_status=wecom_gateway.provided.token_status,
     )
+    operator_pages = providers.Singleton(
+        OperatorPages,
+        providers.Singleton(
+            OperatorView,
+            store=event_store,
+            token_status=wecom_gateway.provided.token_status,
+            advice=providers.Object(advice),
+        ),
+    )
     admin = providers.Singleton(
         AdminSurface,
         bearer_token=providers.Callable(reveal, config.provided.admin.bearer_token),
         read_statistics=event_store.provided.statistics,
+        more_routes=operator_pages.provided.routes.call(),
+        public_paths=operator_pages.provided.public_paths,
     )

@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.event_serialization import from_row, to_row
+from adapters.outbound.sqlalchemy_operator_reads import OperatorReads, index_received
 from adapters.outbound.sqlalchemy_schema import events, is_memory_event, pending_messages
 from application.ports import ConcurrencyConflict, PendingMessage, StoreStatistics
 from domain.events import Event, MessageReceived, first_version_of_batch
 
 
-class SqlAlchemyEventStore:
+class SqlAlchemyEventStore(OperatorReads):
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
 
@@ -110,6 +111,7 @@ class SqlAlchemyEventStore:
                     position=result.inserted_primary_key[0],
                 )
             )
+            await index_received(conn, event, result.inserted_primary_key[0])
         if event.settles_message:
             await conn.execute(
                 delete(pending_messages).where(pending_messages.c.stream_id == event.stream_id)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.outbound.sqlalchemy_operator_reads import create_message_index
 from adapters.outbound.sqlalchemy_schema import (
     access_tokens,
     events,
@@ -34,6 +35,7 @@ def _create_initial_tables(conn: Connection) -> None:
 # Append only: a released migration is never edited, a change is a new entry.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "events, pending messages, access tokens, leases", _create_initial_tables),
+    (2, "message index, delivery problems index", create_message_index),
 ]
 
 _LEDGER = (

@@ -59,6 +59,22 @@ pending_messages = Table(
     Index("ix_pending_conversation", "conversation_id", "position"),
 )
 
+# The message index: one row per MessageReceived, written in the same transaction, so the
+# operator's view finds messages by conversation, sender or MsgId reading only the rows shown.
+received_messages = Table(
+    "received_messages",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("stream_id", String(255), nullable=False, unique=True),
+    Column("conversation_id", String(255), nullable=False),
+    Column("from_user", String(255), nullable=False),
+    Column("msg_id", String(64), nullable=False),
+    Column("occurred_at", Float, nullable=False),
+    Index("ix_received_conversation", "conversation_id", "position"),
+    Index("ix_received_sender", "from_user", "position"),
+    Index("ix_received_msg_id", "msg_id"),
+)
+
 leases = Table(
     "leases",
     metadata,

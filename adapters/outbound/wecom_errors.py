@@ -42,6 +42,16 @@ _ADVICE = {
 }
 
 
+def advice(errcode: int) -> str | None:
+    """What an operator should know about WeCom's `errcode`, in plain words, for the operator's
+    view; None for a code weworktop has no advice for."""
+    if errcode in _TRANSIENT:
+        return f"{_TRANSIENT[errcode]}; weworktop retries by itself"
+    if errcode in TOKEN_REJECTED:
+        return "WeCom rejected the access token early; weworktop renews it by itself"
+    return _ADVICE.get(errcode)
+
+
 def worth_retrying(error: BaseException) -> bool:
     # A token rejected again right after renewal is not retried: looping would hammer gettoken.
     return (

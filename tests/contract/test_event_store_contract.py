@@ -7,12 +7,23 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
+from adapters.outbound import sqlalchemy_migrations
+from adapters.outbound.event_serialization import to_row
 from adapters.outbound.sqlalchemy_engine import build_engine
 from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
+from adapters.outbound.sqlalchemy_schema import events as events_table
 from adapters.outbound.sqlalchemy_schema import metadata
 from application.ports import ConcurrencyConflict, StoreStatistics
-from domain.events import MemoryCleared, MessageIgnored, ReplyDelivered, ReplyPartSent
+from domain.events import (
+    DeliveryFailed,
+    DeliveryPostponed,
+    MemoryCleared,
+    MessageIgnored,
+    ReplyDelivered,
+    ReplyPartSent,
+)
+from domain.messages import InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
 from tests.support.postgres import postgres_url
@@ -139,6 +150,65 @@ class EventStoreContract:
     async def test_a_reachable_store_answers_a_ping(self, store):
         await store.ping()
 
+    async def test_received_messages_are_listed_newest_first_a_page_at_a_time(self, store):
+        messages = [text_message(f"q{i}", str(100 + i)) for i in range(5)]
+        for message in messages:
+            await store.append([received(message)])
+        first_page = await store.received(2)
+        assert [e.msg_id for e in first_page] == ["104", "103"]
+        second_page = await store.received(2, before_position=first_page[-1].position)
+        assert [e.msg_id for e in second_page] == ["102", "101"]
+        entry = second_page[0]
+        assert (entry.stream_id, entry.conversation_id, entry.from_user) == (
+            messages[2].dedup_key, messages[2].conversation_id, "zhangsan"
+        )
+
+    async def test_received_messages_are_found_by_conversation_sender_or_msg_id(self, store):
+        private = text_message("你好", "1", "alice")
+        in_group = InboundMessage(
+            msg_type="text", from_user="alice", create_time=1_700_000_000, agent_id=1000001,
+            msg_id="2", content="小知 你好", chat_id="wrkGroup",
+        )
+        others = text_message("hi", "3", "bob")
+        for message in (private, in_group, others):
+            await store.append([received(message)])
+        assert [e.msg_id for e in await store.received(10, from_user="alice")] == ["2", "1"]
+        by_group = await store.received(10, conversation_id=in_group.conversation_id)
+        assert [e.msg_id for e in by_group] == ["2"]
+        assert [e.from_user for e in await store.received(10, msg_id="3")] == ["bob"]
+        assert await store.received(10, from_user="alice", msg_id="3") == []
+
+    async def test_several_streams_are_read_at_once_each_in_order(self, store):
+        first, second = text_message("a", "1"), text_message("b", "2")
+        await store.append([received(first), answered(first, "A")])
+        await store.append([received(second)])
+        streams = await store.read_streams([first.dedup_key, second.dedup_key, "msg:0:none"])
+        assert set(streams) == {first.dedup_key, second.dedup_key}
+        assert [type(e).__name__ for e in streams[first.dedup_key]] == [
+            "MessageReceived", "AnswerComposed",
+        ]
+        assert await store.read_streams([]) == {}
+
+    async def test_delivery_problems_are_the_newest_first_with_their_errcode(self, store):
+        messages = [text_message(f"q{i}", str(i)) for i in range(3)]
+        for number, message in enumerate(messages):
+            await store.append([received(message), answered(message, "A")])
+            postponed = DeliveryPostponed(
+                stream_id=message.dedup_key, version=3, conversation_id=message.conversation_id,
+                index=0, reason="WeCom is busy", retry_at=1.0, errcode=-1,
+            )
+            failed = DeliveryFailed(
+                stream_id=message.dedup_key, version=4, conversation_id=message.conversation_id,
+                index=0, reason=f"refused {number}", errcode=60020,
+            )
+            await store.append([postponed])
+            await store.append([failed])
+        problems = await store.delivery_problems(3)
+        assert [(type(e).__name__, e.errcode) for e in problems] == [
+            ("DeliveryFailed", 60020), ("DeliveryPostponed", -1), ("DeliveryFailed", 60020),
+        ]
+        assert problems[0].reason == "refused 2"
+
     async def test_unicode_and_markup_survive(self, store):
         message = text_message('<xml>"引号" & 😀 \\n \u2028', "42")
         await store.append([received(message)])
@@ -181,10 +251,34 @@ class SqlEventStoreContract(EventStoreContract):
         engines = [build_engine(fresh_url) for _ in range(3)]
         try:
             ran = await asyncio.gather(*(migrate(engine) for engine in engines))
-            assert sorted(ran) == [0, 0, len(MIGRATIONS)]
+            # One racer may apply the first migration and another the next, but none twice.
+            assert sum(ran) == len(MIGRATIONS)
+            assert await schema_version(engines[0]) == len(MIGRATIONS)
         finally:
             for engine in engines:
                 await engine.dispose()
+
+
+    async def test_an_upgrade_indexes_the_messages_recorded_before_it(
+        self, fresh_url, monkeypatch
+    ):
+        engine = build_engine(fresh_url)
+        try:
+            with monkeypatch.context() as before_the_index:
+                before_the_index.setattr(sqlalchemy_migrations, "MIGRATIONS", MIGRATIONS[:1])
+                await migrate(engine)
+            old = [text_message(f"q{i}", str(i), user) for i, user in enumerate(["al", "bo"])]
+            async with engine.begin() as conn:
+                for message in old:
+                    await conn.execute(events_table.insert().values(**to_row(received(message))))
+            assert await migrate(engine) == len(MIGRATIONS) - 1
+            store = SqlAlchemyEventStore(engine)
+            assert [e.msg_id for e in await store.received(10)] == ["1", "0"]
+            assert [e.stream_id for e in await store.received(10, from_user="al")] == [
+                old[0].dedup_key
+            ]
+        finally:
+            await engine.dispose()
 
 
 class TestSqliteEventStore(SqlEventStoreContract):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -42,13 +43,13 @@ def test_a_missing_config_file_is_named(tmp_path):
     assert "nope.json: no such configuration file" in result.stderr
 
 
-def test_without_config_json_it_starts_on_the_example_and_says_so(tmp_path):
+def test_the_shipped_example_starts_as_is(tmp_path):
     port = free_port()
     example = json.loads((ROOT / "config.example.json").read_text(encoding="utf-8"))
     example["services"]["weworktop"].update(port=port, host="127.0.0.1")
     example["storage"]["url"] = f"sqlite:///{tmp_path}/e.db"
     service = ServiceProcess(example, tmp_path)
-    # The example as shipped, but on a free port: the same start-up path as `make run`.
+    # The example as shipped, but on a free port and its own database.
     service.start()
     try:
         assert httpx.get(f"{service.base_url}/healthz").json() == {"status": "ok"}
@@ -57,17 +58,18 @@ def test_without_config_json_it_starts_on_the_example_and_says_so(tmp_path):
     assert "model echo" in service.log()
 
 
-def test_the_default_start_prints_the_one_line_about_the_example(tmp_path):
+def test_the_default_start_prints_the_one_line_about_the_sandbox(tmp_path):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "WEWORKTOP_SANDBOX_PORTS": "0,0"},
     )
     try:
         first_line = process.stderr.readline()
     finally:
         process.terminate()
         process.wait(timeout=15)
-    assert "no config.json here; starting on config.example.json" in first_line
+    assert "no config.json here; starting the sandbox" in first_line
 
 
 def test_unknown_keys_are_warned_about_and_secrets_never_printed(tmp_path):

@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from application.ports import ConcurrencyConflict, PendingMessage, StoreStatistics
-from domain.events import MEMORY_EVENT_TYPES, Event, MessageReceived, first_version_of_batch
+from application.ports import ConcurrencyConflict, PendingMessage, ReceivedEntry, StoreStatistics
+from domain.events import (
+    MEMORY_EVENT_TYPES,
+    DeliveryFailed,
+    DeliveryPostponed,
+    Event,
+    MessageReceived,
+    first_version_of_batch,
+)
 
 
 class InMemoryEventStore:
@@ -64,3 +71,41 @@ class InMemoryEventStore:
     async def statistics(self) -> StoreStatistics:
         counts = Counter(type(event).__name__ for event in self.log)
         return StoreStatistics(events_by_type=dict(counts), pending_messages=len(self._pending))
+
+    async def received(
+        self,
+        limit: int,
+        *,
+        before_position: int | None = None,
+        conversation_id: str | None = None,
+        from_user: str | None = None,
+        msg_id: str | None = None,
+    ) -> list[ReceivedEntry]:
+        entries = [
+            ReceivedEntry(
+                position, e.stream_id, e.conversation_id, e.message.from_user, e.message.msg_id,
+                e.occurred_at,
+            )
+            for position, e in enumerate(self.log, start=1)
+            if isinstance(e, MessageReceived)
+        ]
+        wanted = [
+            entry
+            for entry in reversed(entries)
+            if (before_position is None or entry.position < before_position)
+            and conversation_id in (None, entry.conversation_id)
+            and from_user in (None, entry.from_user)
+            and msg_id in (None, entry.msg_id)
+        ]
+        return wanted[:limit]
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Event]]:
+        found: dict[str, list[Event]] = {}
+        for event in self.log:
+            if event.stream_id in stream_ids:
+                found.setdefault(event.stream_id, []).append(event)
+        return found
+
+    async def delivery_problems(self, limit: int) -> list[Event]:
+        problems = DeliveryFailed | DeliveryPostponed
+        return [e for e in reversed(self.log) if isinstance(e, problems)][:limit]

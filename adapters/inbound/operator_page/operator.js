@@ -1,0 +1,206 @@
+// The operator's view: calls /admin/api/* with the bearer token the operator pasted, which
+// is kept in sessionStorage (forgotten when the tab closes). Every value from the API is put
+// on the page as text, never as HTML, so a message cannot inject script next to the token.
+"use strict";
+
+const TOKEN_KEY = "weworktop-admin-token";
+const STATUS_WORDS = {
+  answered: "已回答 answered",
+  ignored: "未回答 ignored",
+  failed: "失败 failed",
+  postponed: "推迟 postponed",
+  sending: "发送中 sending",
+  waiting: "处理中 waiting",
+};
+let nextPage = null; // {params, before} of the messages shown, for "older messages"
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function when(epochSeconds) {
+  return new Date(epochSeconds * 1000).toLocaleString();
+}
+
+// [Chinese, English]
+function duration(seconds) {
+  const minutes = Math.round(seconds / 60);
+  const [hours, rest] = [Math.floor(minutes / 60), minutes % 60];
+  if (!hours) return [`${minutes} 分钟`, `${minutes} min`];
+  return [`${hours} 小时 ${rest} 分钟`, `${hours} h ${rest} min`];
+}
+
+async function api(path) {
+  const response = await fetch(`api/${path}`, {
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` },
+  });
+  if (response.status === 401) {
+    forget("令牌不对，请重新输入。 The token was refused; paste it again.");
+    throw new Error("unauthorized");
+  }
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
+function showTokenState(token) {
+  let text;
+  if (token.valid_until === null) {
+    text = "尚未获取（第一次回复时获取） None fetched yet: one is fetched for the first reply.";
+  } else if (token.seconds_left > 0) {
+    const [zh, en] = duration(token.seconds_left);
+    text = `有效，约 ${zh}后更新。 Valid; renewed in about ${en} (${when(token.valid_until)}).`;
+  } else {
+    text = "已到更新时间，下次发送时更新 Due for renewal: renewed at the next send.";
+  }
+  if (token.last_error) text += ` 最近一次获取失败 Last fetch failed: ${token.last_error}`;
+  $("token-state").textContent = text;
+}
+
+function showErrors(report) {
+  const body = $("errors").querySelector("tbody");
+  body.replaceChildren();
+  for (const row of report.errors) {
+    const tr = element("tr");
+    tr.append(
+      element("td", row.errcode === null ? "—" : String(row.errcode)),
+      element("td", String(row.failed)),
+      element("td", String(row.postponed)),
+      element("td", when(row.last_at)),
+      element("td", row.advice ? `${row.advice} (${row.last_reason})` : row.last_reason),
+    );
+    body.append(tr);
+  }
+  $("errors").hidden = report.errors.length === 0;
+  $("errors-window").textContent = report.looked_at === 0
+    ? "没有发送问题 No delivery problems recorded."
+    : `最近 ${report.looked_at} 次发送问题（自 ${when(report.since)}） ` +
+      `The newest ${report.looked_at} delivery problems, since ${when(report.since)}.`;
+}
+
+function showConversations(conversations) {
+  const list = $("conversations");
+  list.replaceChildren();
+  for (const conversation of conversations) {
+    const button = element("button", conversation.conversation_id);
+    button.type = "button";
+    button.addEventListener("click", () =>
+      loadMessages({ conversation: conversation.conversation_id }, conversation.conversation_id));
+    const item = element("li");
+    item.append(button, element("span",
+      ` · ${conversation.messages} 条 messages · ${conversation.senders.join(", ")} · ` +
+      when(conversation.last_at)));
+    list.append(item);
+  }
+  if (!conversations.length) list.append(element("li", "还没有消息 No messages yet."));
+}
+
+function messageCard(message) {
+  const card = element("article", undefined, "message");
+  card.dataset.msgId = message.msg_id;
+  const title = element("h3");
+  title.append(
+    element("span", STATUS_WORDS[message.status] || message.status,
+      `status status-${message.status}`),
+    element("span", `${when(message.received_at)} · ${message.from_user} · ` +
+      `MsgId ${message.msg_id || "—"} · ${message.conversation_id}`),
+  );
+  card.append(title);
+  if (message.why) card.append(element("p", `原因 Why: ${message.why}`, "why"));
+  if (message.parts) {
+    card.append(element("p", `回复 ${message.reply}: ${message.sent_parts}/${message.parts} ` +
+      "部分已发送 parts sent", "why"));
+  }
+  const timeline = element("ol", undefined, "timeline");
+  for (const event of message.events) {
+    const item = element("li");
+    item.append(element("time", new Date(event.at * 1000).toLocaleTimeString()),
+      element("span", event.summary));
+    timeline.append(item);
+  }
+  card.append(timeline);
+  return card;
+}
+
+function showMessages(messages, append) {
+  const box = $("messages");
+  if (!append) box.replaceChildren();
+  for (const message of messages) box.append(messageCard(message));
+  if (!append && !messages.length) box.append(element("p", "没有找到消息 No messages found."));
+}
+
+async function loadMessages(params, title, before) {
+  const query = new URLSearchParams(params);
+  if (before) query.set("before", before);
+  const page = await api(`messages?${query}`);
+  $("messages-title").textContent = `消息 Messages · ${title}`;
+  showMessages(page.messages, Boolean(before));
+  nextPage = page.next_before ? { params, title, before: page.next_before } : null;
+  $("more").hidden = !nextPage;
+}
+
+async function search(query) {
+  const found = await api(`search?q=${encodeURIComponent(query)}`);
+  $("messages-title").textContent = `查找 Search · ${query}`;
+  showMessages(found.messages, false);
+  nextPage = null;
+  $("more").hidden = true;
+}
+
+async function refresh() {
+  try {
+    const [token, errors, conversations] = await Promise.all([
+      api("token"), api("wecom-errors"), api("conversations"),
+    ]);
+    showTokenState(token);
+    showErrors(errors);
+    showConversations(conversations.conversations);
+    await loadMessages({}, "全部 all");
+    $("notice").textContent = "";
+  } catch (error) {
+    if (error.message !== "unauthorized") $("notice").textContent = `出错了 Error: ${error.message}`;
+  }
+}
+
+function connected(isConnected) {
+  $("token-form").hidden = isConnected;
+  $("connected").hidden = !isConnected;
+  $("view").hidden = !isConnected;
+}
+
+function forget(notice) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  connected(false);
+  $("notice").textContent = notice || "";
+}
+
+$("token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("token-input").value.trim());
+  $("token-input").value = "";
+  connected(true);
+  refresh();
+});
+$("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  search($("search-input").value.trim()).catch((error) => {
+    if (error.message !== "unauthorized") $("notice").textContent = `出错了 Error: ${error.message}`;
+  });
+});
+$("refresh").addEventListener("click", refresh);
+$("forget").addEventListener("click", () => forget());
+$("more").addEventListener("click", () => {
+  if (nextPage) loadMessages(nextPage.params, nextPage.title, nextPage.before);
+});
+
+if (sessionStorage.getItem(TOKEN_KEY)) {
+  connected(true);
+  refresh();
+} else {
+  connected(false);
+}

@@ -1,0 +1,85 @@
+"""The emulator as one Starlette app: WeCom's API under /cgi-bin (for the service), the
+member's page at / with its JSON API (for a person), sharing one chat log and media store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import FileResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from adapters.inbound.wecom_crypto import WeComCrypto
+from sandbox.callbacks import CallbackSender
+from sandbox.chat_log import ChatLog
+from sandbox.corp import Corp
+from sandbox.explainer import Explainer
+from sandbox.media import MediaStore
+from sandbox.member_api import MemberApi
+from sandbox.settings import SandboxKeys
+from sandbox.wecom_api import WeComApiEmulator
+
+STATIC = Path(__file__).with_name("static")
+_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'", "Cache-Control": "no-store"}
+
+
+class SandboxEmulator:
+    """`service_url` is where the service listens (callbacks go to its `callback_path`, the
+    operator API is under its /admin)."""
+
+    def __init__(
+        self,
+        corp: Corp,
+        keys: SandboxKeys,
+        service_url: str,
+        callback_path: str = "/wework_callback",
+    ):
+        self.corp = corp
+        self.log = ChatLog()
+        self.media = MediaStore()
+        self.wecom = WeComApiEmulator(corp, keys.corp_secret, self.log, self.media)
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Used only on the loop that serves the app; closed when the app shuts down.
+        self._client = httpx.AsyncClient(timeout=10.0)
+        service_url = service_url.rstrip("/")
+        crypto = WeComCrypto(keys.token, keys.aes_key, corp.corp_id)
+        members = MemberApi(
+            corp,
+            self.log,
+            self.media,
+            CallbackSender(self._client, service_url + callback_path, corp, crypto),
+            Explainer(self._client, service_url + "/admin", keys.admin_token, self.log),
+            self._spawn,
+            operator_url=service_url + "/admin/",
+        )
+        page = [
+            Route("/", self._page, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+        self.app = Starlette(
+            routes=self.wecom.routes() + members.routes() + page, lifespan=self._lifespan
+        )
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: Starlette):
+        try:
+            yield
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._client.aclose()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _page(self, _) -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)

@@ -1,0 +1,153 @@
+"""The page's side of the emulator: a member sends text or a voice clip into a chat, and the
+page asks what changed since it last looked. A member's message becomes a WeCom callback to
+the service; its fate is then followed through the operator API (sandbox.explainer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.callbacks import CallbackSender
+from sandbox.chat_log import DELIVERING, UNDELIVERED, Bubble, ChatLog, group_chat, private_chat
+from sandbox.corp import Corp
+from sandbox.explainer import Explainer
+from sandbox.media import MIN_BYTES, VOICE_MAX_BYTES, MediaStore
+
+MAX_TEXT_CHARS = 20_000
+# Room for the form's other fields and boundaries around a voice clip.
+_FORM_OVERHEAD = 64 * 1024
+
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+class Refused(ValueError):
+    pass
+
+
+class MemberApi:
+    def __init__(
+        self,
+        corp: Corp,
+        log: ChatLog,
+        media: MediaStore,
+        sender: CallbackSender,
+        explainer: Explainer,
+        spawn: Spawn,
+        operator_url: str,
+    ):
+        self._corp = corp
+        self._log = log
+        self._media = media
+        self._sender = sender
+        self._explainer = explainer
+        self._spawn = spawn
+        self._operator_url = operator_url
+        # Callbacks go out one at a time, so the service receives them in the order sent.
+        self._in_order = asyncio.Lock()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/setup", self.setup, methods=["GET"]),
+            Route("/api/messages", self.send_text, methods=["POST"]),
+            Route("/api/voice", self.send_voice, methods=["POST"]),
+            Route("/api/updates", self.updates, methods=["GET"]),
+            Route("/media/{media_id}", self.media, methods=["GET"]),
+        ]
+
+    async def setup(self, _: Request) -> Response:
+        corp = self._corp
+        return JSONResponse(
+            {
+                "app": corp.app_name,
+                "members": [{"id": uid, "name": name} for uid, name in corp.members.items()],
+                "groups": [
+                    {"id": g.chat_id, "name": g.name, "whitelisted": g.whitelisted}
+                    for g in corp.groups
+                ],
+                "group_prefix": corp.group_prefixes[0],
+                "operator_url": self._operator_url,
+            }
+        )
+
+    async def send_text(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise Refused("the body must be a JSON object")
+            member, conversation, chat_id = self._where(body.get("from"), body.get("conversation"))
+            text = body.get("text")
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
+                raise Refused(f"text must be 1 to {MAX_TEXT_CHARS} characters")
+        except (Refused, ValueError) as err:
+            return JSONResponse({"error": str(err)}, 400)
+        msg_id = self._sender.next_msg_id()
+        bubble = self._log.add(
+            conversation, member, "text", text=text, msg_id=msg_id, status=DELIVERING
+        )
+        self._spawn(self._deliver(bubble, self._sender.text(member, text, msg_id, chat_id)))
+        return JSONResponse(bubble.as_json())
+
+    async def send_voice(self, request: Request) -> Response:
+        try:
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > VOICE_MAX_BYTES + _FORM_OVERHEAD:
+                raise Refused("WeCom takes voice clips of 6 bytes to 2 MB")
+            async with request.form(max_files=1, max_fields=4) as form:
+                member, conversation, chat_id = self._where(
+                    form.get("from"), form.get("conversation")
+                )
+                clip = form.get("voice")
+                if not isinstance(clip, UploadFile):
+                    raise Refused("send the clip as the 'voice' file field")
+                data = await clip.read(VOICE_MAX_BYTES + 1)
+                filename = clip.filename or "voice.amr"
+            if not MIN_BYTES <= len(data) <= VOICE_MAX_BYTES:
+                raise Refused("WeCom takes voice clips of 6 bytes to 2 MB")
+        except Refused as err:
+            return JSONResponse({"error": str(err)}, 400)
+        media_id = self._media.keep(data, filename)
+        msg_id = self._sender.next_msg_id()
+        bubble = self._log.add(
+            conversation, member, "voice", text=filename, media_id=media_id, msg_id=msg_id,
+            status=DELIVERING,
+        )
+        self._spawn(self._deliver(bubble, self._sender.voice(member, media_id, msg_id, chat_id)))
+        return JSONResponse(bubble.as_json())
+
+    async def updates(self, request: Request) -> Response:
+        since = request.query_params.get("since", "0")
+        if not (since.isascii() and since.isdigit()):
+            return JSONResponse({"error": "since must be a revision number"}, 400)
+        revision, bubbles = self._log.changed_since(int(since))
+        return JSONResponse({"revision": revision, "bubbles": [b.as_json() for b in bubbles]})
+
+    async def media(self, request: Request) -> Response:
+        media = self._media.get(request.path_params["media_id"])
+        if media is None:
+            return Response("no such media", 404)
+        return Response(media.data, media_type=media.content_type or "application/octet-stream")
+
+    def _where(self, member: Any, conversation: Any) -> tuple[str, str, str]:
+        """(member, conversation, chat_id) of a message the member may send there."""
+        if member not in self._corp.members:
+            raise Refused("'from' must be a member of the sample corp")
+        if conversation == private_chat(member):
+            return member, conversation, ""
+        for group in self._corp.groups:
+            if conversation == group_chat(group.chat_id) and member in group.members:
+                return member, conversation, group.chat_id
+        raise Refused("'conversation' must be the member's private chat or one of their groups")
+
+    async def _deliver(self, bubble: Bubble, xml: str) -> None:
+        async with self._in_order:
+            problem = await self._sender.post(xml)
+        if problem:
+            self._log.update(bubble, status=UNDELIVERED, note=problem)
+            return
+        await self._explainer.follow(bubble)

@@ -1,0 +1,205 @@
+// The sandbox page: chat as a member of the sample corp. Messages go to the emulator, which
+// sends them to the service as WeCom callbacks; the page asks the emulator every few hundred
+// milliseconds what changed (new replies, and why a message was or was not answered).
+"use strict";
+
+const POLL_MS = 300;
+const state = { setup: null, member: "", chat: "", bubbles: new Map(), revision: 0 };
+const $ = (id) => document.getElementById(id);
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function privateChat(member) { return `private:${member}`; }
+function groupOf(chat) {
+  return state.setup.groups.find((group) => `group:${group.id}` === chat);
+}
+function nameOf(member) {
+  const found = state.setup.members.find((m) => m.id === member);
+  return found ? found.name : member;
+}
+
+function noteFor(bubble) {
+  const why = bubble.note;
+  switch (bubble.status) {
+    case "delivering": return "发送中… sending";
+    case "waiting": return "等待回复… waiting for the service";
+    case "answered": return why ? `✓ 已回答 answered (${why})` : "✓ 已回答 answered";
+    case "ignored": return `没有回答，因为 Not answered because: ${why}`;
+    case "failed": return `回复失败 Reply failed: ${why}`;
+    case "postponed": return `回复推迟，稍后重试 Reply postponed: ${why}`;
+    case "undelivered": return `回调未送达 Callback not delivered: ${why}`;
+    default: return "";
+  }
+}
+
+function bubbleItem(bubble) {
+  const item = element("li", undefined, "bubble");
+  item.dataset.id = bubble.id;
+  item.dataset.kind = bubble.kind;
+  item.dataset.from = bubble.sender ? "member" : "app";
+  if (bubble.sender && bubble.sender === state.member) item.classList.add("mine");
+  const time = new Date(bubble.at * 1000).toLocaleTimeString();
+  item.append(element("span", `${bubble.sender ? nameOf(bubble.sender) : state.setup.app} · ${time}`,
+    "who"));
+  const body = element("div", undefined, "body");
+  if (bubble.kind === "image") {
+    const image = element("img");
+    image.src = `/media/${encodeURIComponent(bubble.media_id)}`;
+    image.alt = "图片 picture";
+    body.append(image);
+  } else if (bubble.kind === "voice") {
+    body.textContent = `[语音 voice] ${bubble.text}`;
+  } else {
+    body.textContent = bubble.text;
+  }
+  item.append(body);
+  const note = noteFor(bubble);
+  if (note) item.append(element("span", note, `note ${bubble.status}`));
+  return item;
+}
+
+function renderBubbles() {
+  const list = $("bubbles");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const shown = [...state.bubbles.values()]
+    .filter((bubble) => bubble.conversation === state.chat)
+    .sort((a, b) => a.id - b.id);
+  list.replaceChildren(...shown.map(bubbleItem));
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function renderChats() {
+  const chats = [{ id: privateChat(state.member), label: `${state.setup.app}`, tag: "应用 app" }];
+  for (const group of state.setup.groups) {
+    chats.push({
+      id: `group:${group.id}`,
+      label: group.name,
+      tag: group.whitelisted ? "白名单 whitelisted" : "不在白名单 not whitelisted",
+      tagClass: group.whitelisted ? "whitelisted" : "not-whitelisted",
+    });
+  }
+  $("chats").replaceChildren(...chats.map((chat) => {
+    const button = element("button", chat.label);
+    button.type = "button";
+    button.dataset.chat = chat.id;
+    if (chat.id === state.chat) button.classList.add("current");
+    button.append(element("span", chat.tag, `tag ${chat.tagClass || ""}`));
+    button.addEventListener("click", () => openChat(chat.id));
+    const item = element("li");
+    item.append(button);
+    return item;
+  }));
+}
+
+function openChat(chat) {
+  state.chat = chat;
+  const group = groupOf(chat);
+  const prefix = state.setup.group_prefix;
+  if (group) {
+    $("chat-title").textContent = group.name;
+    $("chat-hint").textContent = group.whitelisted
+      ? `群聊在白名单里：以「${prefix}」开头提问，如「${prefix} 你好」。 ` +
+        `Whitelisted group: start with ${prefix} to ask.`
+      : "这个群不在白名单里，应用不会回答。 Not on group_name_white_list: the app stays silent.";
+  } else {
+    $("chat-title").textContent = `${state.setup.app}（应用 app）`;
+    $("chat-hint").textContent = "直接提问；「画 一只猫」生成图片；#help 查看命令。 " +
+      "Ask anything; 画 一只猫 draws a picture; #help lists the commands.";
+  }
+  renderChats();
+  renderBubbles();
+  $("text").focus();
+}
+
+async function call(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
+function remember(bubble) {
+  const known = state.bubbles.get(bubble.id);
+  if (!known || known.revision < bubble.revision) state.bubbles.set(bubble.id, bubble);
+}
+
+const NOT_ANSWERING = "沙盒没有响应 The sandbox is not answering";
+
+async function poll() {
+  try {
+    const changes = await call(`/api/updates?since=${state.revision}`);
+    changes.bubbles.forEach(remember);
+    state.revision = changes.revision;
+    if (changes.bubbles.length) renderBubbles();
+    if ($("problem").textContent.startsWith(NOT_ANSWERING)) $("problem").textContent = "";
+  } catch (error) {
+    $("problem").textContent = `${NOT_ANSWERING}: ${error.message}`;
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+async function sendText(text) {
+  const bubble = await call("/api/messages", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ from: state.member, conversation: state.chat, text }),
+  });
+  remember(bubble);
+  renderBubbles();
+}
+
+async function sendVoice(file) {
+  const form = new FormData();
+  form.append("from", state.member);
+  form.append("conversation", state.chat);
+  form.append("voice", file);
+  remember(await call("/api/voice", { method: "POST", body: form }));
+  renderBubbles();
+}
+
+function report(promise) {
+  $("problem").textContent = "";
+  promise.catch((error) => { $("problem").textContent = `没发出去 Not sent: ${error.message}`; });
+}
+
+async function start() {
+  state.setup = await call("/api/setup");
+  state.member = state.setup.members[0].id;
+  const select = $("member");
+  for (const member of state.setup.members) {
+    const option = element("option", `${member.name}（${member.id}）`);
+    option.value = member.id;
+    select.append(option);
+  }
+  select.addEventListener("change", () => {
+    const wasPrivate = state.chat.startsWith("private:");
+    state.member = select.value;
+    openChat(wasPrivate ? privateChat(state.member) : state.chat);
+  });
+  const link = $("operator-link");
+  link.href = state.setup.operator_url;
+  link.textContent = state.setup.operator_url;
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("text").value;
+    if (!text.trim()) return;
+    $("text").value = "";
+    report(sendText(text));
+  });
+  $("voice").addEventListener("change", () => {
+    const [file] = $("voice").files;
+    $("voice").value = "";
+    if (file) report(sendVoice(file));
+  });
+  openChat(privateChat(state.member));
+  poll();
+}
+
+start().catch((error) => {
+  $("problem").textContent = `${NOT_ANSWERING}: ${error.message}`;
+});

@@ -1,0 +1,144 @@
+"""`make run` without a config.json: the real service beside the built-in WeCom emulator, one
+process, as a person tries it. Everything here goes through real HTTP: the member API of the
+emulator, the callbacks it signs, the WeCom API the service calls, the operator API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.standins.openai_standin import OpenAIStandIn
+from tests.support.live_server import serve
+from tests.support.sandbox_process import SandboxProcess
+from tests.support.service_process import ROOT, wait_until
+
+VOICE = Path(__file__).parents[1] / "data" / "voice_hello.amr"
+ME = "private:zhangsan"
+WHITELISTED, NOT_WHITELISTED = "group:wrkNankaiKnowledge", "group:wrkChitchat"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    process = SandboxProcess(tmp_path_factory.mktemp("sandbox"))
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_without_config_json_the_sandbox_starts_and_says_so_in_one_line(tmp_path):
+    process = SandboxProcess(tmp_path)
+    process.start()
+    try:
+        assert httpx.get(f"{process.page_url}/", timeout=5).status_code == 200
+        notice = process.log().splitlines()[0]
+        assert notice.startswith("weworktop: no config.json here; starting the sandbox")
+        assert "weworktop ready" in process.log()
+    finally:
+        assert process.stop() == 0
+    assert (tmp_path / "data" / "sandbox.db").exists()
+    assert not (tmp_path / "data" / "sandbox-admin-token").exists()
+
+
+def test_hello_is_answered_by_the_offline_model_within_a_second(sandbox, figures):
+    started = time.monotonic()
+    mine = sandbox.send("zhangsan", ME, "你好")
+    wait_until(lambda: sandbox.replies(ME), timeout=5, what="the reply")
+    latency = time.monotonic() - started
+    figures(f"reply shown {latency * 1000:.0f} ms after sending")
+    assert latency < 1.0
+    assert sandbox.replies(ME)[0]["text"].startswith("（离线模型）你说：你好")
+    assert sandbox.settled(mine["id"])["status"] == "answered"
+
+
+def test_a_group_off_the_whitelist_gets_no_answer_and_the_reason_is_shown(sandbox):
+    mine = sandbox.send("lisi", NOT_WHITELISTED, "小知 你好")
+    settled = sandbox.settled(mine["id"])
+    assert (settled["status"], settled["note"]) == (
+        "ignored", "group '闲聊群' is not in group_name_white_list"
+    )
+    assert sandbox.replies(NOT_WHITELISTED) == []
+
+
+def test_a_whitelisted_group_question_is_answered_naming_the_asker(sandbox):
+    unprefixed = sandbox.send("lisi", WHITELISTED, "大家好")
+    assert sandbox.settled(unprefixed["id"])["note"] == "no group_chat_prefix matched"
+    asked = sandbox.send("lisi", WHITELISTED, "@小知 周会几点？")
+    assert sandbox.settled(asked["id"])["status"] == "answered"
+    [reply] = sandbox.replies(WHITELISTED)
+    assert reply["text"].startswith("@李四 （离线模型）你说：周会几点？")
+
+
+def test_a_picture_is_uploaded_to_the_emulator_and_shown(sandbox):
+    asked = sandbox.send("wangwu", "private:wangwu", "画 一只猫")
+    assert sandbox.settled(asked["id"])["status"] == "answered"
+    [picture] = [b for b in sandbox.replies("private:wangwu") if b["kind"] == "image"]
+    image = httpx.get(f"{sandbox.page_url}/media/{picture['media_id']}", timeout=5)
+    assert image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+
+
+def test_a_voice_clip_is_fetched_by_the_service_and_answered(sandbox):
+    response = httpx.post(
+        f"{sandbox.page_url}/api/voice",
+        data={"from": "wangwu", "conversation": "private:wangwu"},
+        files={"voice": ("hello.amr", VOICE.read_bytes(), "audio/amr")},
+        timeout=5,
+    )
+    assert response.status_code == 200
+    settled = sandbox.settled(response.json()["id"])
+    # No speech service is configured in the sandbox: the member is told so, not ignored.
+    assert settled["status"] == "answered"
+    assert "no speech-to-text service" in settled["note"]
+    assert "语音暂时无法识别" in sandbox.replies("private:wangwu")[-1]["text"]
+
+
+def test_the_operator_api_explains_the_same_messages_with_the_token(sandbox):
+    admin = f"{sandbox.service_url}/admin/api"
+    assert httpx.get(f"{admin}/search?q=lisi", timeout=5).status_code == 401
+    headers = {"Authorization": f"Bearer {sandbox.admin_token}"}
+    found = httpx.get(f"{admin}/search?q=lisi", headers=headers, timeout=5).json()["messages"]
+    assert "ignored" in {m["status"] for m in found}
+    token = httpx.get(f"{admin}/token", headers=headers, timeout=5).json()
+    assert token["seconds_left"] > 3600 and token["last_error"] is None
+    assert sandbox.admin_token not in sandbox.log()
+
+
+def test_no_sandbox_secret_is_printed_or_logged(sandbox):
+    assert sandbox.admin_token not in sandbox.printed
+    assert sandbox.admin_token not in sandbox.log()
+
+
+def test_with_a_model_configured_a_long_answer_arrives_in_ordered_parts(tmp_path):
+    long_answer = "\n\n".join(f"第{i}段。" + "这是一个很长的回答。" * 12 for i in range(9))
+    model = OpenAIStandIn(reply=lambda body: long_answer)
+    with serve(model.app) as model_url:
+        config = {"llm": {"provider": "openai", "base_url": f"{model_url}/v1", "model": "m"}}
+        (tmp_path / "models.json").write_text(json.dumps(config), encoding="utf-8")
+        process = SandboxProcess(tmp_path, "--sandbox", "--config", "models.json")
+        process.start()
+        try:
+            asked = process.send("zhangsan", ME, "写长一点")
+            assert process.settled(asked["id"])["status"] == "answered"
+            parts = [reply["text"] for reply in process.replies(ME)]
+        finally:
+            process.stop()
+    assert len(parts) == 2 and "".join(parts) == long_answer
+    assert model.requests[0]["model"] == "m"
+
+
+def test_the_sandbox_never_replaces_a_real_configuration(tmp_path):
+    """With a config.json present, `python app.py` starts on it, not the sandbox."""
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert "config.json: services: required key is missing" in result.stderr
+    assert "sandbox" not in result.stderr + result.stdout

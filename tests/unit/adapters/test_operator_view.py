@@ -1,0 +1,196 @@
+"""The operator's view under /admin: why each message was or was not answered, what WeCom
+refused and what to do, the token's state; the API only with the token, the page without."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from adapters.inbound.admin import AdminSurface
+from adapters.inbound.operator_api import OperatorPages
+from adapters.outbound.wecom_errors import advice
+from application.operator_view import OperatorView
+from application.ports import TokenStatus
+from domain.events import (
+    DeliveryFailed,
+    DeliveryPostponed,
+    MessageIgnored,
+    ReplyDelivered,
+    ReplyPartSent,
+)
+from domain.messages import InboundMessage
+from tests.fakes.event_store import InMemoryEventStore
+from tests.support.events import answered, received, text_message
+
+TOKEN = "admin-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NOW = 1_700_000_000.0
+
+
+def step(message, event_type, version, **fields):
+    return event_type(
+        stream_id=message.dedup_key,
+        version=version,
+        conversation_id=message.conversation_id,
+        occurred_at=NOW + version,
+        **fields,
+    )
+
+
+HELLO = text_message("你好", "7001", "zhangsan")
+CHITCHAT = InboundMessage(
+    msg_type="text", from_user="zhangsan", create_time=1_700_000_000, agent_id=1000001,
+    msg_id="7002", content="小知 你好", chat_id="wrkChitchat",
+)
+REFUSED = text_message("在吗", "7003", "lisi")
+BUSY = text_message("还在吗", "7004", "lisi")
+
+
+@pytest.fixture
+async def store():
+    store = InMemoryEventStore()
+    await store.append(
+        [
+            received(HELLO),
+            answered(HELLO, "（离线模型）你说：你好"),
+            step(HELLO, ReplyPartSent, 3, index=0),
+            step(HELLO, ReplyDelivered, 4),
+        ]
+    )
+    reason = "group '闲聊群' is not in group_name_white_list"
+    await store.append([received(CHITCHAT), step(CHITCHAT, MessageIgnored, 2, reason=reason)])
+    refusal = "WeCom refused /cgi-bin/message/send with errcode 60020: … (WeCom said: ip x)"
+    await store.append(
+        [
+            received(REFUSED),
+            answered(REFUSED, "在的"),
+            step(REFUSED, DeliveryFailed, 3, index=0, reason=refusal, errcode=60020),
+        ]
+    )
+    await store.append(
+        [
+            received(BUSY),
+            answered(BUSY, "还在"),
+            step(BUSY, DeliveryPostponed, 3, index=0, reason="WeCom is busy", retry_at=NOW + 8,
+                 errcode=-1),
+        ]
+    )
+    return store
+
+
+@pytest.fixture
+async def client(store):
+    async def token_status() -> TokenStatus:
+        return TokenStatus(valid_until=NOW + 3600, last_error=None)
+
+    view = OperatorView(store, token_status, advice, clock=lambda: NOW)
+    pages = OperatorPages(view)
+    surface = AdminSurface(TOKEN, store.statistics, pages.routes(), pages.public_paths)
+    app = Starlette(routes=[surface.mount()])
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as c:
+        yield c
+
+
+async def get(client, path, **params):
+    response = await client.get(f"/admin/api/{path}", params=params, headers=AUTH)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_message_by_msg_id_says_why_it_got_no_answer(client):
+    [message] = (await get(client, "messages/7002"))["messages"]
+    assert (message["status"], message["why"]) == (
+        "ignored", "group '闲聊群' is not in group_name_white_list"
+    )
+    assert [event["summary"] for event in message["events"]] == [
+        "收到 received text from zhangsan in group wrkChitchat: 「小知 你好」",
+        "不回答 ignored: group '闲聊群' is not in group_name_white_list",
+    ]
+
+
+async def test_an_answered_message_shows_its_timeline_and_parts(client):
+    [message] = (await get(client, "messages/7001"))["messages"]
+    assert (message["status"], message["parts"], message["sent_parts"]) == ("answered", 1, 1)
+    assert [event["type"] for event in message["events"]] == [
+        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+    ]
+    assert message["events"][1]["detail"]["answer"] == "（离线模型）你说：你好"
+
+
+async def test_an_unknown_msg_id_is_404(client):
+    response = await client.get("/admin/api/messages/999", headers=AUTH)
+    assert response.status_code == 404
+
+
+async def test_search_by_user_finds_private_and_group_messages_newest_first(client):
+    found = (await get(client, "search", q="zhangsan"))["messages"]
+    assert [m["msg_id"] for m in found] == ["7002", "7001"]
+    assert [m["msg_id"] for m in (await get(client, "search", q=" 7003 "))["messages"]] == [
+        "7003"
+    ]
+    assert (await get(client, "search", q="nobody"))["messages"] == []
+
+
+async def test_conversations_are_listed_most_recently_active_first(client):
+    conversations = (await get(client, "conversations"))["conversations"]
+    assert [(c["conversation_id"], c["messages"], c["senders"]) for c in conversations] == [
+        (REFUSED.conversation_id, 2, ["lisi"]),
+        (CHITCHAT.conversation_id, 1, ["zhangsan"]),
+        (HELLO.conversation_id, 1, ["zhangsan"]),
+    ]
+    page = await get(client, "messages", conversation=REFUSED.conversation_id)
+    assert [(m["msg_id"], m["status"]) for m in page["messages"]] == [
+        ("7004", "postponed"), ("7003", "failed"),
+    ]
+
+
+async def test_messages_come_a_page_at_a_time(client):
+    first = await get(client, "messages", limit=3)
+    assert [m["msg_id"] for m in first["messages"]] == ["7004", "7003", "7002"]
+    rest = await get(client, "messages", limit=3, before=first["next_before"])
+    assert ([m["msg_id"] for m in rest["messages"]], rest["next_before"]) == (["7001"], None)
+
+
+async def test_wecom_errors_are_counted_by_code_with_what_to_do(client):
+    report = await get(client, "wecom-errors")
+    assert report["looked_at"] == 2
+    rows = {row["errcode"]: row for row in report["errors"]}
+    assert (rows[60020]["failed"], rows[60020]["postponed"]) == (1, 0)
+    assert "trusted IPs" in rows[60020]["advice"]
+    assert "errcode 60020" in rows[60020]["last_reason"]
+    assert (rows[-1]["failed"], rows[-1]["postponed"]) == (0, 1)
+    assert "retries by itself" in rows[-1]["advice"]
+
+
+async def test_the_token_state_is_times_never_the_token(client):
+    token = await get(client, "token")
+    assert token == {"valid_until": NOW + 3600, "seconds_left": 3600, "last_error": None}
+
+
+@pytest.mark.parametrize(
+    "query", [{"limit": "ten"}, {"before": "-1"}, {"user": "x" * 300}]
+)
+async def test_a_malformed_query_is_400_with_the_reason(client, query):
+    response = await client.get("/admin/api/messages", params=query, headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "path", ["conversations", "messages", "messages/7001", "search?q=zhangsan", "wecom-errors",
+             "token"],
+)
+async def test_every_api_route_needs_the_token(client, path):
+    assert (await client.get(f"/admin/api/{path}")).status_code == 401
+
+
+async def test_the_page_is_served_without_the_token_and_holds_no_data(client):
+    page = await client.get("/admin/")
+    assert page.status_code == 200
+    assert "运维视图" in page.text and "zhangsan" not in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    script = await client.get("/admin/operator.js")
+    assert script.status_code == 200 and "sessionStorage" in script.text
+    assert (await client.post("/admin/")).status_code == 401
