@@ -1,12 +1,15 @@
-"""Calls to an OpenAI-compatible server (images, audio transcriptions) with bounded retries
-where another attempt can help, every failure told in plain words as the port's own error, and
-the API key never repeated: servers quote (part of) a rejected key in their error messages."""
+"""Calls to an OpenAI-compatible server (chat, images, audio transcriptions) with bounded
+retries where another attempt can help, every failure told in plain words as the port's own
+error, and the API key never repeated: servers quote (part of) a rejected key in their error
+messages."""
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import (
@@ -36,6 +39,8 @@ _TIMEOUT_KINDS = {
     httpx.PoolTimeout: "pool",
 }
 
+_T = TypeVar("_T")
+
 
 class _Transient(Exception):
     """A failure another attempt may cure: rate limits, server errors, timeouts, lost links."""
@@ -43,7 +48,8 @@ class _Transient(Exception):
 
 class OpenAICompatibleHttp:
     """`error` is the port's exception class; `server` names the server in its messages
-    ("image server", "speech-to-text server")."""
+    ("image server", "speech-to-text server"); `hints` explain a 4xx in terms of the settings
+    the adapter's users know; retries are logged to `logger`, the adapter's own."""
 
     def __init__(
         self,
@@ -56,6 +62,8 @@ class OpenAICompatibleHttp:
         retry_attempts: int,
         retry_initial_wait: float,
         retry_max_wait: float,
+        hints: Mapping[int, str] = _CLIENT_ERROR_HINTS,
+        logger: logging.Logger = log,
     ):
         if retry_attempts < 1:
             raise ValueError("retry_attempts must be at least 1")
@@ -65,6 +73,8 @@ class OpenAICompatibleHttp:
         self._error = error
         self._server = server
         self._attempts = retry_attempts
+        self._hints = hints
+        self._log = logger
         # Jitter keeps several workers that failed together from retrying in lockstep.
         self._wait = wait_exponential(
             multiplier=retry_initial_wait, max=retry_max_wait
@@ -73,16 +83,36 @@ class OpenAICompatibleHttp:
     async def post(self, path: str, limit: int, **content: Any) -> dict[str, Any]:
         """The JSON object answered to a POST of `content` (httpx's json=, files=, data=) to
         base_url + path; at most `limit` bytes of it are read."""
-        url = httpx.URL(self._base_url + path)
-        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        body = await self._retried(url, limit, method="POST", headers=headers, **content)
         try:
-            answer = json.loads(body)
+            answer = json.loads(await self.post_for_bytes(path, limit, **content))
         except ValueError:
             raise self._error(f"{self._server} returned invalid JSON") from None
         if not isinstance(answer, dict):
             raise self._error(f"{self._server} returned JSON that is not an object")
         return answer
+
+    async def post_for_bytes(self, path: str, limit: int, **content: Any) -> bytes:
+        """As `post`, for callers that judge the answer's JSON themselves."""
+        url = httpx.URL(self._base_url + path)
+        return await self._retried(
+            lambda: self._once(url, limit, method="POST", headers=self._headers(), **content)
+        )
+
+    @asynccontextmanager
+    async def post_for_lines(self, path: str, **content: Any) -> AsyncIterator[AsyncIterator[str]]:
+        """The lines of the answer to a POST, read as they arrive (server-sent events).
+        Retried only until the answer starts: starting over after its first line would give
+        the caller the beginning twice. A failure after that is the port's error at once."""
+        url = httpx.URL(self._base_url + path)
+        response = await self._retried(
+            lambda: self._opened_once(url, method="POST", headers=self._headers(), **content)
+        )
+        lines = self._lines(response, url)
+        try:
+            yield lines
+        finally:
+            await lines.aclose()
+            await response.aclose()
 
     async def download(self, url: str, limit: int) -> bytes:
         """A file the server points to (an image's URL). Without the API key: such URLs are
@@ -90,9 +120,16 @@ class OpenAICompatibleHttp:
         target = httpx.URL(url)
         if target.scheme not in ("http", "https"):
             raise self._error(f"{self._server} answered a URL that is not http(s)")
-        return await self._retried(target, limit, method="GET")
+        return await self._retried(lambda: self._once(target, limit, method="GET"))
 
-    async def _retried(self, url: httpx.URL, limit: int, **request: Any) -> bytes:
+    def redact(self, text: str) -> str:
+        """`text` (from the server) without the API key."""
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    async def _retried(self, once: Callable[[], Awaitable[_T]]) -> _T:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=self._wait,
@@ -103,35 +140,52 @@ class OpenAICompatibleHttp:
         try:
             async for attempt in retrying:
                 with attempt:
-                    body = await self._once(url, limit, **request)
+                    result = await once()
         except _Transient as err:
             raise self._error(f"{err}; attempts: {self._attempts}") from None
-        return body
+        return result
 
-    async def _once(self, url: httpx.URL, limit: int, *, method: str, **request: Any) -> bytes:
+    async def _once(self, url: httpx.URL, limit: int, **request: Any) -> bytes:
         failure: Exception
         try:
-            async with self._client.stream(method, url, **request) as response:
+            response = await self._opened(url, **request)
+            try:
                 return await self._body(response, url, limit)
-        except httpx.TimeoutException as err:
-            failure = _Transient(self._timed_out(err, url))
-        except (httpx.NetworkError, httpx.RemoteProtocolError) as err:
-            failure = _Transient(f"{self._server} unreachable at {_where(url)} ({_kind(err)})")
+            finally:
+                await response.aclose()
         except httpx.HTTPError as err:
-            failure = self._error(f"request to {_where(url)} failed ({_kind(err)})")
+            failure = self._failure(err, url)
         # Raised outside the except block: httpx's error is not chained onto ours.
         raise failure
 
-    async def _body(self, response: httpx.Response, url: httpx.URL, limit: int) -> bytes:
+    async def _opened_once(self, url: httpx.URL, **request: Any) -> httpx.Response:
+        failure: Exception
+        try:
+            return await self._opened(url, **request)
+        except httpx.HTTPError as err:
+            failure = self._failure(err, url)
+        raise failure
+
+    async def _opened(self, url: httpx.URL, *, method: str, **request: Any) -> httpx.Response:
+        """The response, its body still unread (the caller closes it), unless it is refused."""
+        response = await self._client.send(
+            self._client.build_request(method, url, **request), stream=True
+        )
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Transient(f"{self._server} answered {status}")
-        if status >= 400:
-            hint = _CLIENT_ERROR_HINTS.get(status)
+        if status < 400:
+            return response
+        try:
+            if status == 429 or status >= 500:
+                raise _Transient(f"{self._server} answered {status}")
+            hint = self._hints.get(status)
             if hint is None:
                 explained = await read_at_most(response, _ERROR_TEXT_LIMIT)
-                hint = self._redact(_server_message(explained))
+                hint = self.redact(_server_message(explained))
             raise self._error(f"{self._server} answered {status} ({hint})")
+        finally:
+            await response.aclose()
+
+    async def _body(self, response: httpx.Response, url: httpx.URL, limit: int) -> bytes:
         body = await read_at_most(response, limit)
         if body is None:
             raise self._error(
@@ -139,16 +193,32 @@ class OpenAICompatibleHttp:
             )
         return body
 
-    def _timed_out(self, err: httpx.TimeoutException, url: httpx.URL) -> str:
+    async def _lines(self, response: httpx.Response, url: httpx.URL) -> AsyncIterator[str]:
+        failure: Exception
+        try:
+            async for line in response.aiter_lines():
+                yield line
+            return
+        except httpx.TimeoutException as err:
+            failure = self._error(self._timed_out(err, url, " in the middle of its answer"))
+        except httpx.HTTPError as err:
+            failure = self._error(f"the answer from {_where(url)} broke off ({_kind(err)})")
+        raise failure
+
+    def _failure(self, err: httpx.HTTPError, url: httpx.URL) -> Exception:
+        if isinstance(err, httpx.TimeoutException):
+            return _Transient(self._timed_out(err, url))
+        if isinstance(err, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return _Transient(f"{self._server} unreachable at {_where(url)} ({_kind(err)})")
+        return self._error(f"request to {_where(url)} failed ({_kind(err)})")
+
+    def _timed_out(self, err: httpx.TimeoutException, url: httpx.URL, during: str = "") -> str:
         seconds = getattr(self._client.timeout, _TIMEOUT_KINDS.get(type(err), "read"))
         after = f" after {seconds:g}s" if seconds else ""
-        return f"{self._server} timed out{after} at {_where(url)}"
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return f"{self._server} timed out{after}{during} at {_where(url)}"
 
     def _log_retry(self, state: RetryCallState) -> None:
-        log.warning(
+        self._log.warning(
             "%s call attempt %d of %d failed (%s); retrying in %.1fs",
             self._server,
             state.attempt_number,

@@ -12,12 +12,15 @@ import traceback
 import httpx
 import pytest
 
-from adapters.outbound.echo_chat_model import EchoChatModel
-from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
 from application.ports import ChatMessage, ChatModelError
-from tests.fakes.chat_model import FakeChatModel
 from tests.standins.openai_standin import OpenAIStandIn
-from tests.support.live_server import free_port, serve
+from tests.support.chat_models import (
+    EchoChatModels,
+    FakeChatModels,
+    HttpxOpenAIChatModels,
+    make_model,
+)
+from tests.support.live_server import free_port
 
 CONVERSATION = (
     ChatMessage("system", "你是一个乐于助人的助手。"),
@@ -59,26 +62,12 @@ class ChatModelContract:
             await broken_model.complete(CONVERSATION, max_tokens=200)
 
 
-class TestFakeChatModel(ChatModelContract):
-    @pytest.fixture
-    def model(self):
-        return FakeChatModel()
-
-    @pytest.fixture
-    def broken_model(self):
-        fake = FakeChatModel()
-        fake.fail_next("model is down")
-        return fake
+class TestFakeChatModel(FakeChatModels, ChatModelContract):
+    pass
 
 
-class TestEchoChatModel(ChatModelContract):
-    @pytest.fixture
-    def model(self):
-        return EchoChatModel()
-
-    @pytest.fixture
-    def broken_model(self):
-        return None
+class TestEchoChatModel(EchoChatModels, ChatModelContract):
+    pass
 
 
 @pytest.fixture
@@ -86,38 +75,8 @@ def standin():
     return OpenAIStandIn()
 
 
-@pytest.fixture
-def served(standin):
-    with serve(standin.app) as base_url:
-        yield f"{base_url}/v1"
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        yield client
-
-
-def make_model(client, base_url, **overrides) -> HttpxOpenAIChatModel:
-    settings = {
-        "api_key": None,
-        "model": "test-model",
-        "retry_attempts": 3,
-        "retry_initial_wait": 0.01,
-        "retry_max_wait": 0.02,
-    }
-    return HttpxOpenAIChatModel(client, base_url, **(settings | overrides))
-
-
-class TestHttpxOpenAIChatModel(ChatModelContract):
-    @pytest.fixture
-    def model(self, client, served):
-        return make_model(client, served)
-
-    @pytest.fixture
-    def broken_model(self, client, served, standin):
-        standin.fail_next(503, times=10)
-        return make_model(client, served, retry_attempts=2)
+class TestHttpxOpenAIChatModel(HttpxOpenAIChatModels, ChatModelContract):
+    pass
 
 
 async def test_sends_the_model_the_conversation_in_order_with_the_key(client, served, standin):

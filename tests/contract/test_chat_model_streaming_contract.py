@@ -11,11 +11,14 @@ import traceback
 import httpx
 import pytest
 
-from adapters.outbound.echo_chat_model import EchoChatModel
-from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
 from application.ports import ChatMessage, ChatModelError
-from tests.fakes.chat_model import FakeChatModel
 from tests.standins.openai_standin import OpenAIStandIn
+from tests.support.chat_models import (
+    EchoChatModels,
+    FakeChatModels,
+    HttpxOpenAIChatModels,
+    make_model,
+)
 
 CONVERSATION = (
     ChatMessage("system", "你是一个乐于助人的助手。"),
@@ -47,26 +50,12 @@ class StreamingChatModelContract:
             await streamed(broken_model)
 
 
-class TestFakeChatModel(StreamingChatModelContract):
-    @pytest.fixture
-    def model(self):
-        return FakeChatModel()
-
-    @pytest.fixture
-    def broken_model(self):
-        fake = FakeChatModel()
-        fake.fail_next("model is down")
-        return fake
+class TestFakeChatModel(FakeChatModels, StreamingChatModelContract):
+    pass
 
 
-class TestEchoChatModel(StreamingChatModelContract):
-    @pytest.fixture
-    def model(self):
-        return EchoChatModel()
-
-    @pytest.fixture
-    def broken_model(self):
-        return None
+class TestEchoChatModel(EchoChatModels, StreamingChatModelContract):
+    pass
 
 
 @pytest.fixture
@@ -74,26 +63,8 @@ def standin():
     return OpenAIStandIn()
 
 
-def make_model(client, base_url, **overrides) -> HttpxOpenAIChatModel:
-    settings = {
-        "api_key": None,
-        "model": "test-model",
-        "retry_attempts": 3,
-        "retry_initial_wait": 0.01,
-        "retry_max_wait": 0.02,
-    }
-    return HttpxOpenAIChatModel(client, base_url, **(settings | overrides))
-
-
-class TestHttpxOpenAIChatModel(StreamingChatModelContract):
-    @pytest.fixture
-    def model(self, client, served):
-        return make_model(client, served)
-
-    @pytest.fixture
-    def broken_model(self, client, served, standin):
-        standin.fail_next(503, times=10)
-        return make_model(client, served, retry_attempts=2)
+class TestHttpxOpenAIChatModel(HttpxOpenAIChatModels, StreamingChatModelContract):
+    pass
 
 
 async def test_asks_the_server_to_stream_with_the_conversation_and_the_key(client, served, standin):
