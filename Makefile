@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest tests/unit tests/contract tests/e2e -q $(PYTEST_ARGS)
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+# Benchmarks against same-run baselines (BENCHMARKS.md): 7-8 minutes, never part of `test`.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

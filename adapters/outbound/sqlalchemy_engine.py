@@ -34,7 +34,15 @@ def build_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+        # One connection per process. SQLite lets one connection write at a time, and a
+        # second connection of the same process that wants to write waits in SQLite's busy
+        # handler, which sleeps 1, 2, 5, 10… ms between tries however soon the lock is free:
+        # under load that was most of an ack's time (BENCHMARKS.md, "Profiles"). Queued on
+        # the pool instead, a waiter starts the moment the connection is back. Nothing here
+        # holds a connection while it asks for another, so one cannot deadlock.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    else:
+        engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

@@ -1,0 +1,79 @@
+"""2. Crypto path: verify + decrypt + parse one callback, ours against wechatpy.
+
+Ours is what the endpoint runs on every POST (parse_envelope, WeComCrypto.open_message,
+parse_message); theirs is the independent implementation of the contract tests
+(WeChatCrypto.decrypt_message, which parses the envelope, verifies and decrypts, then
+wechatpy.enterprise.parse_message). Rounds alternate between the two so that the machine's
+noise falls on both alike, and each side's best round counts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from wechatpy.enterprise import parse_message as wechatpy_parse
+from wechatpy.enterprise.crypto import WeChatCrypto
+
+from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_xml import parse_envelope, parse_message
+from bench.processes import WeComApp
+from bench.report import Figure
+from tests.support.wecom_signing import signed_callback, text_message_xml
+
+MESSAGES = 2000
+ROUNDS = 5
+CONTENT = "请帮我总结一下今天的会议纪要，重点是预算和人员安排。Please keep it short."
+
+
+def run() -> list[Figure]:
+    app = WeComApp()
+    ours_crypto = WeComCrypto(app.token, app.aes_key, app.corp_id)
+    theirs_crypto = WeChatCrypto(app.token, app.aes_key, app.corp_id)
+    callbacks = [
+        signed_callback(
+            ours_crypto,
+            text_message_xml(app.corp_id, f"u{i}", CONTENT, msg_id=i, agent_id=app.agent_id),
+        )
+        for i in range(MESSAGES)
+    ]
+
+    def ours(params: dict[str, str], body: bytes) -> object:
+        envelope = parse_envelope(body)
+        plaintext = ours_crypto.open_message(
+            params["msg_signature"], params["timestamp"], params["nonce"], envelope.encrypt
+        )
+        return parse_message(plaintext, expected_agent_id=app.agent_id)
+
+    def theirs(params: dict[str, str], body: bytes) -> object:
+        plaintext = theirs_crypto.decrypt_message(
+            body, params["msg_signature"], params["timestamp"], params["nonce"]
+        )
+        return wechatpy_parse(plaintext)
+
+    _check_same_reading(callbacks[0], ours, theirs)
+    best = {ours: float("inf"), theirs: float("inf")}
+    for _ in range(ROUNDS):
+        for side in best:
+            best[side] = min(best[side], _seconds_for(side, callbacks))
+    ours_rate, theirs_rate = MESSAGES / best[ours], MESSAGES / best[theirs]
+    return [
+        Figure(
+            "2 crypto", "verify+decrypt+parse msgs/s", ours_rate, theirs_rate, "wechatpy",
+            "/s", "ratio ≥ 1.00", ours_rate >= theirs_rate,
+        )
+    ]
+
+
+def _seconds_for(side: Callable, callbacks: Sequence[tuple[dict[str, str], bytes]]) -> float:
+    start = time.perf_counter()
+    for params, body in callbacks:
+        side(params, body)
+    return time.perf_counter() - start
+
+
+def _check_same_reading(callback, ours: Callable, theirs: Callable) -> None:
+    """A comparison is only fair if both sides did the whole job and read the same message."""
+    mine, other = ours(*callback), theirs(*callback)
+    if (mine.content, mine.from_user) != (other.content, other.source):
+        raise AssertionError("ours and wechatpy read the benchmark callback differently")

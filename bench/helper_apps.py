@@ -1,0 +1,150 @@
+"""The servers around the service under test, each run in its own process:
+
+    python -m bench.helper_apps bare   --port P
+    python -m bench.helper_apps wecom  --port P --corp-secret S [--expires-in SECONDS]
+    python -m bench.helper_apps openai --port P [--delay SECONDS]
+
+In their own processes they do not share an interpreter (and its GIL) with the load generator,
+so the generator's clock measures the service, not a stand-in's turn on the GIL. Each serves
+GET /_bench/stats for the benchmark to read what happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.standins.openai_standin import OpenAIStandIn
+from tests.standins.wecom_standin import WeComStandIn
+
+BARE_PATH = "/bare"
+BENCH_CORP_ID = "wwbench0123456789ab"
+BENCH_AGENT_ID = 1000002
+
+
+def serve_like_the_service(app: Any, port: int) -> None:
+    """uvicorn as app.py runs it (loop and HTTP parser on "auto": uvloop and httptools)."""
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+def with_stats(app: Any, stats: Any) -> Any:
+    """`app` as it is, plus GET /_bench/stats answered by the `stats` endpoint."""
+    stats_app = Starlette(routes=[Route("/_bench/stats", stats, methods=["GET"])])
+
+    async def either(scope, receive, send) -> None:
+        wanted = scope["type"] == "http" and scope["path"] == "/_bench/stats"
+        await (stats_app if wanted else app)(scope, receive, send)
+
+    return either
+
+
+def bare_app() -> Any:
+    """The baseline for callback intake: the same framework and server, and no work at all.
+    It reads the body, because no real endpoint can answer before it has read the request."""
+
+    async def acknowledge(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=200)
+
+    async def stats(_: Request) -> JSONResponse:
+        return JSONResponse({})
+
+    return Starlette(
+        routes=[
+            Route(BARE_PATH, acknowledge, methods=["POST"]),
+            Route("/_bench/stats", stats, methods=["GET"]),
+        ]
+    )
+
+
+class ArrivalClock:
+    """ASGI middleware in front of the WeCom stand-in: when each message/send arrived.
+
+    The stand-in answers a send with its msgid, which `sent` also carries, so the arrival time
+    is taken when the request comes in and filed under the msgid read from the answer.
+    """
+
+    def __init__(self, app: Any):
+        self._app = app
+        self.arrived: dict[str, float] = {}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/message/send"):
+            await self._app(scope, receive, send)
+            return
+        arrived = time.monotonic()
+        body = bytearray()
+
+        async def keep_body(message) -> None:
+            if message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        await self._app(scope, receive, keep_body)
+        msgid = _json_field(bytes(body), "msgid")
+        if msgid:
+            self.arrived[msgid] = arrived
+
+
+def _json_field(raw: bytes, name: str) -> str | None:
+    try:
+        return json.loads(raw).get(name)
+    except (ValueError, AttributeError):
+        return None
+
+
+def wecom_app(corp_secret: str, expires_in: int) -> Any:
+    standin = WeComStandIn(
+        corp_id=BENCH_CORP_ID,
+        corp_secret=corp_secret,
+        agent_id=BENCH_AGENT_ID,
+        expires_in=expires_in,
+    )
+    clock = ArrivalClock(standin.app)
+
+    async def stats(_: Request) -> JSONResponse:
+        # time.monotonic() is the system's CLOCK_MONOTONIC, comparable across processes.
+        sent = [
+            {"touser": m.touser, "content": m.content, "arrived": clock.arrived.get(m.msgid)}
+            for m in standin.sent
+        ]
+        return JSONResponse({"gettoken_calls": standin.gettoken_calls, "sent": sent})
+
+    return with_stats(clock, stats)
+
+
+def openai_app(delay: float) -> Any:
+    standin = OpenAIStandIn(delay=delay)
+
+    async def stats(_: Request) -> JSONResponse:
+        return JSONResponse({"requests": len(standin.requests)})
+
+    return with_stats(standin.app, stats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["bare", "wecom", "openai"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--corp-secret", default="bench-secret")
+    parser.add_argument("--expires-in", type=int, default=7200)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    apps = {
+        "bare": lambda: bare_app(),
+        "wecom": lambda: wecom_app(args.corp_secret, args.expires_in),
+        "openai": lambda: openai_app(args.delay),
+    }
+    serve_like_the_service(apps[args.kind](), args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Starting and stopping the processes of a benchmark: the real service (`python app.py`) and
+the helper servers of bench.helper_apps, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.helper_apps import BENCH_AGENT_ID, BENCH_CORP_ID
+from tests.support.e2e import random_key, service_config
+from tests.support.live_server import free_port
+from tests.support.service_process import ROOT, ServiceProcess, wait_until
+
+
+class _StopsOnExit:
+    """`with server:` stops it however the block ends, so no process outlives a benchmark."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+class HelperServer(_StopsOnExit):
+    """`python -m bench.helper_apps KIND …` in its own process, started at once."""
+
+    def __init__(self, kind: str, workdir: Path, *args: str):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        argv = [sys.executable, "-m", "bench.helper_apps", kind, "--port", str(self.port), *args]
+        self._log = (workdir / f"{kind}-{self.port}.log").open("ab")
+        self._process = subprocess.Popen(
+            argv, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        wait_until(self._ready, timeout=30, what=f"the {kind} helper server")
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.base_url}/_bench/stats", timeout=30).json()
+
+    def stop(self) -> None:
+        _terminate(self._process)
+        self._log.close()
+
+    def _ready(self) -> bool:
+        if self._process.poll() is not None:
+            raise RuntimeError(f"helper server exited with {self._process.returncode}")
+        try:
+            return httpx.get(f"{self.base_url}/_bench/stats", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class WeComApp:
+    """The credentials one benchmark shares between its WeCom stand-in and its services."""
+
+    def __init__(self) -> None:
+        self.corp_id = BENCH_CORP_ID
+        self.agent_id = BENCH_AGENT_ID
+        self.corp_secret = random_key(32)
+        self.token = random_key(32)
+        self.aes_key = random_key(43)
+
+    def standin(self, workdir: Path, expires_in: int = 7200) -> HelperServer:
+        return HelperServer(
+            "wecom", workdir, "--corp-secret", self.corp_secret, "--expires-in", str(expires_in)
+        )
+
+    def service(
+        self, workdir: Path, wecom_url: str, db_path: Path, llm: dict[str, Any] | None = None
+    ) -> BenchService:
+        # This object carries both the stand-in's identity and the callback keys, which is
+        # all that the tests' config helper reads from the two.
+        config = service_config(self, wecom_url, self, f"sqlite:///{db_path}", llm)
+        workdir.mkdir(parents=True, exist_ok=True)
+        service = BenchService(config, workdir)
+        service.start()
+        return service
+
+
+class BenchService(_StopsOnExit, ServiceProcess):
+    """The real service, plus what a benchmark reads from outside: its pid (for RSS and the
+    profiler) and its resident memory."""
+
+    @property
+    def callback_url(self) -> str:
+        return self.base_url + self.config["services"]["weworktop"].get(
+            "callback_path", "/wework_callback"
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def rss_mib(self) -> float:
+        with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+            kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
+        return int(kib) / 1024
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
