@@ -115,7 +115,9 @@ class WeComAccessTokens:
         if due is not None and due.value == value:
             # WeCom hands out the same token until it expires, so renewing it early again
             # cannot help: keep it to its end; the first fetch after that gets a new one.
-            usable_until = requested_at + expires_in
+            # expires_in is whole seconds, rounded down: a token reported with 0 s left may
+            # still be valid for most of a second, which is no reason to ask for every send.
+            usable_until = requested_at + max(expires_in, 1.0)
         else:
             # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
             # proxy or a test may hand out) is renewed on every send.
