@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -44,6 +45,25 @@ SECRET_ENV = {
     ("admin", "bearer_token"): ("WEWORKTOP_ADMIN_TOKEN",),
 }
 
+# WeCom's callback Token and EncodingAESKey, for the app and the AI bot alike.
+TOKEN_SHAPE = r"[A-Za-z0-9]{1,32}"
+AES_KEY_SHAPE = r"[A-Za-z0-9]{43}"
+
+
+def _shaped(value: SecretStr, shape: str, what: str) -> SecretStr:
+    if not re.fullmatch(shape, value.get_secret_value()):
+        raise ValueError(f"must be {what}")
+    return value
+
+
+def _from_root(path: str) -> str:
+    if not path.startswith("/"):
+        raise ValueError("must start with '/'")
+    return path
+
+
+CallbackPath = Annotated[str, AfterValidator(_from_root)]
+
 # A bearer token anyone could guess in a few tries would make the admin surface public.
 MIN_ADMIN_TOKEN_CHARS = 16
 
@@ -71,7 +91,7 @@ class AiBotSettings(_Section):
     # Validated even when absent, so that "enabled without a token" stops start-up.
     token: SecretStr | None = Field(None, validate_default=True)
     aes_key: SecretStr | None = Field(None, validate_default=True)
-    callback_path: str = "/wework_aibot"
+    callback_path: CallbackPath = "/wework_aibot"
     show_thinking: bool = False
     # WeCom stops refreshing a stream after about six minutes; ours closes before that.
     stream_seconds: float = Field(300.0, ge=10, le=340)
@@ -80,7 +100,7 @@ class AiBotSettings(_Section):
     @classmethod
     def _token_when_enabled(cls, value: SecretStr | None, info: ValidationInfo):
         return _required_when_enabled(
-            value, info, r"[A-Za-z0-9]{1,32}", "the AI bot's Token: 1 to 32 letters and digits",
+            value, info, TOKEN_SHAPE, "the AI bot's Token: 1 to 32 letters and digits",
             "WEWORKTOP_AIBOT_TOKEN",
         )
 
@@ -88,16 +108,9 @@ class AiBotSettings(_Section):
     @classmethod
     def _aes_key_when_enabled(cls, value: SecretStr | None, info: ValidationInfo):
         return _required_when_enabled(
-            value, info, r"[A-Za-z0-9]{43}", "the AI bot's EncodingAESKey: 43 letters and digits",
+            value, info, AES_KEY_SHAPE, "the AI bot's EncodingAESKey: 43 letters and digits",
             "WEWORKTOP_AIBOT_AES_KEY",
         )
-
-    @field_validator("callback_path")
-    @classmethod
-    def _path_shape(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must start with '/'")
-        return value
 
 
 def _required_when_enabled(
@@ -107,9 +120,8 @@ def _required_when_enabled(
         if info.data.get("enabled"):
             raise ValueError(f"required when aibot.enabled is true (or set {env})")
         return None
-    if not re.fullmatch(shape, value.get_secret_value()):
-        raise ValueError(f"must be {what}")
-    return value
+    return _shaped(value, shape, what)
+
 
 
 class WeWorkTopSettings(_Section):
@@ -120,7 +132,7 @@ class WeWorkTopSettings(_Section):
     aes_key: SecretStr
     host: str = "0.0.0.0"
     port: int = Field(5001, ge=1, le=65535)
-    callback_path: str = "/wework_callback"
+    callback_path: CallbackPath = "/wework_callback"
     api_base_url: str = "https://qyapi.weixin.qq.com"
     callback_max_skew_seconds: int = Field(300, ge=0)
     single_chat_prefix: list[str] = [""]
@@ -147,23 +159,12 @@ class WeWorkTopSettings(_Section):
     @field_validator("aes_key")
     @classmethod
     def _aes_key_shape(cls, value: SecretStr) -> SecretStr:
-        if not re.fullmatch(r"[A-Za-z0-9]{43}", value.get_secret_value()):
-            raise ValueError("must be the app's EncodingAESKey: 43 letters and digits")
-        return value
+        return _shaped(value, AES_KEY_SHAPE, "the app's EncodingAESKey: 43 letters and digits")
 
     @field_validator("token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
-        if not re.fullmatch(r"[A-Za-z0-9]{1,32}", value.get_secret_value()):
-            raise ValueError("must be the app's callback Token: 1 to 32 letters and digits")
-        return value
-
-    @field_validator("callback_path")
-    @classmethod
-    def _path_shape(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must start with '/'")
-        return value
+        return _shaped(value, TOKEN_SHAPE, "the app's callback Token: 1 to 32 letters and digits")
 
     @model_validator(mode="after")
     def _paths_differ(self) -> WeWorkTopSettings:
