@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from wechatpy.enterprise import parse_message as wechatpy_parse
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from adapters.inbound.wecom_crypto import WeComCrypto
-from adapters.inbound.wecom_xml import parse_envelope, parse_message
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_app.wecom_xml import parse_envelope, parse_message
 from bench.processes import WeComApp
 from bench.report import Figure
 from tests.support.wecom_signing import signed_callback, text_message_xml

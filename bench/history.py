@@ -17,12 +17,12 @@ from pathlib import Path
 import uvloop
 from sqlalchemy import insert
 
-from adapters.outbound.event_serialization import to_row
-from adapters.outbound.sqlalchemy_engine import build_engine
-from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
-from adapters.outbound.sqlalchemy_migrations import migrate
-from adapters.outbound.sqlalchemy_schema import events
-from application.memory_reader import MemoryReader
+from adapters.outbound.persistence.event_serialization import to_row
+from adapters.outbound.persistence.sqlalchemy_engine import build_engine
+from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
+from adapters.outbound.persistence.sqlalchemy_migrations import migrate
+from adapters.outbound.persistence.sqlalchemy_schema import events
+from application.pipeline.memory_reader import MemoryReader
 from bench.report import Figure
 from domain.events import AnswerComposed, Event, MessageReceived, ReplyDelivered, ReplyPartSent
 from domain.memory import history_budget

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from adapters.inbound.wecom_crypto import WeComCrypto  # noqa: E402
+from adapters.inbound.callback.wecom_crypto import WeComCrypto  # noqa: E402
 from tests.standins.wecom_standin import WeComStandIn  # noqa: E402
 from tests.support.e2e import random_key, service_config  # noqa: E402
 from tests.support.hostile_callbacks import Peer  # noqa: E402

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from bench.processes import WeComApp
 from tests.support.wecom_signing import signed_callback, text_message_xml
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
-from adapters.inbound.wecom_aibot_callback import WeComAiBotCallback
-from adapters.inbound.wecom_crypto import WeComCrypto
-from application.aibot_intake import AcceptAiBotMessage
-from application.aibot_refresh import RefreshStream
-from application.aibot_streams import StreamBoard, StreamTiming
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
+from application.channels.aibot.accept_aibot_message import AcceptAiBotMessage
+from application.channels.aibot.refresh_stream import RefreshStream
+from application.channels.aibot.stream_board import StreamBoard, StreamTiming
 from domain.policy import ChatRules
 from domain.tokens import estimate_tokens
 from infrastructure.config import AppConfig

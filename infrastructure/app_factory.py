@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from adapters.inbound import health
-from adapters.outbound.sqlalchemy_migrations import migrate
+from adapters.outbound.persistence.sqlalchemy_migrations import migrate
 from infrastructure.config import AppConfig, load_config
 from infrastructure.container import Container, reveal
 from infrastructure.logging_setup import configure_logging

@@ -14,41 +14,41 @@ import httpx
 from dependency_injector import containers, providers
 from pydantic import SecretStr
 
-from adapters.inbound.admin import AdminSurface
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.health import Readiness
-from adapters.inbound.operator_api import OperatorPages
-from adapters.inbound.wecom_callback import WeComCallback
-from adapters.inbound.wecom_crypto import WeComCrypto
-from adapters.outbound.echo_chat_model import EchoChatModel
-from adapters.outbound.ffmpeg_audio_converter import FfmpegAudioConverter
-from adapters.outbound.httpx_aibot_response_url import HttpxAiBotResponseUrl
-from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
-from adapters.outbound.httpx_openai_image_model import HttpxOpenAIImageModel
-from adapters.outbound.httpx_openai_speech_to_text import HttpxOpenAISpeechToText
-from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
-from adapters.outbound.no_speech_to_text import NoSpeechToText
-from adapters.outbound.offline_image_model import OfflineImageModel
-from adapters.outbound.prometheus_telemetry import PrometheusTelemetry
-from adapters.outbound.sqlalchemy_engine import build_engine
-from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
-from adapters.outbound.sqlalchemy_lease_store import SqlAlchemyLeaseStore
-from adapters.outbound.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
-from adapters.outbound.wecom_errors import advice
-from application.aibot_answering import StreamingAsk
-from application.aibot_delivery import DeliverAiBotReply, DeliverByChannel
-from application.aibot_streams import StreamBoard, StreamTiming
-from application.answering import AskWithMemory
-from application.delivery import DeliverReply
-from application.directory import NameDirectory
-from application.handling import HandleMessage, Skills
-from application.intake import AcceptMessage
-from application.media_work import DrawPicture, TranscribeVoice
-from application.operator_alerts import OperatorAlerts
-from application.operator_view import OperatorView
-from application.rate_limiter import SenderRateLimiter
-from application.scheduler import ConversationScheduler, SchedulerSettings
-from application.send_pacer import SendPacer
-from application.timed_chat_model import TimedChatModel
+from adapters.inbound.operator.admin import AdminSurface
+from adapters.inbound.operator.operator_api import OperatorPages
+from adapters.inbound.wecom_app.wecom_callback import WeComCallback
+from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
+from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
+from adapters.outbound.offline.echo_chat_model import EchoChatModel
+from adapters.outbound.offline.no_speech_to_text import NoSpeechToText
+from adapters.outbound.offline.offline_image_model import OfflineImageModel
+from adapters.outbound.openai.httpx_openai_chat_model import HttpxOpenAIChatModel
+from adapters.outbound.openai.httpx_openai_image_model import HttpxOpenAIImageModel
+from adapters.outbound.openai.httpx_openai_speech_to_text import HttpxOpenAISpeechToText
+from adapters.outbound.persistence.sqlalchemy_engine import build_engine
+from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
+from adapters.outbound.persistence.sqlalchemy_lease_store import SqlAlchemyLeaseStore
+from adapters.outbound.persistence.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
+from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseUrl
+from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
+from adapters.outbound.wecom.wecom_errors import advice
+from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply, DeliverByChannel
+from application.channels.aibot.stream_board import StreamBoard, StreamTiming
+from application.channels.aibot.streaming_ask import StreamingAsk
+from application.channels.app.deliver_app_reply import DeliverReply
+from application.channels.app.name_directory import NameDirectory
+from application.channels.app.send_pacer import SendPacer
+from application.operator.operator_view import OperatorView
+from application.pipeline.accept_message import AcceptMessage
+from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
+from application.pipeline.handle_message import HandleMessage, Skills
+from application.pipeline.media_work import DrawPicture, TranscribeVoice
+from application.pipeline.operator_alerts import OperatorAlerts
+from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.pipeline.timed_chat_model import TimedChatModel
 from domain.policy import ChatRules
 from domain.rate_limit import RateLimit
 from domain.tokens import estimate_tokens

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from pythonjsonlogger.json import JsonFormatter
 
-from application.log_context import current_message
+from application.pipeline.log_context import current_message
 
 REDACTED = "[redacted]"
 

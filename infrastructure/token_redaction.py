@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from application.ports import AccessTokenCache, CachedToken
+from application.ports.shared_state import AccessTokenCache, CachedToken
 
 
 class TokenRedactingCache:

@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from sandbox.corp import Corp
 
 log = logging.getLogger("weworktop.sandbox")

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from sandbox.callbacks import CallbackSender
 from sandbox.chat_log import ChatLog
 from sandbox.corp import Corp

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.ports import TokenStatus
+from application.ports.wecom import TokenStatus
 
 log = logging.getLogger(__name__)
 

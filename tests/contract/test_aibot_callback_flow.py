@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from dependency_injector import providers
 
-from application.aibot_streams import StreamTiming
+from application.channels.aibot.stream_board import StreamTiming
 from domain.aibot_text import TAKING_LONGER
 from infrastructure.app_factory import build_app
 from infrastructure.config import parse_config

@@ -17,11 +17,11 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from adapters.inbound.wecom_aibot_callback import WeComAiBotCallback
-from adapters.inbound.wecom_aibot_json import passive_reply
-from adapters.inbound.wecom_crypto import WeComCrypto
-from application.aibot_intake import AiBotAccepted
-from application.aibot_streams import StreamReply
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
+from adapters.inbound.wecom_aibot.wecom_aibot_json import passive_reply
+from application.channels.aibot.accept_aibot_message import AiBotAccepted
+from application.channels.aibot.stream_board import StreamReply
 from tests.support.aibot_signing import text_payload
 
 TOKEN = "aibotToken7"

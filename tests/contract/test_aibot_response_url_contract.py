@@ -9,8 +9,8 @@ import traceback
 import httpx
 import pytest
 
-from adapters.outbound.httpx_aibot_response_url import HttpxAiBotResponseUrl
-from application.ports import DeliveryError
+from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseUrl
+from application.ports.wecom import DeliveryError
 from tests.fakes.aibot import FakeAiBotResponseUrl
 from tests.standins.aibot_response_standin import PATH, USED_ERRCODE, AiBotResponseStandIn
 from tests.support.live_server import free_port, serve

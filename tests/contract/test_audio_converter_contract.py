@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.outbound import ffmpeg_audio_converter
-from adapters.outbound.ffmpeg_audio_converter import FfmpegAudioConverter
-from application.ports import SpeechError
+from adapters.outbound.media import ffmpeg_audio_converter
+from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
+from application.ports.models import SpeechError
 from tests.fakes.speech import FakeAudioConverter
 
 VOICE = (Path(__file__).parents[1] / "data" / "voice_hello.amr").read_bytes()

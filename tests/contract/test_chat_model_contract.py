@@ -12,7 +12,7 @@ import traceback
 import httpx
 import pytest
 
-from application.ports import ChatMessage, ChatModelError
+from application.ports.models import ChatMessage, ChatModelError
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.chat_models import (
     EchoChatModels,
@@ -29,7 +29,7 @@ CONVERSATION = (
     ChatMessage("user", "今天天气怎么样？"),
 )
 SECRET = "sk-test-9f8e7d6c5b4a39281706"
-MODULE_LOGGER = "adapters.outbound.httpx_openai_chat_model"
+MODULE_LOGGER = "adapters.outbound.openai.httpx_openai_chat_model"
 
 
 class ChatModelContract:

@@ -11,7 +11,7 @@ import traceback
 import httpx
 import pytest
 
-from application.ports import ChatMessage, ChatModelError
+from application.ports.models import ChatMessage, ChatModelError
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.chat_models import (
     EchoChatModels,

@@ -14,8 +14,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from adapters.inbound.callback_errors import ReceiveIdMismatch
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.callback_errors import ReceiveIdMismatch
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from tests.support.wecom_signing import signed_callback, signed_echo, text_message_xml
 
 TOKEN = "interopToken42"

@@ -7,14 +7,15 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from adapters.outbound import sqlalchemy_migrations
-from adapters.outbound.event_serialization import to_row
-from adapters.outbound.sqlalchemy_engine import build_engine
-from adapters.outbound.sqlalchemy_event_store import SqlAlchemyEventStore
-from adapters.outbound.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
-from adapters.outbound.sqlalchemy_schema import events as events_table
-from adapters.outbound.sqlalchemy_schema import metadata
-from application.ports import ConcurrencyConflict, StoreStatistics
+from adapters.outbound.persistence import sqlalchemy_migrations
+from adapters.outbound.persistence.event_serialization import to_row
+from adapters.outbound.persistence.sqlalchemy_engine import build_engine
+from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
+from adapters.outbound.persistence.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
+from adapters.outbound.persistence.sqlalchemy_schema import events as events_table
+from adapters.outbound.persistence.sqlalchemy_schema import metadata
+from application.ports.event_store import ConcurrencyConflict
+from application.ports.operator_reads import StoreStatistics
 from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from adapters.outbound import httpx_openai_image_model
-from adapters.outbound.httpx_openai_image_model import HttpxOpenAIImageModel
-from adapters.outbound.offline_image_model import OfflineImageModel
-from application.ports import ImageModelError
+from adapters.outbound.offline.offline_image_model import OfflineImageModel
+from adapters.outbound.openai import httpx_openai_image_model
+from adapters.outbound.openai.httpx_openai_image_model import HttpxOpenAIImageModel
+from application.ports.models import ImageModelError
 from tests.fakes.image_model import FakeImageModel
 from tests.standins.openai_media_standin import FILES, IMAGES, OpenAIMediaStandIn
 from tests.support.live_server import free_port

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from adapters.outbound.sqlalchemy_engine import build_engine
-from adapters.outbound.sqlalchemy_lease_store import SqlAlchemyLeaseStore
-from adapters.outbound.sqlalchemy_migrations import migrate
+from adapters.outbound.persistence.sqlalchemy_engine import build_engine
+from adapters.outbound.persistence.sqlalchemy_lease_store import SqlAlchemyLeaseStore
+from adapters.outbound.persistence.sqlalchemy_migrations import migrate
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.support.postgres import postgres_url
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
-from application.ports import DeliveryError
+from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
+from application.ports.wecom import DeliveryError
 from sandbox.chat_log import group_chat, private_chat
 from sandbox.corp import Corp, Group
 from sandbox.emulator import SandboxEmulator

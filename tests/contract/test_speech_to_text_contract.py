@@ -11,8 +11,8 @@ import wave
 
 import pytest
 
-from adapters.outbound.httpx_openai_speech_to_text import HttpxOpenAISpeechToText
-from application.ports import SpeechError
+from adapters.outbound.openai.httpx_openai_speech_to_text import HttpxOpenAISpeechToText
+from application.ports.models import SpeechError
 from tests.fakes.speech import FakeSpeechToText
 from tests.standins.openai_media_standin import TRANSCRIPTIONS, OpenAIMediaStandIn
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
-from application.ports import DeliveryError, WeComGateway
+from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
+from application.ports.wecom import DeliveryError, WeComGateway
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 from tests.fakes.wecom import FakeWeComGateway

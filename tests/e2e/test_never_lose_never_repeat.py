@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, text
 
-from adapters.outbound.sqlalchemy_schema import metadata
+from adapters.outbound.persistence.sqlalchemy_schema import metadata
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
 from tests.support.e2e import CallbackKeys, WeComSender, service_config

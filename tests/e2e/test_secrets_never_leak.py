@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from domain.notices import MODEL_FAILED
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn

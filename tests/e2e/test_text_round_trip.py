@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.standins.wecom_standin import WeComStandIn
 from tests.support.e2e import CallbackKeys, random_key, service_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from application.ports import DeliveryError
+from application.ports.wecom import DeliveryError
 
 
 class FakeAiBotResponseUrl:

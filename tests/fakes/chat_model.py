@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
-from application.ports import ChatMessage, ChatModelError
+from application.ports.models import ChatMessage, ChatModelError
 
 # Like a real server, the fake never answers past max_tokens; four characters per token is
 # generous for any tokenizer, so a test that scripts a long reply keeps it unless it is absurd.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from application.ports import ConcurrencyConflict, PendingMessage, ReceivedEntry, StoreStatistics
+from application.ports.event_store import ConcurrencyConflict
+from application.ports.operator_reads import ReceivedEntry, StoreStatistics
+from application.ports.work_queue import PendingMessage
 from domain.events import (
     MEMORY_EVENT_TYPES,
     DeliveryFailed,

@@ -8,7 +8,7 @@ from collections import deque
 
 from PIL import Image
 
-from application.ports import ImageModelError
+from application.ports.models import ImageModelError
 
 
 class FakeImageModel:

@@ -8,7 +8,7 @@ import wave
 from collections import deque
 from collections.abc import Iterable
 
-from application.ports import SpeechError
+from application.ports.models import SpeechError
 
 # Bytes per AMR-NB frame (20 ms of sound) by frame type, header byte included (3GPP TS 26.101).
 _AMR_FRAME_BYTES = {0: 13, 1: 14, 2: 16, 3: 18, 4: 20, 5: 21, 6: 27, 7: 32, 8: 6, 15: 1}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.ports import CachedToken
+from application.ports.shared_state import CachedToken
 
 
 class InMemoryAccessTokenCache:

@@ -7,7 +7,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from application.ports import DeliveryError, TokenStatus
+from application.ports.wecom import DeliveryError, TokenStatus
 
 # What `fail_next(on=...)` can make fail.
 SEND, UPLOAD, DOWNLOAD, LOOKUP = "send", "upload", "download", "lookup"

@@ -9,7 +9,7 @@ import secrets
 import time
 from typing import Any
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 
 
 def text_payload(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.outbound.echo_chat_model import EchoChatModel
-from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
+from adapters.outbound.offline.echo_chat_model import EchoChatModel
+from adapters.outbound.openai.httpx_openai_chat_model import HttpxOpenAIChatModel
 from tests.fakes.chat_model import FakeChatModel
 
 

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from tests.standins.wecom_standin import WeComStandIn
 from tests.support.wecom_signing import render_xml, signed_callback, text_message_xml
 

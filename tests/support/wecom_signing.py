@@ -14,7 +14,7 @@ import secrets
 import time
 from xml.etree import ElementTree
 
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 
 
 def text_message_xml(

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.inbound.admin import AdminSurface
+from adapters.inbound.operator.admin import AdminSurface
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
 

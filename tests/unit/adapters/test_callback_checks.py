@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.inbound.callback_checks import ReplayCache, check_content_type
-from adapters.inbound.callback_errors import MalformedCallback, ReplayedCallback
-from adapters.inbound.wecom_callback import WeComCallback
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.callback_checks import ReplayCache, check_content_type
+from adapters.inbound.callback.callback_errors import MalformedCallback, ReplayedCallback
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_app.wecom_callback import WeComCallback
 from tests.unit.adapters.test_wecom_callback import (
     AES_KEY,
     AGENT_ID,

@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from adapters.inbound.callback_errors import CallbackRejected
-from adapters.inbound.wecom_callback import WeComCallback
-from adapters.inbound.wecom_xml import parse_envelope, parse_message
-from application.intake import AcceptMessage
+from adapters.inbound.callback.callback_errors import CallbackRejected
+from adapters.inbound.wecom_app.wecom_callback import WeComCallback
+from adapters.inbound.wecom_app.wecom_xml import parse_envelope, parse_message
+from application.pipeline.accept_message import AcceptMessage
 from domain.messages import InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.hostile_callbacks import CallbackRequest, Peer

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.outbound.echo_chat_model import EchoChatModel
-from application.ports import ChatMessage
+from adapters.outbound.offline.echo_chat_model import EchoChatModel
+from application.ports.models import ChatMessage
 
 
 async def test_echoes_a_chinese_message_in_chinese():

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 
 from adapters.inbound import health
 from adapters.inbound.health import Readiness
-from adapters.outbound.prometheus_telemetry import PrometheusTelemetry
+from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
 from tests.fakes.event_store import InMemoryEventStore
 from tests.fakes.wecom import FakeWeComGateway
 

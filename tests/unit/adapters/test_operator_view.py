@@ -7,11 +7,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.inbound.admin import AdminSurface
-from adapters.inbound.operator_api import OperatorPages
-from adapters.outbound.wecom_errors import advice
-from application.operator_view import OperatorView
-from application.ports import TokenStatus
+from adapters.inbound.operator.admin import AdminSurface
+from adapters.inbound.operator.operator_api import OperatorPages
+from adapters.outbound.wecom.wecom_errors import advice
+from application.operator.operator_view import OperatorView
+from application.ports.wecom import TokenStatus
 from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.inbound.wecom_callback import WeComCallback
-from application.intake import AcceptMessage
+from adapters.inbound.wecom_app.wecom_callback import WeComCallback
+from application.pipeline.accept_message import AcceptMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.hostile_callbacks import CASES, CallbackRequest, Peer
 

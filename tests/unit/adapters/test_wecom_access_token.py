@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.outbound.wecom_access_token import WeComAccessTokens
+from adapters.outbound.wecom.wecom_access_token import WeComAccessTokens
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 

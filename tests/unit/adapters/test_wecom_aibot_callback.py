@@ -10,10 +10,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.inbound.wecom_aibot_callback import WeComAiBotCallback
-from adapters.inbound.wecom_crypto import WeComCrypto
-from application.aibot_intake import AiBotAccepted
-from application.aibot_streams import StreamReply
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
+from application.channels.aibot.accept_aibot_message import AiBotAccepted
+from application.channels.aibot.stream_board import StreamReply
 from tests.support.aibot_signing import AiBotPeer, refresh_payload, text_payload
 from tests.support.wecom_signing import signed_echo
 

@@ -10,8 +10,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.inbound.callback_errors import CallbackRejected
-from adapters.inbound.wecom_aibot_json import (
+from adapters.inbound.callback.callback_errors import CallbackRejected
+from adapters.inbound.wecom_aibot.wecom_aibot_json import (
     NotAMessage,
     StreamRefresh,
     parse_callback,

@@ -7,7 +7,7 @@ from Crypto.Util.Padding import unpad
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.inbound.callback_errors import (
+from adapters.inbound.callback.callback_errors import (
     BadBuffer,
     BadSignature,
     CallbackRejected,
@@ -15,7 +15,7 @@ from adapters.inbound.callback_errors import (
     InvalidBase64,
     ReceiveIdMismatch,
 )
-from adapters.inbound.wecom_crypto import WeComCrypto
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
 
 # The public sample from WeCom's documentation (developer.work.weixin.qq.com/document/path/90968).
 TOKEN = "QDG6eK"

@@ -8,8 +8,8 @@ import os
 import pytest
 from PIL import Image
 
-from adapters.outbound.wecom_image_fit import fit_image
-from application.ports import DeliveryError
+from adapters.outbound.wecom.wecom_image_fit import fit_image
+from application.ports.wecom import DeliveryError
 
 
 def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:

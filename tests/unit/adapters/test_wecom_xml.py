@@ -4,9 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.inbound.callback_errors import CallbackRejected, CallbackTooLarge, MalformedCallback
-from adapters.inbound.wecom_crypto import WeComCrypto
-from adapters.inbound.wecom_xml import (
+from adapters.inbound.callback.callback_errors import (
+    CallbackRejected,
+    CallbackTooLarge,
+    MalformedCallback,
+)
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_app.wecom_xml import (
     MAX_ENVELOPE_BYTES,
     MAX_FIELD_BYTES,
     Envelope,

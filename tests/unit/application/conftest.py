@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from application.answering import AskWithMemory
-from application.delivery import DeliverReply
-from application.directory import NameDirectory
-from application.handling import HandleMessage, Skills
-from application.intake import AcceptMessage
-from application.media_work import DrawPicture, TranscribeVoice
-from application.operator_alerts import OperatorAlerts
-from application.scheduler import ConversationScheduler, SchedulerSettings
-from application.send_pacer import SendPacer
+from application.channels.app.deliver_app_reply import DeliverReply
+from application.channels.app.name_directory import NameDirectory
+from application.channels.app.send_pacer import SendPacer
+from application.pipeline.accept_message import AcceptMessage
+from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
+from application.pipeline.handle_message import HandleMessage, Skills
+from application.pipeline.media_work import DrawPicture, TranscribeVoice
+from application.pipeline.operator_alerts import OperatorAlerts
 from domain.policy import ChatRules
 from domain.tokens import estimate_tokens
 from tests.fakes.chat_model import FakeChatModel

@@ -1,6 +1,6 @@
 """The stream board: what the operator's view and the sandbox can read, and bounded memory."""
 
-from application.aibot_streams import StreamBoard
+from application.channels.aibot.stream_board import StreamBoard
 from tests.unit.application.conftest import FakeClock
 
 

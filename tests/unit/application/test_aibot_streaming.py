@@ -6,20 +6,20 @@ from __future__ import annotations
 import asyncio
 import time
 
-from application.aibot_answering import StreamingAsk
-from application.aibot_delivery import DeliverAiBotReply, DeliverByChannel
-from application.aibot_intake import AcceptAiBotMessage
-from application.aibot_refresh import RefreshStream
-from application.aibot_streams import StreamBoard, StreamReply, StreamTiming
-from application.answering import AskWithMemory
-from application.delivery import DeliverReply
-from application.directory import NameDirectory
-from application.handling import HandleMessage, Skills
-from application.intake import AcceptMessage
-from application.media_work import DrawPicture, TranscribeVoice
-from application.operator_alerts import OperatorAlerts
-from application.scheduler import ConversationScheduler, SchedulerSettings
-from application.send_pacer import SendPacer
+from application.channels.aibot.accept_aibot_message import AcceptAiBotMessage
+from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply, DeliverByChannel
+from application.channels.aibot.refresh_stream import RefreshStream
+from application.channels.aibot.stream_board import StreamBoard, StreamReply, StreamTiming
+from application.channels.aibot.streaming_ask import StreamingAsk
+from application.channels.app.deliver_app_reply import DeliverReply
+from application.channels.app.name_directory import NameDirectory
+from application.channels.app.send_pacer import SendPacer
+from application.pipeline.accept_message import AcceptMessage
+from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
+from application.pipeline.handle_message import HandleMessage, Skills
+from application.pipeline.media_work import DrawPicture, TranscribeVoice
+from application.pipeline.operator_alerts import OperatorAlerts
 from domain.aibot_text import CONTINUED, TAKING_LONGER
 from domain.messages import CHANNEL_AIBOT, InboundMessage
 from domain.policy import ChatRules

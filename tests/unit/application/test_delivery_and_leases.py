@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from application.delivery import Postponed
-from application.operator_alerts import OperatorAlerts
-from application.scheduler import SchedulerSettings
-from application.send_pacer import SendPacer
+from application.channels.app.deliver_app_reply import Postponed
+from application.channels.app.send_pacer import SendPacer
+from application.pipeline.conversation_scheduler import SchedulerSettings
+from application.pipeline.operator_alerts import OperatorAlerts
 from domain.delivery_policy import FIRST_RETRY_SECONDS, LONGEST_WAIT_SECONDS, retry_delay
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.support.events import received, text_message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from application.scheduler import SchedulerSettings
+from application.pipeline.conversation_scheduler import SchedulerSettings
 from tests.support.events import text_message
 from tests.unit.application.conftest import Service
 

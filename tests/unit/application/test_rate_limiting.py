@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from application.rate_limiter import SenderRateLimiter
+from application.pipeline.sender_rate_limiter import SenderRateLimiter
 from domain.policy import ChatRules
 from domain.rate_limit import RateLimit
 from tests.fakes.wecom import FakeWeComGateway

@@ -2,8 +2,8 @@
 
 import copy
 
-from adapters.outbound.echo_chat_model import EchoChatModel
-from adapters.outbound.httpx_openai_chat_model import HttpxOpenAIChatModel
+from adapters.outbound.offline.echo_chat_model import EchoChatModel
+from adapters.outbound.openai.httpx_openai_chat_model import HttpxOpenAIChatModel
 from infrastructure.config import parse_config
 from infrastructure.container import Container
 from tests.fakes.chat_model import FakeChatModel

@@ -1,7 +1,7 @@
 import json
 import logging
 
-from application.log_context import current_message
+from application.pipeline.log_context import current_message
 from infrastructure.logging_setup import configure_logging
 
 

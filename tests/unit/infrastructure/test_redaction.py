@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from application.ports import CachedToken
+from application.ports.shared_state import CachedToken
 from infrastructure import logging_setup
 from infrastructure.logging_setup import REDACTED, SecretRedactor, configure_logging, redact_also
 from infrastructure.token_redaction import TokenRedactingCache

@@ -1,0 +1,99 @@
+"""The operator's surface under /admin: off unless configured, and behind a bearer token.
+
+Every route under the mount goes through `BearerTokenGuard`, so a page or endpoint added to
+`AdminSurface.routes` by a later feature cannot be reached without the token by mistake. The
+only exceptions are the `public_paths` named at construction: the static files of the
+operator's page, which hold no data (the page asks for the token and sends it to the API).
+Nothing here may return a secret: the routes show counts and states, never configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Collection, Sequence
+
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from application.ports.operator_reads import StoreStatistics
+
+log = logging.getLogger(__name__)
+
+ADMIN_PREFIX = "/admin"
+
+
+class BearerTokenGuard:
+    """ASGI middleware: `Authorization: Bearer <token>` or 401, the token compared in
+    constant time (the scheme name, as HTTP says, in any case)."""
+
+    def __init__(self, app: ASGIApp, token: str, public_paths: Collection[str] = ()):
+        if not token:
+            raise ValueError("the admin surface needs a bearer token")
+        self._app = app
+        self._expected = _digest(token.encode())
+        self._public = frozenset(public_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (
+            scope["method"] in ("GET", "HEAD") and scope["path"] in self._public
+        ):
+            await self._app(scope, receive, send)
+            return
+        presented = dict(scope["headers"]).get(b"authorization", b"")
+        scheme, _, token = presented.strip().partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(
+            _digest(token.strip()), self._expected
+        ):
+            await self._app(scope, receive, send)
+            return
+        client = scope.get("client") or ("?",)
+        log.warning(
+            "admin request from %s to %s refused with 401: %s",
+            client[0], scope.get("path", "?"),
+            "wrong bearer token" if presented else "no bearer token",
+        )
+        refusal = PlainTextResponse(
+            "unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+        await refusal(scope, receive, send)
+
+
+def _digest(value: bytes) -> bytes:
+    # Comparing digests of equal length keeps even the token's length from timing.
+    return hashlib.sha256(value).digest()
+
+
+class AdminSurface:
+    def __init__(
+        self,
+        bearer_token: str,
+        read_statistics: Callable[[], Awaitable[StoreStatistics]],
+        more_routes: Sequence[BaseRoute] = (),
+        public_paths: Collection[str] = (),
+    ):
+        """`public_paths` (full paths, e.g. "/admin/") are served without the token."""
+        self._token = bearer_token
+        self._read_statistics = read_statistics
+        self._more_routes = list(more_routes)
+        self._public_paths = public_paths
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/api/stats", self.stats, methods=["GET"]), *self._more_routes]
+
+    def mount(self) -> Mount:
+        guard = Middleware(BearerTokenGuard, token=self._token, public_paths=self._public_paths)
+        return Mount(ADMIN_PREFIX, routes=self.routes(), middleware=[guard])
+
+    async def stats(self, _: Request) -> JSONResponse:
+        stats = await self._read_statistics()
+        return JSONResponse(
+            {
+                "events_by_type": dict(sorted(stats.events_by_type.items())),
+                "pending_messages": stats.pending_messages,
+            }
+        )

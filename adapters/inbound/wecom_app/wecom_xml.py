@@ -1,0 +1,128 @@
+"""WeCom callback XML: the signed envelope and the decrypted message, parsed defensively.
+
+The envelope arrives unauthenticated, so it is parsed with DTDs and entities forbidden; the
+decrypted message gets the same treatment because a leaked key would otherwise reopen the door.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from adapters.inbound.callback.callback_errors import CallbackTooLarge, MalformedCallback
+from domain.messages import InboundMessage
+
+MAX_ENVELOPE_BYTES = 256 * 1024
+MAX_FIELD_BYTES = 64 * 1024
+# Names end up in stream and conversation ids, which the store keeps in 255-character columns;
+# a WeCom UserID is at most 64 bytes, so this refuses only what WeCom never sends.
+MAX_NAME_CHARS = 200
+# MsgId is an unsigned 64-bit integer: at most 20 digits.
+_MAX_DIGITS = 20
+# create_time and agent_id end up in signed 64-bit database columns.
+_INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The POST body: `encrypt` is what the signature covers and what gets decrypted."""
+
+    encrypt: str
+    to_user: str
+    agent_id: str
+
+
+def parse_envelope(body: bytes) -> Envelope:
+    if len(body) > MAX_ENVELOPE_BYTES:
+        raise CallbackTooLarge(f"callback body exceeds {MAX_ENVELOPE_BYTES} bytes")
+    root = _parse(body, "envelope")
+    encrypt = root.findtext("Encrypt")
+    if not encrypt:
+        raise MalformedCallback("envelope has no Encrypt")
+    return Envelope(
+        encrypt=encrypt,
+        to_user=root.findtext("ToUserName") or "",
+        agent_id=root.findtext("AgentID") or "",
+    )
+
+
+def parse_message(plaintext: bytes, expected_agent_id: int | None = None) -> InboundMessage:
+    """Turn a decrypted callback into the domain's message.
+
+    Unknown MsgTypes pass through unchanged: WeCom adds types, and policy decides what to ignore.
+    Some events carry no AgentID; they are attributed to the expected agent (0 if none).
+    """
+    root = _parse(plaintext, "message")
+    msg_type = _name(root, "MsgType", required=True)
+    agent_text = _digits(root, "AgentID", required=False)
+    if not agent_text:
+        agent_id = 0 if expected_agent_id is None else expected_agent_id
+    else:
+        agent_id = _int64("AgentID", agent_text)
+        if expected_agent_id is not None and agent_id != expected_agent_id:
+            raise MalformedCallback("AgentID is not the configured services.weworktop.agent_id")
+    return InboundMessage(
+        msg_type=msg_type,
+        from_user=_name(root, "FromUserName", required=True),
+        create_time=_int64("CreateTime", _digits(root, "CreateTime", required=True)),
+        agent_id=agent_id,
+        msg_id=_digits(root, "MsgId", required=msg_type != "event"),
+        content=_field(root, "Content") if msg_type == "text" else "",
+        chat_id=_name(root, "ChatId", required=False),
+        event=_name(root, "Event", required=False) if msg_type == "event" else "",
+        media_id=_name(root, "MediaId", required=False),
+    )
+
+
+def _parse(data: bytes, what: str) -> Element:
+    try:
+        # Decoding first makes any encoding declaration moot: WeCom only speaks UTF-8.
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedCallback(f"{what} is not UTF-8") from None
+    try:
+        root = fromstring(text, forbid_dtd=True)
+    except (ParseError, DefusedXmlException) as exc:
+        raise MalformedCallback(f"{what} is not acceptable XML ({type(exc).__name__})") from None
+    if root.tag != "xml":
+        raise MalformedCallback(f"{what} root element is not <xml>")
+    return root
+
+
+def _field(root: Element, tag: str) -> str:
+    text = root.findtext(tag) or ""
+    if len(text.encode("utf-8")) > MAX_FIELD_BYTES:
+        raise MalformedCallback(f"{tag} exceeds {MAX_FIELD_BYTES} bytes")
+    return text
+
+
+def _required(root: Element, tag: str) -> str:
+    text = _field(root, tag)
+    if not text:
+        raise MalformedCallback(f"{tag} is missing or empty")
+    return text
+
+
+def _name(root: Element, tag: str, *, required: bool) -> str:
+    text = _required(root, tag) if required else _field(root, tag)
+    if len(text) > MAX_NAME_CHARS:
+        raise MalformedCallback(f"{tag} is longer than {MAX_NAME_CHARS} characters")
+    return text
+
+
+def _digits(root: Element, tag: str, *, required: bool) -> str:
+    text = _required(root, tag) if required else _field(root, tag)
+    # isascii() matters: int() would also accept other scripts' digits.
+    if text and not (len(text) <= _MAX_DIGITS and text.isascii() and text.isdigit()):
+        raise MalformedCallback(f"{tag} is not a non-negative integer")
+    return text
+
+
+def _int64(tag: str, digits: str) -> int:
+    value = int(digits)
+    if value > _INT64_MAX:
+        raise MalformedCallback(f"{tag} is out of range")
+    return value

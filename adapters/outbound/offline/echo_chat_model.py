@@ -1,0 +1,38 @@
+"""An offline ChatModel for trying the service without any model server: it echoes the last
+user message and says how much history arrived, so a person can watch memory work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from application.ports.models import ChatMessage
+
+# However large max_tokens is, an echo longer than this shows nothing new to the person testing.
+_ECHO_LIMIT = 300
+# Streamed a few characters at a time, so a person trying the AI bot sees a stream grow.
+_PIECE_CHARS = 4
+
+
+class EchoChatModel:
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+        said = [m.content for m in messages if m.role == "user"]
+        last = said[-1] if said else ""
+        earlier = max(len(said) - 1, 0)
+        limit = max(1, min(_ECHO_LIMIT, max_tokens))
+        echo = last if len(last) <= limit else last[:limit] + "…"
+        if _is_english(last):
+            return f"(offline model) You said: {echo}\nI remember {earlier} earlier message(s)."
+        return f"（离线模型）你说：{echo}\n我记得之前的 {earlier} 条消息。"
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        answer = await self.complete(messages, max_tokens)
+        for start in range(0, len(answer), _PIECE_CHARS):
+            yield answer[start : start + _PIECE_CHARS]
+
+
+def _is_english(text: str) -> bool:
+    """Latin letters and no CJK: anything else (including an empty message) gets Chinese."""
+    has_cjk = any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+    return not has_cjk and any(ch.isascii() and ch.isalpha() for ch in text)

@@ -1,0 +1,104 @@
+"""The ChatModel port over any OpenAI-compatible chat-completions server (OpenAI, DeepSeek,
+Qwen compatible mode, Ollama, vLLM), answered whole or streamed (server-sent events), with
+bounded retries where another attempt can help."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from adapters.outbound.openai.openai_compatible_http import OpenAICompatibleHttp
+from adapters.outbound.openai.openai_sse import DONE, event_data, piece_of
+from application.ports.models import ChatMessage, ChatModelError
+
+log = logging.getLogger(__name__)
+
+# A 4xx explained in terms of the setting most likely to be wrong.
+_CLIENT_ERROR_HINTS = {
+    401: "check llm.api_key",
+    403: "check llm.api_key and its access to llm.model",
+    404: "check llm.base_url and llm.model",
+}
+# Far more than any answer within a member's max_tokens, reasoning included; a misbehaving
+# server's endless body is not read whole.
+_ANSWER_MAX_BYTES = 8 * 1024 * 1024
+_PATH = "/chat/completions"
+
+
+class HttpxOpenAIChatModel:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        api_key: str | None,
+        model: str,
+        temperature: float | None = None,
+        *,
+        retry_attempts: int = 3,
+        retry_initial_wait: float = 1.0,
+        retry_max_wait: float = 10.0,
+    ):
+        self._model = model
+        self._temperature = temperature
+        self._http = OpenAICompatibleHttp(
+            client,
+            base_url,
+            api_key,
+            error=ChatModelError,
+            server="model server",
+            retry_attempts=retry_attempts,
+            retry_initial_wait=retry_initial_wait,
+            retry_max_wait=retry_max_wait,
+            hints=_CLIENT_ERROR_HINTS,
+            logger=log,
+        )
+
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+        body = self._body(messages, max_tokens)
+        return _answer_from(await self._http.post_for_bytes(_PATH, _ANSWER_MAX_BYTES, json=body))
+
+    async def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
+        body = {**self._body(messages, max_tokens), "stream": True}
+        async with self._http.post_for_lines(_PATH, json=body) as lines:
+            async for data in event_data(lines):
+                if data.strip() == DONE:
+                    return
+                try:
+                    piece = piece_of(data)
+                except ChatModelError as err:
+                    # An error chunk may quote the key, as refusals do.
+                    raise ChatModelError(self._http.redact(str(err))) from None
+                if piece:
+                    yield piece
+
+    def _body(self, messages: Sequence[ChatMessage], max_tokens: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": max_tokens,
+        }
+        if self._temperature is not None:
+            body["temperature"] = self._temperature
+        return body
+
+
+def _answer_from(body: bytes) -> str:
+    # Judged here rather than by OpenAICompatibleHttp.post: an answer that is JSON but not an
+    # object is told as one without choices, like any other answer lacking them.
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ChatModelError("model server returned invalid JSON") from None
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise ChatModelError("model server returned no choices")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        reason = choices[0].get("finish_reason")
+        raise ChatModelError(f"model server returned no text (finish_reason: {reason})")
+    return content

@@ -1,0 +1,88 @@
+"""An explicit, versioned schema: each migration runs once per database, in order, even when
+several processes start at the same moment.
+
+A migration is recorded in `schema_migrations` in the same transaction as its DDL (both
+SQLite and PostgreSQL have transactional DDL). Recording it first takes the write lock, so
+a second process starting at the same time waits, then finds the version taken and skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.outbound.persistence.sqlalchemy_operator_reads import create_message_index
+from adapters.outbound.persistence.sqlalchemy_schema import (
+    access_tokens,
+    events,
+    leases,
+    metadata,
+    pending_messages,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _create_initial_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[events, pending_messages, access_tokens, leases])
+
+
+# Append only: a released migration is never edited, a change is a new entry.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "events, pending messages, access tokens, leases", _create_initial_tables),
+    (2, "message index, delivery problems index", create_message_index),
+]
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations "
+    "(version INTEGER PRIMARY KEY, description VARCHAR(255) NOT NULL, applied_at FLOAT NOT NULL)"
+)
+
+
+async def migrate(engine: AsyncEngine) -> int:
+    """Brings the schema to the newest version; returns how many migrations this call ran."""
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(_LEDGER))
+    except IntegrityError:
+        pass  # PostgreSQL: another process created the ledger at the same instant
+    ran = 0
+    for version, description, apply in MIGRATIONS:
+        if await _apply_once(engine, version, description, apply):
+            log.info("database schema migrated to version %d (%s)", version, description)
+            ran += 1
+    return ran
+
+
+async def schema_version(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        found = await conn.execute(text("SELECT MAX(version) FROM schema_migrations"))
+        return found.scalar() or 0
+
+
+async def _apply_once(
+    engine: AsyncEngine, version: int, description: str, apply: Callable[[Connection], None]
+) -> bool:
+    try:
+        async with engine.begin() as conn:
+            taken = await conn.execute(
+                text("SELECT 1 FROM schema_migrations WHERE version = :v"), {"v": version}
+            )
+            if taken.first():
+                return False
+            await conn.execute(
+                text(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (:v, :d, :t)"
+                ),
+                {"v": version, "d": description, "t": time.time()},
+            )
+            await conn.run_sync(apply)
+    except IntegrityError:
+        return False  # another process applied it between our check and our insert
+    return True

@@ -1,0 +1,135 @@
+"""The WeCom access token, shared by every process through the AccessTokenCache.
+
+WeCom blocks a corp that calls gettoken too often, so a token is fetched only when the shared
+cache holds none that is still fresh, by one caller at a time across all processes (a lease
+in the shared database; in this process also an asyncio.Lock), and it is renewed shortly
+before it expires (or when WeCom rejects it early), never on a timer. A refusal that only
+an operator can fix (wrong secret, untrusted IP) is remembered for a while instead of being
+asked again for every message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+
+from application.ports.shared_state import AccessTokenCache, CachedToken, LeaseStore
+from application.ports.wecom import DeliveryError, TokenStatus
+
+FetchToken = Callable[[], Awaitable[tuple[str, float]]]
+"""Asks WeCom for a token; returns (access_token, expires_in seconds)."""
+
+WAIT_POLL_SECONDS = 0.1
+REFUSAL_MEMORY_SECONDS = 60.0
+
+
+def token_cache_key(corp_id: str, corp_secret: str) -> str:
+    """WeCom issues one token per (corp, secret). The cache is a shared table that other tools
+    may read, so the secret is named there only by its SHA-256 digest."""
+    digest = hashlib.sha256(corp_secret.encode("utf-8")).hexdigest()
+    return f"wecom-access-token:{corp_id}:{digest}"
+
+
+class WeComAccessTokens:
+    def __init__(
+        self,
+        fetch: FetchToken,
+        cache: AccessTokenCache,
+        key: str,
+        leases: LeaseStore,
+        owner: str,
+        *,
+        clock: Callable[[], float],
+        refresh_margin_seconds: float,
+        fetch_lease_seconds: float,
+    ):
+        self._fetch = fetch
+        self._cache = cache
+        self._key = key
+        self._leases = leases
+        self._owner = owner
+        self._clock = clock
+        self._refresh_margin = refresh_margin_seconds
+        # How long others wait for a fetcher that died before one of them fetches instead.
+        self._fetch_lease = fetch_lease_seconds
+        self._lock = asyncio.Lock()
+        self._refusal: tuple[DeliveryError, float] | None = None
+        self._last_error: str | None = None
+
+    async def current(self) -> str:
+        """A token that is not about to expire; WeCom is asked only if the cache has none."""
+        token = await self._fresh_from_cache()
+        if token is not None:
+            return token
+        async with self._lock:
+            # The task that held the lock before this one has probably just fetched a token.
+            token = await self._fresh_from_cache()
+            if token is not None:
+                return token
+            return await self._fetch_once_for_all()
+
+    async def status(self) -> TokenStatus:
+        cached = await self._cache.get(self._key)
+        return TokenStatus(cached.expires_at if cached else None, self._last_error)
+
+    async def renew(self, rejected: str) -> str:
+        """WeCom refused `rejected` before its time. The cache forgets it only if it still holds
+        it, so when many senders hit the same rejection, one new token serves them all."""
+        await self._cache.invalidate(self._key, rejected)
+        return await self.current()
+
+    async def _fetch_once_for_all(self) -> str:
+        self._raise_remembered_refusal()
+        lease = f"fetch:{self._key}"
+        while not await self._leases.acquire(lease, self._owner, self._fetch_lease):
+            # Another process is fetching: its token will appear in the shared cache.
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            token = await self._fresh_from_cache()
+            if token is not None:
+                return token
+        try:
+            token = await self._fresh_from_cache()
+            if token is not None:
+                return token
+            return await self._fetch_and_store()
+        finally:
+            await self._leases.release(lease, self._owner)
+
+    async def _fetch_and_store(self) -> str:
+        due = await self._cache.get(self._key)
+        requested_at = self._clock()
+        try:
+            value, expires_in = await self._fetch()
+        except DeliveryError as err:
+            self._last_error = err.reason
+            if err.permanent:
+                self._refusal = (err, self._clock() + REFUSAL_MEMORY_SECONDS)
+            raise
+        self._last_error = None
+        if due is not None and due.value == value:
+            # WeCom hands out the same token until it expires, so renewing it early again
+            # cannot help: keep it to its end; the first fetch after that gets a new one.
+            # expires_in is whole seconds, rounded down: a token reported with 0 s left may
+            # still be valid for most of a second, which is no reason to ask for every send.
+            usable_until = requested_at + max(expires_in, 1.0)
+        else:
+            # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
+            # proxy or a test may hand out) is renewed on every send.
+            usable_until = requested_at + expires_in - min(self._refresh_margin, expires_in / 4)
+        await self._cache.put(self._key, CachedToken(value, usable_until))
+        return value
+
+    def _raise_remembered_refusal(self) -> None:
+        if self._refusal is None:
+            return
+        error, until = self._refusal
+        if self._clock() < until:
+            raise DeliveryError(error.reason, errcode=error.errcode, permanent=True)
+        self._refusal = None
+
+    async def _fresh_from_cache(self) -> str | None:
+        cached = await self._cache.get(self._key)
+        if cached is None or self._clock() >= cached.expires_at:
+            return None
+        return cached.value

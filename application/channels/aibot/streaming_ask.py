@@ -1,0 +1,51 @@
+"""Asking the model for an AI bot message: streamed onto the board while it is written, so
+that WeCom's refresh callbacks can show the answer growing. Other messages are asked as usual.
+"""
+
+from __future__ import annotations
+
+from application.channels.aibot.stream_board import StreamBoard, StreamTiming
+from application.pipeline.ask_with_memory import AskWithMemory
+from domain.aibot_text import live_content, visible_text
+from domain.events import MessageReceived
+
+
+class StreamingAsk:
+    def __init__(
+        self,
+        ask: AskWithMemory,
+        board: StreamBoard,
+        timing: StreamTiming,
+        *,
+        show_thinking: bool = False,
+        single_chat_reply_prefix: str = "",
+    ):
+        self._ask = ask
+        self._board = board
+        self._timing = timing
+        self._show_thinking = show_thinking
+        self._reply_prefix = single_chat_reply_prefix
+
+    async def __call__(self, received: MessageReceived, prompt: str) -> str:
+        """The model's answer (for the AI bot: as members see it, see visible_text); raises
+        ChatModelError when there is none."""
+        message = received.message
+        if not message.via_aibot:
+            return await self._ask(received, prompt)
+        # The stream shows exactly what will be recorded as the reply's text, growing: the
+        # reply prefix (private chats only, as for every answer) and the visible answer.
+        prefix = "" if message.is_group else self._reply_prefix
+        stream_id = message.msg_id
+        self._board.start(
+            stream_id, received.stream_id, self._timing.deadline(received.occurred_at)
+        )
+
+        def show(answer_so_far: str) -> None:
+            shown = prefix + visible_text(answer_so_far, self._show_thinking)
+            self._board.write(stream_id, live_content(shown))
+
+        try:
+            answer = await self._ask(received, prompt, on_text=show)
+        finally:
+            self._board.stop(stream_id)
+        return visible_text(answer, self._show_thinking)

@@ -1,0 +1,53 @@
+"""Names from WeCom's directory, cached: a group's name decides the whitelist, a member's
+name is how a group reply addresses the asker. Both change rarely and asking WeCom for every
+message would spend its API quota."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from application.ports.wecom import DeliveryError, WeComGateway
+
+log = logging.getLogger(__name__)
+
+CHAT_NAME_SECONDS = 600.0
+MEMBER_NAME_SECONDS = 3600.0
+# Enough for every group and member of a large company; beyond it the oldest entries go.
+MAX_ENTRIES = 20_000
+
+
+class NameDirectory:
+    def __init__(self, gateway: WeComGateway, clock: Callable[[], float] = time.monotonic):
+        self._gateway = gateway
+        self._clock = clock
+        self._chats: dict[str, tuple[str | None, float]] = {}
+        self._members: dict[str, tuple[str | None, float]] = {}
+
+    async def chat_name(self, chat_id: str) -> str | None:
+        """The group's name, or None when WeCom does not know it or cannot be asked now."""
+        return await self._cached(self._chats, chat_id, CHAT_NAME_SECONDS, self._gateway.chat_name)
+
+    async def member_name(self, user_id: str) -> str:
+        """The member's display name, or the user id when the name cannot be had."""
+        name = await self._cached(
+            self._members, user_id, MEMBER_NAME_SECONDS, self._gateway.member_name
+        )
+        return name or user_id
+
+    async def _cached(self, cache, key, seconds, ask) -> str | None:
+        now = self._clock()
+        hit = cache.get(key)
+        if hit and hit[1] > now:
+            return hit[0]
+        try:
+            name = await ask(key)
+        except DeliveryError as err:
+            # Not cached: the next message asks again once WeCom answers.
+            log.warning("could not look up %s in WeCom: %s", key, err.reason)
+            return hit[0] if hit else None
+        if len(cache) >= MAX_ENTRIES:
+            cache.pop(next(iter(cache)))
+        cache[key] = (name, now + seconds)
+        return name

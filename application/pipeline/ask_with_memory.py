@@ -1,0 +1,55 @@
+"""Asking the chat model with the conversation's memory: the prompt is the system prompt,
+the newest remembered turns that fit the budget, and the new question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from application.pipeline.memory_reader import MemoryReader
+from application.ports.event_store import EventStore
+from application.ports.models import ChatMessage, ChatModel, TokenCounter
+from domain.events import MessageReceived
+from domain.memory import history_budget
+
+
+class AskWithMemory:
+    def __init__(
+        self,
+        store: EventStore,
+        model: ChatModel,
+        count_tokens: TokenCounter,
+        system_prompt: str,
+        conversation_max_tokens: int,
+        max_answer_tokens: int,
+    ):
+        self._store = store
+        self._model = model
+        self._count = count_tokens
+        self._memory = MemoryReader(store, count_tokens)
+        self._system_prompt = system_prompt
+        self._max_tokens = conversation_max_tokens
+        self._max_answer = max_answer_tokens
+
+    async def __call__(
+        self,
+        received: MessageReceived,
+        prompt: str,
+        on_text: Callable[[str], None] | None = None,
+    ) -> str:
+        """The model's answer; raises ChatModelError when there is none. With `on_text` the
+        model streams, and `on_text` is given the answer so far after each piece."""
+        budget = history_budget(self._max_tokens, self._system_prompt, prompt, self._count)
+        # Only what was said before this message: later messages may already be queued.
+        position = await self._store.position_of(received.stream_id, received.version)
+        turns = await self._memory.window(received.conversation_id, position, budget)
+        messages = [ChatMessage("system", self._system_prompt)] if self._system_prompt else []
+        for turn in turns:
+            messages += [ChatMessage("user", turn.prompt), ChatMessage("assistant", turn.answer)]
+        messages.append(ChatMessage("user", prompt))
+        if on_text is None:
+            return await self._model.complete(messages, max_tokens=self._max_answer)
+        answer = ""
+        async for piece in self._model.stream(messages, max_tokens=self._max_answer):
+            answer += piece
+            on_text(answer)
+        return answer

@@ -1,0 +1,169 @@
+"""A bounded pool of workers over conversations: one conversation strictly in order,
+different conversations in parallel, and across processes one owner per conversation.
+
+The store is the queue: a worker asked to look at a conversation takes the conversation's
+lease, handles its unsettled messages oldest first until none is left, and lets the lease go.
+A sweep looks at every conversation with unsettled messages now and then, so work left by a
+process that died (its leases run out), or accepted by one process while another held the
+lease, is never stranded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from application.channels.app.deliver_app_reply import Postponed
+from application.pipeline.log_context import current_message
+from application.ports.event_store import EventStore
+from application.ports.shared_state import LeaseStore
+from application.ports.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    workers: int = 16
+    lease_seconds: float = 30.0
+    sweep_seconds: float = 2.0
+    shutdown_grace_seconds: float = 10.0
+    # Conversations with a task (running or waiting for a worker). Beyond it, new work stays
+    # in the store's pending list until a sweep, so a flood costs rows, not memory.
+    max_tasks: int = 1024
+
+
+class ConversationScheduler:
+    def __init__(
+        self,
+        store: EventStore,
+        handle: Callable[[str], Awaitable[Postponed | None]],
+        leases: LeaseStore,
+        owner: str,
+        settings: SchedulerSettings,
+        clock: Callable[[], float] = time.time,
+        telemetry: Telemetry | None = None,
+    ):
+        self._telemetry = telemetry
+        self._store = store
+        self._handle = handle
+        self._leases = leases
+        self._owner = owner
+        self._settings = settings
+        self._clock = clock
+        self._slots = asyncio.Semaphore(settings.workers)
+        self._active: dict[str, asyncio.Task[None]] = {}
+        # Conversations notified while their worker was already busy: look once more.
+        self._again: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def notify(self, conversation_id: str) -> None:
+        if self._closing:
+            return
+        if conversation_id in self._active:
+            self._again.add(conversation_id)
+            return
+        if len(self._active) >= self._settings.max_tasks:
+            return
+        task = asyncio.create_task(self._drain(conversation_id))
+        self._active[conversation_id] = task
+        task.add_done_callback(lambda _: self._active.pop(conversation_id, None))
+
+    async def resume_pending(self) -> int:
+        """Look at every conversation that has unsettled messages; returns how many."""
+        pending = await self._store.pending()
+        if self._telemetry is not None:
+            self._telemetry.pending_messages(len(pending))
+        conversations = {item.conversation_id for item in pending}
+        for conversation_id in conversations:
+            self.notify(conversation_id)
+        return len(conversations)
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def idle(self) -> None:
+        """Wait until no conversation has a worker (for tests)."""
+        while self._active:
+            await asyncio.gather(*self._active.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop taking work, let running handlers finish within the grace period, and hand
+        back the rest: it stays unsettled in the store, its leases are released."""
+        self._closing = True
+        if self._sweeper:
+            self._sweeper.cancel()
+        running = list(self._active.values())
+        if running:
+            _, unfinished = await asyncio.wait(
+                running, timeout=self._settings.shutdown_grace_seconds
+            )
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            if unfinished:
+                log.info("handed back %d conversations at shutdown", len(unfinished))
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.sweep_seconds)
+            try:
+                await self.resume_pending()
+            except Exception:
+                log.exception("sweep for unsettled messages failed; trying again")
+
+    async def _drain(self, conversation_id: str) -> None:
+        lease = f"conversation:{conversation_id}"
+        async with self._slots:
+            if not await self._leases.acquire(lease, self._owner, self._settings.lease_seconds):
+                return  # another process is on it; the sweep looks again later
+            heartbeat = asyncio.create_task(self._keep_lease(lease))
+            try:
+                await self._handle_in_order(conversation_id)
+            finally:
+                heartbeat.cancel()
+                await asyncio.shield(self._release(lease))
+
+    async def _handle_in_order(self, conversation_id: str) -> None:
+        while True:
+            self._again.discard(conversation_id)
+            pending = await self._store.pending(conversation_id)
+            for item in pending:
+                current_message.set(item.stream_id)
+                try:
+                    outcome = await self._handle(item.stream_id)
+                except Exception:
+                    # The message stays unsettled in the store and is tried again by the
+                    # next sweep; later messages of the conversation must not jump it.
+                    log.exception("handling %s failed; it stays queued", item.stream_id)
+                    return
+                if isinstance(outcome, Postponed):
+                    self._wake_at(conversation_id, outcome.until)
+                    return
+            if not pending and conversation_id not in self._again:
+                return
+
+    def _wake_at(self, conversation_id: str, until: float) -> None:
+        delay = max(0.0, until - self._clock())
+        asyncio.get_running_loop().call_later(delay, self.notify, conversation_id)
+
+    async def _keep_lease(self, lease: str) -> None:
+        while True:
+            await asyncio.sleep(self._settings.lease_seconds / 3)
+            try:
+                kept = await self._leases.acquire(lease, self._owner, self._settings.lease_seconds)
+            except Exception:
+                log.exception("could not renew %s; trying again", lease)
+                continue
+            if not kept:
+                log.error("lost the lease %s to another process", lease)
+
+    async def _release(self, lease: str) -> None:
+        try:
+            await self._leases.release(lease, self._owner)
+        except Exception:
+            log.exception("could not release %s; it expires by itself", lease)

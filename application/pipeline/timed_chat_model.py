@@ -1,0 +1,44 @@
+"""A ChatModel that reports how long each call took and how it ended."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from application.ports.models import ChatMessage, ChatModel, ChatModelError
+from application.ports.telemetry import Telemetry
+
+
+class TimedChatModel:
+    def __init__(self, model: ChatModel, telemetry: Telemetry):
+        self._model = model
+        self._telemetry = telemetry
+
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            answer = await self._model.complete(messages, max_tokens)
+            outcome = "ok"
+            return answer
+        except ChatModelError:
+            outcome = "failed"
+            raise
+        finally:
+            self._telemetry.model_called(outcome, time.perf_counter() - started)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        # Timed to the last piece: a streamed call costs as long as the whole answer takes.
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async for piece in self._model.stream(messages, max_tokens):
+                yield piece
+            outcome = "ok"
+        except ChatModelError:
+            outcome = "failed"
+            raise
+        finally:
+            self._telemetry.model_called(outcome, time.perf_counter() - started)

@@ -1,0 +1,53 @@
+"""The models a reply may need: chat, pictures, speech, and the audio conversion before it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class ChatModelError(Exception):
+    """The model did not produce an answer (down, timed out, refused, malformed)."""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class ChatModel(Protocol):
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str: ...
+
+    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
+        """The same answer as it is written: pieces whose concatenation is the answer.
+        Raises ChatModelError before the first piece or between pieces."""
+
+
+class TokenCounter(Protocol):
+    def __call__(self, text: str) -> int: ...
+
+
+class ImageModelError(Exception):
+    """No image came back (down, refused, timed out, unusable answer)."""
+
+
+class ImageModel(Protocol):
+    async def generate(self, prompt: str) -> bytes:
+        """A PNG or JPEG image drawn for `prompt`."""
+
+
+class SpeechError(Exception):
+    """No transcript came back, or the audio could not be converted."""
+
+
+class SpeechToText(Protocol):
+    async def transcribe(self, audio: bytes, filename: str) -> str:
+        """The text spoken in `audio` (a format named by `filename`'s extension)."""
+
+
+class AudioConverter(Protocol):
+    async def amr_to_wav(self, amr: bytes) -> bytes:
+        """WeCom voice (AMR-NB, 8 kHz) as WAV, which speech-to-text servers accept.
+        Raises SpeechError when it cannot."""

@@ -1,0 +1,52 @@
+"""What the operator's view reads from the store, and the store's health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.events import Event
+
+
+@dataclass(frozen=True)
+class StoreStatistics:
+    events_by_type: dict[str, int]
+    pending_messages: int
+
+
+@dataclass(frozen=True)
+class ReceivedEntry:
+    """A received message as the store's message index lists it, for finding messages by
+    conversation, sender or MsgId; its content and fate are in its stream."""
+
+    position: int  # of its MessageReceived: newest-first pages continue before it
+    stream_id: str
+    conversation_id: str
+    from_user: str
+    msg_id: str  # "" for events (enter_agent, ...), which have none
+    occurred_at: float
+
+
+class OperatorReads(Protocol):
+    async def statistics(self) -> StoreStatistics:
+        """How many events of each type are recorded, and how many messages are unsettled."""
+
+    async def received(
+        self,
+        limit: int,
+        *,
+        before_position: int | None = None,
+        conversation_id: str | None = None,
+        from_user: str | None = None,
+        msg_id: str | None = None,
+    ) -> list[ReceivedEntry]:
+        """Up to `limit` received messages, newest first, recorded before `before_position`,
+        only those matching every filter given."""
+
+    async def delivery_problems(self, limit: int) -> list[Event]:
+        """The newest `limit` DeliveryFailed and DeliveryPostponed events, newest first."""
+
+
+class StoreHealth(Protocol):
+    async def ping(self) -> None:
+        """Raises when the store cannot be reached."""

@@ -1,0 +1,60 @@
+"""WeCom's APIs as the channels use them: the self-built app's, and the AI bot's response_url."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class DeliveryError(Exception):
+    """WeCom did not take the message. `permanent` means retrying cannot help."""
+
+    def __init__(self, reason: str, *, errcode: int | None = None, permanent: bool):
+        super().__init__(reason)
+        self.reason = reason
+        self.errcode = errcode
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """The access token as far as this process knows, without asking WeCom for one."""
+
+    valid_until: float | None  # epoch seconds; None when there is no usable token
+    last_error: str | None  # why the last fetch failed, if it did
+
+
+class WeComGateway(Protocol):
+    """One self-built app's side of WeCom's API. Every failure is a DeliveryError."""
+
+    async def send_text(self, to_user: str, content: str) -> str:
+        """Send one text message to a member; returns WeCom's msgid."""
+
+    async def send_chat_text(self, chat_id: str, content: str) -> str:
+        """Send one text message to a group chat (appchat/send); returns a msgid ("" if none)."""
+
+    async def send_image(self, to_user: str, media_id: str) -> str: ...
+
+    async def send_chat_image(self, chat_id: str, media_id: str) -> str: ...
+
+    async def upload_image(self, data: bytes, filename: str) -> str:
+        """media/upload?type=image; returns the media_id (valid three days)."""
+
+    async def download_media(self, media_id: str) -> bytes:
+        """media/get: the raw bytes (a voice message is AMR)."""
+
+    async def chat_name(self, chat_id: str) -> str | None:
+        """appchat/get's name; None when WeCom does not know the chat."""
+
+    async def member_name(self, user_id: str) -> str | None:
+        """user/get's name; None when the member is outside the app's visible range."""
+
+    async def token_status(self) -> TokenStatus:
+        """The cached token's state; never calls gettoken."""
+
+
+class AiBotResponseUrl(Protocol):
+    """The AI bot's way to answer after its stream has closed: one markdown message through
+    the callback's response_url, within an hour of the message. Failures are DeliveryErrors."""
+
+    async def post_markdown(self, response_url: str, content: str) -> None: ...
