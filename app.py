@@ -15,7 +15,8 @@ from pathlib import Path
 import uvicorn
 
 from infrastructure.app_factory import CONFIG_ENV, create_app
-from infrastructure.config import SECRET_ENV, ConfigError
+from infrastructure.config import ConfigError
+from infrastructure.secret_env import ENTRY_SECRETS, SECRET_ENV
 
 EXAMPLE_CONFIG = Path(__file__).with_name("config.example.json")
 
@@ -47,6 +48,9 @@ def start_sandbox(models_config: Path | None) -> int:
         if keys[0] in ("services", "admin"):
             for name in names:
                 os.environ.pop(name, None)
+    prefixes = tuple(prefix for prefix, _keys in ENTRY_SECRETS.values())
+    for name in [name for name in os.environ if name.startswith(prefixes)]:
+        os.environ.pop(name)
     try:
         return run_sandbox(create_app, models_from(models_config))
     except ConfigError as err:

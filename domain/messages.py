@@ -1,4 +1,4 @@
-"""What a WeCom member said to the app, as the domain sees it."""
+"""What a WeCom member said to one of our channels, as the domain sees it."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from dataclasses import dataclass
 
 GROUP_MEMORY_SHARED = "group"
 GROUP_MEMORY_PER_MEMBER = "member"
-# Where a message came in: the self-built app's XML callback, or the AI bot's JSON callback.
-CHANNEL_APP = "app"
-CHANNEL_AIBOT = "aibot"
+# The channel of the seed's single self-built app, and of messages recorded before channels.
+DEFAULT_APP_CHANNEL = "app:default"
+# The seed's single AI bot's (the `aibot` object of the configuration).
+DEFAULT_AIBOT_CHANNEL = "aibot:default"
 
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """One decrypted callback message. `chat_id` is set for group messages only. An AI bot
-    message has no agent (0) and carries `response_url`, where one late answer may go."""
+    """One decrypted callback message. `chat_id` is set for group messages only. `channel`
+    names the app or bot it came through ("<kind>:<name>", e.g. "app:hr"); an AI bot message
+    has no agent (0) and carries `response_url`, where one late answer may go."""
 
     msg_type: str
     from_user: str
@@ -25,7 +27,7 @@ class InboundMessage:
     chat_id: str = ""
     event: str = ""
     media_id: str = ""
-    channel: str = CHANNEL_APP
+    channel: str = DEFAULT_APP_CHANNEL
     response_url: str = ""
 
     @property
@@ -33,21 +35,16 @@ class InboundMessage:
         return bool(self.chat_id)
 
     @property
-    def via_aibot(self) -> bool:
-        return self.channel == CHANNEL_AIBOT
-
-    @property
     def dedup_key(self) -> str:
         """WeCom retries a callback up to three times; this names the message across them.
 
         Messages carry a MsgId; events do not, so WeCom's documented key for them is
-        FromUserName + CreateTime (see WECOM.md). The AI bot's msgid is its own namespace.
+        FromUserName + CreateTime (see WECOM.md). Every channel is its own namespace: two apps
+        (or corps) may hand out the same MsgId.
         """
-        if self.via_aibot:
-            return aibot_dedup_key(self.msg_id)
         if self.msg_id:
-            return f"msg:{self.agent_id}:{self.msg_id}"
-        return f"event:{self.agent_id}:{self.from_user}:{self.create_time}"
+            return message_key(self.channel, self.msg_id)
+        return f"{self.channel}/event:{self.from_user}:{self.create_time}"
 
     @property
     def conversation_id(self) -> str:
@@ -55,26 +52,28 @@ class InboundMessage:
 
     def conversation_key(self, group_memory: str) -> str:
         """Which conversation (memory, and order of handling) the message belongs to. In a group
-        that is the whole group, or with `group_memory` "member" each asker within it. The AI
-        bot's conversations are its own: its chats are not the app's, even for the same member."""
-        if self.via_aibot:
-            return _aibot_conversation_key(self, group_memory)
+        that is the whole group, or with `group_memory` "member" each asker within it. A
+        member's chats with two channels are two conversations."""
+        prefix = conversation_prefix(self.channel)
         if not self.is_group:
-            return f"user:{self.agent_id}:{self.from_user}"
+            return f"{prefix}user:{self.from_user}"
         if group_memory == GROUP_MEMORY_PER_MEMBER:
-            return f"group:{self.agent_id}:{self.chat_id}:{self.from_user}"
-        return f"group:{self.agent_id}:{self.chat_id}"
+            return f"{prefix}group:{self.chat_id}:{self.from_user}"
+        return f"{prefix}group:{self.chat_id}"
 
 
-def aibot_dedup_key(msg_id: str) -> str:
-    """The AI bot message with this msgid (its stream's id is the msgid too, so that any
-    process can find the message behind a stream-refresh callback)."""
-    return f"aibot:{msg_id}"
+def conversation_prefix(channel: str) -> str:
+    """What every conversation id of the channel starts with."""
+    return f"{channel}/"
 
 
-def _aibot_conversation_key(message: InboundMessage, group_memory: str) -> str:
-    if not message.is_group:
-        return f"aibot:user:{message.from_user}"
-    if group_memory == GROUP_MEMORY_PER_MEMBER:
-        return f"aibot:group:{message.chat_id}:{message.from_user}"
-    return f"aibot:group:{message.chat_id}"
+def channel_of(conversation_id: str) -> str:
+    """The channel a conversation belongs to ("" for one recorded before channels had names)."""
+    channel, separator, _rest = conversation_id.partition("/")
+    return channel if separator else ""
+
+
+def message_key(channel: str, msg_id: str) -> str:
+    """The message with this MsgId on this channel (an AI bot's stream id is its msgid too, so
+    that any process can find the message behind a stream-refresh callback)."""
+    return f"{channel}/msg:{msg_id}"

@@ -115,27 +115,19 @@ def group_admitted(group_name: str | None, white_list: tuple[str, ...]) -> bool:
     return group_name is not None and group_name in white_list
 
 
-def decide(
+def decide_app_message(
     message: InboundMessage,
     rules: ChatRules,
     count_tokens: Callable[[str], int],
     group_name: str | None = None,
     said: str | None = None,
 ) -> Decision:
-    """`group_name` is the group's name from WeCom (group messages only; the white list is
-    matched against the chat id when it is unknown); `said` is the transcript of a voice
-    message, once there is one."""
-    if message.msg_type == "event":
-        if message.event in WELCOME_EVENTS and rules.welcome_message and not message.is_group:
-            return Notify("welcome", rules.welcome_message)
-        return Ignore(f"event '{message.event}' needs no answer")
-    group_key = group_name or message.chat_id
-    if message.is_group and not group_admitted(group_key, rules.group_name_white_list):
-        if not rules.group_name_white_list:
-            return Ignore("group_name_white_list is empty, so no group is answered")
-        return Ignore(f"group '{group_key}' is not in group_name_white_list")
-    if message.via_aibot:
-        return _decide_aibot(message, rules, count_tokens)
+    """A message to a self-built app. `group_name` is the group's name from WeCom (group
+    messages only; the white list is matched against the chat id when it is unknown); `said`
+    is the transcript of a voice message, once there is one."""
+    first = _events_and_groups(message, rules, group_name)
+    if first is not None:
+        return first
     if message.msg_type == "voice":
         return _decide_voice(message, rules, count_tokens, said)
     if message.msg_type != "text":
@@ -152,6 +144,22 @@ def decide(
         if prompt is None:
             return Ignore("no single_chat_prefix matched")
     return _decide_prompt(prompt, rules, count_tokens)
+
+
+def _events_and_groups(
+    message: InboundMessage, rules: ChatRules, group_name: str | None
+) -> Decision | None:
+    """What every channel decides the same way: events, and groups off the white list."""
+    if message.msg_type == "event":
+        if message.event in WELCOME_EVENTS and rules.welcome_message and not message.is_group:
+            return Notify("welcome", rules.welcome_message)
+        return Ignore(f"event '{message.event}' needs no answer")
+    group_key = group_name or message.chat_id
+    if message.is_group and not group_admitted(group_key, rules.group_name_white_list):
+        if not rules.group_name_white_list:
+            return Ignore("group_name_white_list is empty, so no group is answered")
+        return Ignore(f"group '{group_key}' is not in group_name_white_list")
+    return None
 
 
 def _decide_voice(
@@ -190,12 +198,16 @@ def strip_mention(content: str, prefixes: tuple[str, ...]) -> str:
     return content[mention.end() :] if mention else content
 
 
-def _decide_aibot(
+def decide_aibot_message(
     message: InboundMessage, rules: ChatRules, count_tokens: Callable[[str], int]
 ) -> Decision:
-    """A message to the AI bot: in a group it is always a mention, which stands in for
+    """A message to an AI bot: in a group it is always a mention, which stands in for
     group_chat_prefix; voice comes transcribed by WeCom (speech_recognition is about our own
-    transcription); pictures are drawn through the app only."""
+    transcription); pictures are drawn through the app only. WeCom cannot name a bot's group,
+    so the white list is matched against its chat id."""
+    first = _events_and_groups(message, rules, None)
+    if first is not None:
+        return first
     usable = message.msg_type in AIBOT_TEXT_TYPES and (
         message.msg_type != "mixed" or message.content.strip()
     )

@@ -14,8 +14,9 @@ from starlette.applications import Starlette
 from adapters.inbound import health
 from adapters.outbound.persistence.sqlalchemy_migrations import migrate
 from infrastructure.config import AppConfig, load_config
-from infrastructure.container import Container, reveal
+from infrastructure.container import Container
 from infrastructure.logging_setup import configure_logging
+from infrastructure.secrets import reveal
 from infrastructure.startup_notes import startup_notes
 
 log = logging.getLogger("weworktop")
@@ -41,18 +42,17 @@ def create_app(config_path: Path | None = None, *, trial: bool = False) -> Starl
 
 
 def secrets_of(config: AppConfig) -> list[str]:
-    wecom = config.wecom
     values = [
-        wecom.corp_secret, wecom.token, wecom.aes_key, config.llm.api_key,
-        config.image.api_key, config.speech.api_key, config.admin.bearer_token,
-        wecom.aibot.token, wecom.aibot.aes_key,
+        config.llm.api_key, config.image.api_key, config.speech.api_key,
+        config.admin.bearer_token,
     ]
+    for channel in config.channels:
+        values += channel.secrets()
     return [secret for secret in map(reveal, values) if secret]
 
 
 def build_app(container: Container) -> Starlette:
     config: AppConfig = container.config()
-    wecom = config.wecom
 
     @asynccontextmanager
     async def lifespan(_app: Starlette):
@@ -64,8 +64,8 @@ def build_app(container: Container) -> Starlette:
         resumed = await scheduler.resume_pending()
         scheduler.start()
         log.info(
-            "weworktop ready: callback path %s, store %s, model %s%s",
-            wecom.callback_path,
+            "weworktop ready: %d channel(s), store %s, model %s%s",
+            len(config.channels),
             make_url(config.storage.url).render_as_string(hide_password=True),
             config.llm.provider,
             f", resuming {resumed} conversations with unanswered messages" if resumed else "",
@@ -80,12 +80,11 @@ def build_app(container: Container) -> Starlette:
             await engine.dispose()
 
     telemetry = container.telemetry()
-    routes = container.callback().routes(wecom.callback_path) + health.routes(
-        container.readiness(), telemetry.render, telemetry.content_type
-    )
-    if wecom.aibot.enabled:
-        routes += container.aibot.callback().routes(wecom.aibot.callback_path)
-        log.info("AI bot callback enabled at %s", wecom.aibot.callback_path)
+    routes = health.routes(container.readiness(), telemetry.render, telemetry.content_type)
+    channels = container.channel_containers()
+    for settings in config.channels:
+        routes += channels[settings.id].callback().routes(settings.callback_path)
+        log.info("serving %s", settings.describe())
     if config.admin.enabled:
         routes.append(container.admin().mount())
         log.info("admin surface enabled under /admin (bearer token required)")

@@ -10,7 +10,6 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,31 +18,30 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
+from infrastructure.channel_settings import (
+    ChannelSettings,
+    ModelEndpoint,
+    image_endpoint,
+    resolve_channels,
+    speech_endpoint,
+)
 from infrastructure.config_permissions import exposed_secrets_warnings
+from infrastructure.secret_env import apply_secret_env, holds_a_secret
 
 DEFAULT_SYSTEM_PROMPT = (
     "你是企业微信里的智能助手，回答准确、简洁、友好。"
     "You are a helpful assistant inside WeCom: accurate, concise and friendly."
 )
 
-SECRET_ENV = {
-    ("services", "weworktop", "corp_secret"): ("WEWORKTOP_CORP_SECRET",),
-    ("services", "weworktop", "token"): ("WEWORKTOP_TOKEN",),
-    ("services", "weworktop", "aes_key"): ("WEWORKTOP_AES_KEY",),
-    ("services", "weworktop", "aibot", "token"): ("WEWORKTOP_AIBOT_TOKEN",),
-    ("services", "weworktop", "aibot", "aes_key"): ("WEWORKTOP_AIBOT_AES_KEY",),
-    ("llm", "api_key"): ("LLM_API_KEY", "OPENAI_API_KEY"),
-    ("image", "api_key"): ("WEWORKTOP_IMAGE_API_KEY",),
-    ("speech", "api_key"): ("WEWORKTOP_SPEECH_API_KEY",),
-    ("admin", "bearer_token"): ("WEWORKTOP_ADMIN_TOKEN",),
-}
 
 # WeCom's callback Token and EncodingAESKey, for the app and the AI bot alike.
 TOKEN_SHAPE = r"[A-Za-z0-9]{1,32}"
@@ -63,6 +61,15 @@ def _from_root(path: str) -> str:
 
 
 CallbackPath = Annotated[str, AfterValidator(_from_root)]
+
+
+def _channel_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_-]{1,32}", name):
+        raise ValueError(f"'{name[:40]}' is not 1 to 32 of a-z, 0-9, '_' and '-'")
+    return name
+
+
+ChannelName = Annotated[str, AfterValidator(_channel_name)]
 
 # A bearer token anyone could guess in a few tries would make the admin surface public.
 MIN_ADMIN_TOKEN_CHARS = 16
@@ -124,17 +131,10 @@ def _required_when_enabled(
 
 
 
-class WeWorkTopSettings(_Section):
-    corp_id: str = Field(min_length=1)
-    corp_secret: SecretStr
-    agent_id: int
-    token: SecretStr
-    aes_key: SecretStr
-    host: str = "0.0.0.0"
-    port: int = Field(5001, ge=1, le=65535)
-    callback_path: CallbackPath = "/wework_callback"
-    api_base_url: str = "https://qyapi.weixin.qq.com"
-    callback_max_skew_seconds: int = Field(300, ge=0)
+class RuleSettings(_Section):
+    """The product's rule keys: at the top level they are every channel's defaults, in an
+    `apps` or `aibots` entry they override those for that channel alone."""
+
     single_chat_prefix: list[str] = [""]
     single_chat_reply_prefix: str = ""
     group_chat_prefix: list[str] = []
@@ -147,30 +147,115 @@ class WeWorkTopSettings(_Section):
     welcome_message: str = ""
     conversation_max_tokens: int = Field(4000, gt=0)
     max_single_msg_tokens: int = Field(1000, gt=0)
+    rate_limit: RateLimitSettings | None = RateLimitSettings()
+
+
+RULE_KEYS = tuple(RuleSettings.model_fields)
+
+
+class ChannelEntry(RuleSettings):
+    """What every `apps` and `aibots` entry has besides its keys: a name, a path, and model
+    sections merged over the top-level ones (`llm`, `image`, `speech`)."""
+
+    name: ChannelName
+    callback_path: CallbackPath | None = None
+    llm: dict[str, Any] | None = None
+    image: dict[str, Any] | None = None
+    speech: dict[str, Any] | None = None
+
+
+class SignedChannelEntry(ChannelEntry):
+    """A channel whose callbacks WeCom signs and encrypts with the channel's own keys."""
+
+    token: SecretStr
+    aes_key: SecretStr
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        return _token(value)
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: SecretStr) -> SecretStr:
+        return _aes_key(value)
+
+
+class AppEntry(SignedChannelEntry):
+    """One more self-built app (自建应用), with its own secret and callback keys."""
+
+    agent_id: int
+    corp_secret: SecretStr
+    corp_id: str | None = Field(None, min_length=1)
+
+
+class AiBotEntry(SignedChannelEntry):
+    """One more AI bot (智能机器人) in API mode."""
+
+    show_thinking: bool = False
+    stream_seconds: float = Field(300.0, ge=10, le=340)
+
+
+class WeWorkTopSettings(RuleSettings):
+    # The seed's single app (the channel "app:default"); optional once `apps` lists others.
+    corp_id: str | None = Field(None, min_length=1)
+    corp_secret: SecretStr | None = None
+    agent_id: int | None = None
+    token: SecretStr | None = None
+    aes_key: SecretStr | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(5001, ge=1, le=65535)
+    callback_path: CallbackPath = "/wework_callback"
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    callback_max_skew_seconds: int = Field(300, ge=0)
     workers: int = Field(16, ge=1, le=1024)
     api_timeout_seconds: float = Field(10.0, gt=0)
-    rate_limit: RateLimitSettings | None = RateLimitSettings()
     lease_seconds: float = Field(30.0, ge=1)
     sweep_seconds: float = Field(2.0, gt=0)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     delivery_give_up_seconds: float = Field(3600.0, gt=0)
     aibot: AiBotSettings = AiBotSettings()
+    apps: list[AppEntry] = []
+    aibots: list[AiBotEntry] = []
 
     @field_validator("aes_key")
     @classmethod
-    def _aes_key_shape(cls, value: SecretStr) -> SecretStr:
-        return _shaped(value, AES_KEY_SHAPE, "the app's EncodingAESKey: 43 letters and digits")
+    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else _aes_key(value)
 
     @field_validator("token")
     @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
-        return _shaped(value, TOKEN_SHAPE, "the app's callback Token: 1 to 32 letters and digits")
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else _token(value)
 
     @model_validator(mode="after")
-    def _paths_differ(self) -> WeWorkTopSettings:
-        if self.aibot.enabled and self.aibot.callback_path == self.callback_path:
-            raise ValueError("aibot.callback_path must differ from callback_path")
+    def _seed_app_whole(self) -> WeWorkTopSettings:
+        """The top-level app is all four keys or none (then `apps` or `aibots` must say what
+        to serve): one given means the others are missing, as in the seed's configuration."""
+        seed_keys = ("corp_secret", "agent_id", "token", "aes_key")
+        missing = [key for key in seed_keys if getattr(self, key) is None]
+        if missing and len(missing) < len(seed_keys):
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [InitErrorDetails(type="missing", loc=(key,), input=None) for key in missing],
+            )
         return self
+
+    @property
+    def has_seed_app(self) -> bool:
+        return self.agent_id is not None
+
+    @property
+    def rules(self) -> RuleSettings:
+        return RuleSettings(**{key: getattr(self, key) for key in RULE_KEYS})
+
+
+def _token(value: SecretStr) -> SecretStr:
+    return _shaped(value, TOKEN_SHAPE, "WeCom's callback Token: 1 to 32 letters and digits")
+
+
+def _aes_key(value: SecretStr) -> SecretStr:
+    return _shaped(value, AES_KEY_SHAPE, "WeCom's EncodingAESKey: 43 letters and digits")
 
 
 class Services(_Section):
@@ -210,15 +295,6 @@ class SpeechSettings(_Section):
     base_url: str | None = None
     api_key: SecretStr | None = None
     model: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelEndpoint:
-    provider: str
-    base_url: str
-    api_key: SecretStr | None
-    model: str
-    size: str | None = None
 
 
 class StorageSettings(_Section):
@@ -265,28 +341,25 @@ class AppConfig(_Section):
     def wecom(self) -> WeWorkTopSettings:
         return self.services.weworktop
 
+    _channels: tuple[ChannelSettings, ...] = PrivateAttr(())
+
+    @model_validator(mode="after")
+    def _resolve_channels(self) -> AppConfig:
+        self._channels = resolve_channels(self.wecom, self.llm, self.image, self.speech)
+        return self
+
+    @property
+    def channels(self) -> tuple[ChannelSettings, ...]:
+        """Every configured app and bot, in the order of the file."""
+        return self._channels
+
     @property
     def image_endpoint(self) -> ModelEndpoint:
-        """With a real chat model, pictures come from the same server; offline, they are
-        drawn locally."""
-        image, llm = self.image, self.llm
-        return ModelEndpoint(
-            provider=image.provider or ("openai" if llm.provider == "openai" else "offline"),
-            base_url=image.base_url or llm.base_url,
-            api_key=image.api_key or llm.api_key,
-            model=image.model or llm.image_model,
-            size=image.size or llm.image_size,
-        )
+        return image_endpoint(self.llm, self.image)
 
     @property
     def speech_endpoint(self) -> ModelEndpoint:
-        speech, llm = self.speech, self.llm
-        return ModelEndpoint(
-            provider=speech.provider or ("openai" if llm.provider == "openai" else "none"),
-            base_url=speech.base_url or llm.base_url,
-            api_key=speech.api_key or llm.api_key,
-            model=speech.model or llm.speech_model,
-        )
+        return speech_endpoint(self.llm, self.speech)
 
 
 def load_config(
@@ -301,7 +374,7 @@ def load_config(
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ConfigError(f"{path}: not readable JSON ({_plain(err)})") from None
     # Looked at before the environment's secrets are merged into `raw`.
-    exposed = exposed_secrets_warnings(path, raw, SECRET_ENV) if check_permissions else []
+    exposed = exposed_secrets_warnings(path, holds_a_secret(raw)) if check_permissions else []
     config, warnings = parse_config(
         raw, os.environ if environ is None else environ, source=str(path)
     )
@@ -313,7 +386,7 @@ def parse_config(
 ) -> tuple[AppConfig, list[str]]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a JSON object")
-    _apply_secret_env(raw, environ)
+    apply_secret_env(raw, environ)
     try:
         config = AppConfig.model_validate(raw)
     except ValidationError as err:
@@ -321,26 +394,15 @@ def parse_config(
     return config, [f"{source}: {warning}" for warning in _unknown_keys(config)]
 
 
-def _apply_secret_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
-    for keys, names in SECRET_ENV.items():
-        value = next((environ[name] for name in names if environ.get(name)), None)
-        section: Any = raw
-        for key in keys[:-1]:
-            if value is None or not isinstance(section, dict):
-                break
-            section = section.setdefault(key, {})
-        # A section of the wrong type is left alone: its validation error says what is wrong.
-        if value is not None and isinstance(section, dict):
-            section[keys[-1]] = value
-
-
 def _first_error(err: ValidationError) -> str:
     # Only the location and message: pydantic's input echo could carry a secret.
     first = err.errors(include_input=False, include_url=False)[0]
     key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if not key:  # the whole configuration's check, whose message names its keys
+        return message
     if first["type"] == "missing":
         return f"{key}: required key is missing"
-    message = first["msg"].removeprefix("Value error, ")
     more = len(err.errors()) - 1
     return f"{key}: {message}" + (f" (and {more} more problems)" if more else "")
 

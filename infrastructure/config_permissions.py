@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 
-def exposed_secrets_warnings(
-    path: Path, raw: Any, secret_keys: Iterable[tuple[str, ...]]
-) -> list[str]:
-    if os.name != "posix" or not _holds_a_secret(raw, secret_keys):
+def exposed_secrets_warnings(path: Path, holds_a_secret: bool) -> list[str]:
+    if os.name != "posix" or not holds_a_secret:
         return []
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -29,13 +25,3 @@ def exposed_secrets_warnings(
         f"{path}: every user of this machine can read it (mode {mode:o}) and it holds secrets; "
         f"run 'chmod 600 {path}', or move the secrets to environment variables"
     ]
-
-
-def _holds_a_secret(raw: Any, secret_keys: Iterable[tuple[str, ...]]) -> bool:
-    for keys in secret_keys:
-        section = raw
-        for key in keys:
-            section = section.get(key) if isinstance(section, dict) else None
-        if isinstance(section, str) and section:
-            return True
-    return False

@@ -5,25 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from infrastructure.channel_settings import AppChannelSettings
 from infrastructure.config import AppConfig
 
 
 def startup_notes(config: AppConfig, ffmpeg_warning: Callable[[], str | None]) -> list[str]:
-    wecom = config.wecom
     notes = []
-    if not wecom.group_name_white_list:
-        notes.append(
-            "group_name_white_list is empty: no group message will be answered "
-            '(list group names, or "ALL_GROUP" for every group)'
-        )
-    if wecom.speech_recognition:
-        if config.speech_endpoint.provider == "none":
+    transcribing = False
+    for channel in config.channels:
+        # With one channel, its name would only be noise.
+        where = f"{channel.id}: " if len(config.channels) > 1 else ""
+        rules = channel.rules
+        if not rules.group_name_white_list:
             notes.append(
-                "speech_recognition is on but no speech-to-text service is configured "
-                '(llm.provider "openai", or a "speech" section): voice messages get a reply '
-                "saying voice is not working"
+                f"{where}group_name_white_list is empty: no group message will be answered "
+                '(list group names, or "ALL_GROUP" for every group)'
             )
-        warning = ffmpeg_warning()
-        if warning:
-            notes.append(warning)
+        # An AI bot's voice arrives transcribed by WeCom: the setting is the app's alone.
+        if rules.speech_recognition and isinstance(channel, AppChannelSettings):
+            transcribing = True
+            if channel.speech.provider == "none":
+                notes.append(
+                    f"{where}speech_recognition is on but no speech-to-text service is "
+                    'configured (llm.provider "openai", or a "speech" section): voice messages '
+                    "get a reply saying voice is not working"
+                )
+    warning = ffmpeg_warning() if transcribing else None
+    if warning:
+        notes.append(warning)
     return notes

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,15 +25,21 @@ async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+TokenStatusReader = Callable[[], Awaitable[TokenStatus]]
+
+
 class Readiness:
+    """`token_statuses`: each channel's access-token reader, by channel name; None for a
+    channel without a token (an AI bot)."""
+
     def __init__(
         self,
         ping_store: Callable[[], Awaitable[None]],
-        token_status: Callable[[], Awaitable[TokenStatus]],
+        token_statuses: Mapping[str, TokenStatusReader | None],
         clock: Callable[[], float] = time.time,
     ):
         self._ping_store = ping_store
-        self._token_status = token_status
+        self._token_statuses = token_statuses
         self._clock = clock
 
     async def readyz(self, _: Request) -> JSONResponse:
@@ -43,16 +49,27 @@ class Readiness:
         except Exception as err:
             log.warning("readiness: the event store does not answer (%s)", type(err).__name__)
             store = "unreachable"
-        token = await self._token_status()
-        if token.valid_until is not None and token.valid_until > self._clock():
-            wecom = {"token": "valid", "expires_in": int(token.valid_until - self._clock())}
-        elif token.last_error:
-            wecom = {"token": "failing", "last_error": token.last_error}
-        else:
-            wecom = {"token": "not fetched yet"}
-        ready = store == "ok" and wecom["token"] != "failing"
-        body = {"status": "ready" if ready else "not ready", "store": store, "wecom": wecom}
+        channels = {
+            name: await self._channel(read) for name, read in self._token_statuses.items()
+        }
+        failing = any(channel.get("token") == "failing" for channel in channels.values())
+        ready = store == "ok" and not failing
+        body = {"status": "ready" if ready else "not ready", "store": store, "channels": channels}
+        # The first app's token, as /readyz reported it before there were several channels.
+        first_app = next((c for c in channels.values() if "token" in c), None)
+        if first_app is not None:
+            body["wecom"] = first_app
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def _channel(self, read_token: TokenStatusReader | None) -> dict[str, object]:
+        if read_token is None:
+            return {"callbacks": "signed by WeCom, no access token needed"}
+        token = await read_token()
+        if token.valid_until is not None and token.valid_until > self._clock():
+            return {"token": "valid", "expires_in": int(token.valid_until - self._clock())}
+        if token.last_error:
+            return {"token": "failing", "last_error": token.last_error}
+        return {"token": "not fetched yet"}
 
 
 def routes(readiness: Readiness, render_metrics: Callable[[], bytes], metrics_type: str):

@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
+from application.pipeline.channel import UnknownChannel
 from application.ports.event_store import EventStore
-from application.ports.operator_reads import ReceivedEntry
+from application.ports.operator_reads import OperatorReads, ReceivedEntry
 from application.ports.wecom import TokenStatus
 from domain.events import DeliveryFailed, Event
 from domain.message_outcome import Outcome, outcome
+
+
+class OperatorStore(EventStore, OperatorReads, Protocol):
+    """The store as the operator's view reads it: message index, streams, problems."""
+
 
 MAX_PAGE = 200
 # Conversations are listed from the newest messages: their count bounds the read.
@@ -62,18 +69,36 @@ class TokenReport:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class ChannelReport:
+    name: str
+    token: TokenReport | None  # None: the channel needs no access token (an AI bot)
+
+
+TokenStatusReader = Callable[[], Awaitable[TokenStatus]]
+
+
 class OperatorView:
+    """`token_statuses`: every configured channel by name, with its access-token reader (None
+    for a channel without a token). A channel not among them raises UnknownChannel."""
+
     def __init__(
         self,
-        store: EventStore,
-        token_status: Callable[[], Awaitable[TokenStatus]],
+        store: OperatorStore,
+        token_statuses: Mapping[str, TokenStatusReader | None],
         advice: Callable[[int], str | None],
         clock: Callable[[], float] = time.time,
     ):
         self._store = store
-        self._token_status = token_status
+        self._token_statuses = token_statuses
         self._advice = advice
         self._clock = clock
+
+    async def channels(self) -> list[ChannelReport]:
+        return [
+            ChannelReport(name, None if read is None else await self._token_report(read))
+            for name, read in self._token_statuses.items()
+        ]
 
     async def messages(
         self,
@@ -83,6 +108,7 @@ class OperatorView:
         conversation_id: str | None = None,
         from_user: str | None = None,
         msg_id: str | None = None,
+        channel: str | None = None,
     ) -> list[MessageReport]:
         """Newest first, each with its whole timeline."""
         entries = await self._store.received(
@@ -91,6 +117,7 @@ class OperatorView:
             conversation_id=conversation_id,
             from_user=from_user,
             msg_id=msg_id,
+            channel=self._known(channel),
         )
         return await self._reports(entries)
 
@@ -107,10 +134,13 @@ class OperatorView:
         newest = sorted(found.values(), key=lambda e: e.position, reverse=True)[:limit]
         return await self._reports(newest)
 
-    async def conversations(self, limit: int = 50) -> list[ConversationSummary]:
+    async def conversations(
+        self, limit: int = 50, channel: str | None = None
+    ) -> list[ConversationSummary]:
         """The conversations of the newest messages, the most recently active first."""
         grouped: dict[str, list[ReceivedEntry]] = {}
-        for entry in await self._store.received(CONVERSATION_WINDOW):
+        window = await self._store.received(CONVERSATION_WINDOW, channel=self._known(channel))
+        for entry in window:
             grouped.setdefault(entry.conversation_id, []).append(entry)
         return [
             ConversationSummary(
@@ -146,10 +176,22 @@ class OperatorView:
         since = problems[-1].occurred_at if problems else None
         return ErrorReport(len(problems), since, counts)
 
-    async def token(self) -> TokenReport:
-        status = await self._token_status()
+    async def token(self, channel: str | None = None) -> TokenReport | None:
+        """The access token of `channel`, or of the first app; None when there is none."""
+        if channel is None:
+            channel = next((n for n, r in self._token_statuses.items() if r is not None), None)
+        read = self._token_statuses.get(self._known(channel)) if channel else None
+        return None if read is None else await self._token_report(read)
+
+    async def _token_report(self, read: TokenStatusReader) -> TokenReport:
+        status = await read()
         left = None if status.valid_until is None else status.valid_until - self._clock()
         return TokenReport(status.valid_until, left, status.last_error)
+
+    def _known(self, channel: str | None) -> str | None:
+        if channel is not None and channel not in self._token_statuses:
+            raise UnknownChannel(channel)
+        return channel
 
     async def _reports(self, entries: list[ReceivedEntry]) -> list[MessageReport]:
         streams = await self._store.read_streams([entry.stream_id for entry in entries])

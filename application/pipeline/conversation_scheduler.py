@@ -16,8 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from application.channels.app.deliver_app_reply import Postponed
 from application.pipeline.log_context import current_message
+from application.pipeline.postponed import Postponed
 from application.ports.event_store import EventStore
 from application.ports.shared_state import LeaseStore
 from application.ports.telemetry import Telemetry

@@ -10,8 +10,9 @@ from application.ports.telemetry import Telemetry
 
 
 class TimedChatModel:
-    def __init__(self, model: ChatModel, telemetry: Telemetry):
+    def __init__(self, model: ChatModel, telemetry: Telemetry, channel: str):
         self._model = model
+        self._channel = channel
         self._telemetry = telemetry
 
     async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
@@ -25,7 +26,7 @@ class TimedChatModel:
             outcome = "failed"
             raise
         finally:
-            self._telemetry.model_called(outcome, time.perf_counter() - started)
+            self._telemetry.model_called(self._channel, outcome, time.perf_counter() - started)
 
     async def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int
@@ -41,4 +42,4 @@ class TimedChatModel:
             outcome = "failed"
             raise
         finally:
-            self._telemetry.model_called(outcome, time.perf_counter() - started)
+            self._telemetry.model_called(self._channel, outcome, time.perf_counter() - started)

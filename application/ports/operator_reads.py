@@ -39,9 +39,10 @@ class OperatorReads(Protocol):
         conversation_id: str | None = None,
         from_user: str | None = None,
         msg_id: str | None = None,
+        channel: str | None = None,
     ) -> list[ReceivedEntry]:
         """Up to `limit` received messages, newest first, recorded before `before_position`,
-        only those matching every filter given."""
+        only those matching every filter given (`channel`: of that channel's conversations)."""
 
     async def delivery_problems(self, limit: int) -> list[Event]:
         """The newest `limit` DeliveryFailed and DeliveryPostponed events, newest first."""

@@ -55,7 +55,8 @@ def serve_bot(tmp_path, model: FakeChatModel, stream_seconds: float):
     config, _ = parse_config(raw, {})
     container = Container(config=config)
     container.chat_model.override(model)
-    container.stream_timing.override(providers.Object(StreamTiming(stream_seconds)))
+    bot = container.channel_containers()["aibot:default"]
+    bot.stream_timing.override(providers.Object(StreamTiming(stream_seconds)))
     return build_app(container), AiBotPeer(token, aes_key)
 
 
@@ -98,7 +99,7 @@ def test_a_stream_is_assembled_across_refresh_callbacks(quick):
     assert grows_monotonically(contents)
     assert len(set(contents)) > 3, "the answer was seen growing, not only at the end"
     assert contents[-1] == ANSWER
-    assert stored_event_types(quick.database, "aibot:M1") == [
+    assert stored_event_types(quick.database, "aibot:default/msg:M1") == [
         "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     assert quick.responses.posted == []
@@ -111,7 +112,7 @@ def test_a_retried_message_callback_rejoins_its_stream_and_is_answered_once(quic
 
     assert first["stream"]["id"] == retry["stream"]["id"] == "M2"
     assert contents[-1] == ANSWER
-    assert stored_event_types(quick.database, "aibot:M2").count("AnswerComposed") == 1
+    assert stored_event_types(quick.database, "aibot:default/msg:M2").count("AnswerComposed") == 1
 
 
 def test_an_answer_slower_than_the_stream_arrives_once_through_response_url(late):
@@ -122,12 +123,12 @@ def test_an_answer_slower_than_the_stream_arrives_once_through_response_url(late
     assert grows_monotonically(contents)
     # The delivery is recorded once WeCom has taken it: wait for the record, not the POST.
     wait_until(
-        lambda: stored_event_types(late.database, "aibot:M3")[-1] == "ReplyDelivered",
+        lambda: stored_event_types(late.database, "aibot:default/msg:M3")[-1] == "ReplyDelivered",
         timeout=15, what="the late answer recorded as delivered",
     )
     [posted] = late.responses.posted
     assert posted.response_code == "rc-M3"
     assert posted.body == {"msgtype": "markdown", "markdown": {"content": ANSWER}}
-    assert stored_event_types(late.database, "aibot:M3") == [
+    assert stored_event_types(late.database, "aibot:default/msg:M3") == [
         "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]

@@ -63,7 +63,7 @@ def test_a_group_mention_is_answered_by_one_growing_stream_exactly_once(world, f
     assert len(set(contents)) > 3, "the answer was seen growing"
     assert retry["stream"]["id"] == "AIBOT-E2E-1" and again == [final]
     assert [r["stream"] for r in model.requests] == [True]
-    assert stored_event_types(database, "aibot:AIBOT-E2E-1") == [
+    assert stored_event_types(database, "aibot:default/msg:AIBOT-E2E-1") == [
         "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     figures(
@@ -77,12 +77,12 @@ def test_a_group_off_the_white_list_gets_no_stream_and_no_model_call(world):
     before = len(model.requests)
     reply = caller.send(text_payload("AIBOT-E2E-2", "@小知 你好", chat_id="wrkGroupOther"))
     assert reply is None
-    assert stored_event_types(database, "aibot:AIBOT-E2E-2")[0] == "MessageReceived"
+    assert stored_event_types(database, "aibot:default/msg:AIBOT-E2E-2")[0] == "MessageReceived"
     assert len(model.requests) == before
 
 
 def test_the_ai_bot_secrets_never_reach_the_log(world):
     *_, service, _, secrets_used = world
     log = service.log()
-    assert "AI bot callback enabled at /wework_aibot" in log
+    assert "serving aibot default at /wework_aibot" in log
     assert not any(secret in log for secret in secrets_used)

@@ -181,7 +181,7 @@ def test_metrics_move_as_messages_flow_and_readiness_reports_the_token(world, fi
     after = scrape(world)
 
     def moved(name, **labels):
-        key = (name, tuple(sorted(labels.items())))
+        key = (name, tuple(sorted({"channel": "app:default", **labels}.items())))
         return after.get(key, 0) - before.get(key, 0)
 
     assert moved("weworktop_callbacks_total", outcome="accepted") == 1
@@ -190,6 +190,7 @@ def test_metrics_move_as_messages_flow_and_readiness_reports_the_token(world, fi
     assert moved("weworktop_wecom_api_calls_total", endpoint="message/send", errcode="0") == 1
     ready = httpx.get(f"{world.service.base_url}/readyz", timeout=5)
     assert ready.status_code == 200 and ready.json()["wecom"]["token"] == "valid"
+    assert ready.json()["channels"]["app:default"]["token"] == "valid"
     figures(
         "metrics moved: callbacks accepted +1, model calls +1, message/send +1; "
         f"readyz token expires_in={ready.json()['wecom']['expires_in']}s"

@@ -16,6 +16,7 @@ from domain.events import (
     MessageReceived,
     first_version_of_batch,
 )
+from domain.messages import conversation_prefix
 
 
 class InMemoryEventStore:
@@ -82,6 +83,7 @@ class InMemoryEventStore:
         conversation_id: str | None = None,
         from_user: str | None = None,
         msg_id: str | None = None,
+        channel: str | None = None,
     ) -> list[ReceivedEntry]:
         entries = [
             ReceivedEntry(
@@ -98,6 +100,7 @@ class InMemoryEventStore:
             and conversation_id in (None, entry.conversation_id)
             and from_user in (None, entry.from_user)
             and msg_id in (None, entry.msg_id)
+            and (channel is None or entry.conversation_id.startswith(conversation_prefix(channel)))
         ]
         return wanted[:limit]
 

@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 
 from Crypto.Cipher import AES
 
+from adapters.inbound.callback.callback_limits import (
+    MAX_ENVELOPE_BYTES,
+    MAX_FIELD_BYTES,
+    MAX_NAME_CHARS,
+)
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from adapters.inbound.wecom_app.wecom_xml import MAX_ENVELOPE_BYTES, MAX_FIELD_BYTES, MAX_NAME_CHARS
 from tests.support.wecom_signing import cdata, render_xml, text_message_xml
 
 BILLION_LAUGHS = (

@@ -13,12 +13,14 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.inbound.operator.admin import ADMIN_PREFIX
 from adapters.inbound.operator.operator_json import (
+    channel_json,
     conversation_json,
     errors_json,
     message_json,
     token_json,
 )
 from application.operator.operator_view import MAX_PAGE, OperatorView
+from application.pipeline.channel import UnknownChannel
 
 PAGE_DIR = Path(__file__).with_name("operator_page")
 _PAGE_FILES = {
@@ -56,6 +58,7 @@ class OperatorPages:
             Route("/api/search", self.search, methods=["GET"]),
             Route("/api/wecom-errors", self.wecom_errors, methods=["GET"]),
             Route("/api/token", self.token, methods=["GET"]),
+            Route("/api/channels", self.channels, methods=["GET"]),
         ]
         pages = [Route(path, self.page, methods=["GET"]) for path in _PAGE_FILES]
         return api + pages
@@ -67,14 +70,16 @@ class OperatorPages:
     async def conversations(self, request: Request) -> Response:
         try:
             limit = _int(request, "limit", 50)
+            found = await self._view.conversations(limit, _text(request, "channel"))
         except BadQuery as err:
             return _bad(err)
-        found = await self._view.conversations(limit)
+        except UnknownChannel as err:
+            return _unknown(err)
         return JSONResponse({"conversations": [conversation_json(c) for c in found]})
 
     async def messages(self, request: Request) -> Response:
-        """?conversation=… or ?user=… (or neither: every conversation), newest first; a page
-        continues with ?before=<next_before of the previous page>."""
+        """?conversation=…, ?user=… or ?channel=… (or none: every conversation), newest first;
+        a page continues with ?before=<next_before of the previous page>."""
         try:
             limit = _int(request, "limit", 50)
             reports = await self._view.messages(
@@ -82,9 +87,12 @@ class OperatorPages:
                 before_position=_int(request, "before", None),
                 conversation_id=_text(request, "conversation"),
                 from_user=_text(request, "user"),
+                channel=_text(request, "channel"),
             )
         except BadQuery as err:
             return _bad(err)
+        except UnknownChannel as err:
+            return _unknown(err)
         full_page = len(reports) == min(limit, MAX_PAGE)
         return JSONResponse(
             {
@@ -94,9 +102,17 @@ class OperatorPages:
         )
 
     async def message(self, request: Request) -> Response:
-        """One message by its MsgId: its status, why, and timeline (the sandbox asks this)."""
+        """One message by its MsgId (?channel=… when two channels have one MsgId): its status,
+        why, and timeline (the sandbox asks this)."""
         msg_id = request.path_params["msg_id"]
-        reports = await self._view.messages(MAX_PAGE, msg_id=msg_id[:_MAX_QUERY_CHARS])
+        try:
+            reports = await self._view.messages(
+                MAX_PAGE, msg_id=msg_id[:_MAX_QUERY_CHARS], channel=_text(request, "channel")
+            )
+        except BadQuery as err:
+            return _bad(err)
+        except UnknownChannel as err:
+            return _unknown(err)
         if not reports:
             return JSONResponse({"error": f"no message with MsgId {msg_id!r}"}, 404)
         return JSONResponse({"messages": [message_json(report) for report in reports]})
@@ -112,8 +128,19 @@ class OperatorPages:
     async def wecom_errors(self, _: Request) -> Response:
         return JSONResponse(errors_json(await self._view.wecom_errors()))
 
-    async def token(self, _: Request) -> Response:
-        return JSONResponse(token_json(await self._view.token()))
+    async def token(self, request: Request) -> Response:
+        """The access token of ?channel=… (default: the first app); null for a bot."""
+        try:
+            report = await self._view.token(_text(request, "channel"))
+        except BadQuery as err:
+            return _bad(err)
+        except UnknownChannel as err:
+            return _unknown(err)
+        return JSONResponse(None if report is None else token_json(report))
+
+    async def channels(self, _: Request) -> Response:
+        reports = await self._view.channels()
+        return JSONResponse({"channels": [channel_json(report) for report in reports]})
 
 
 def _int(request: Request, name: str, default: int | None) -> int | None:
@@ -134,3 +161,7 @@ def _text(request: Request, name: str) -> str | None:
 
 def _bad(err: BadQuery) -> Response:
     return JSONResponse({"error": str(err)}, 400)
+
+
+def _unknown(err: UnknownChannel) -> Response:
+    return JSONResponse({"error": f"no channel named {str(err)[:_MAX_QUERY_CHARS]!r}"}, 404)

@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from application.operator.operator_view import (
+    ChannelReport,
     ConversationSummary,
     ErrorReport,
     MessageReport,
@@ -27,6 +28,7 @@ from domain.events import (
     ReplyPartSent,
     VoiceTranscribed,
 )
+from domain.messages import channel_of
 
 _BASE_FIELDS = {field.name for field in dataclasses.fields(Event)}
 _QUOTED_CHARS = 120
@@ -68,6 +70,7 @@ def event_json(event: Event) -> dict[str, Any]:
 def conversation_json(summary: ConversationSummary) -> dict[str, Any]:
     return {
         "conversation_id": summary.conversation_id,
+        "channel": channel_of(summary.conversation_id),
         "last_position": summary.last_position,
         "last_at": summary.last_at,
         "messages": summary.messages,
@@ -81,6 +84,11 @@ def errors_json(report: ErrorReport) -> dict[str, Any]:
         "since": report.since,
         "errors": [dataclasses.asdict(count) for count in report.counts],
     }
+
+
+def channel_json(report: ChannelReport) -> dict[str, Any]:
+    token = None if report.token is None else token_json(report.token)
+    return {"name": report.name, "token": token}
 
 
 def token_json(report: TokenReport) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The AI bot's callback endpoint (智能机器人, API mode).
 
-URL verification (GET) and the query, timestamp and signature checks are the app callback's,
-inherited unchanged (only the crypto differs: receiveid ""), and so are the refusals with
-their log lines (SECURITY.md). A POST carries JSON and is answered with an encrypted passive
+URL verification (GET) and the query, timestamp and signature checks are every channel's
+(SignedCallback; only the crypto differs: receiveid ""), and so are the refusals with their
+log lines (SECURITY.md). A POST carries JSON and is answered with an encrypted passive
 reply: the opening of a new message's stream, or a stream's current content. A message is
 recorded before its stream is opened, so what WeCom cannot get recorded (503) it retries.
 """
@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.inbound.callback.callback_errors import CallbackRejected
+from adapters.inbound.callback.callback_limits import MAX_ENVELOPE_BYTES
+from adapters.inbound.callback.signed_callback import SignedCallback, read_limited
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_aibot.wecom_aibot_json import (
     NotAMessage,
@@ -25,13 +27,11 @@ from adapters.inbound.wecom_aibot.wecom_aibot_json import (
     parse_envelope,
     passive_reply,
 )
-from adapters.inbound.wecom_app.wecom_callback import WeComCallback, _read_limited
-from adapters.inbound.wecom_app.wecom_xml import MAX_ENVELOPE_BYTES
 from application.channels.aibot.accept_aibot_message import AiBotAccepted
 from application.channels.aibot.stream_board import StreamReply
 from application.pipeline.log_context import current_message
 from application.ports.telemetry import Telemetry
-from domain.messages import InboundMessage, aibot_dedup_key
+from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage, message_key
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ AcceptAiBotMessage = Callable[[InboundMessage], Awaitable[AiBotAccepted]]
 RefreshStream = Callable[[str], Awaitable[StreamReply]]
 
 
-class WeComAiBotCallback(WeComCallback):
+class WeComAiBotCallback(SignedCallback):
     def __init__(
         self,
         crypto: WeComCrypto,
@@ -48,21 +48,18 @@ class WeComAiBotCallback(WeComCallback):
         max_skew_seconds: int,
         clock: Callable[[], float] = time.time,
         telemetry: Telemetry | None = None,
+        channel: str = DEFAULT_AIBOT_CHANNEL,
     ):
-        # `accept` is also the base's: its only use there is the POST handler replaced below.
-        super().__init__(
-            crypto, accept, agent_id=0, max_skew_seconds=max_skew_seconds, clock=clock,
-            telemetry=telemetry,
-        )
-        self._accept_aibot = accept
+        super().__init__(crypto, max_skew_seconds, clock, telemetry, channel)
+        self._accept = accept
         self._refresh = refresh
 
     async def receive(self, request: Request) -> Response:
         try:
             signature, timestamp, nonce = self._query(request)
-            encrypt = parse_envelope(await _read_limited(request, MAX_ENVELOPE_BYTES))
+            encrypt = parse_envelope(await read_limited(request, MAX_ENVELOPE_BYTES))
             plaintext = self._crypto.open_message(signature, timestamp, nonce, encrypt)
-            callback = parse_callback(plaintext, self._clock)
+            callback = parse_callback(plaintext, self._clock, self._channel)
         except CallbackRejected as err:
             return self._refuse(request, err)
         except Exception:
@@ -86,11 +83,11 @@ class WeComAiBotCallback(WeComCallback):
         self, request: Request, callback: InboundMessage | StreamRefresh
     ) -> StreamReply | None:
         if isinstance(callback, StreamRefresh):
-            current_message.set(aibot_dedup_key(callback.stream_id))
+            current_message.set(message_key(self._channel, callback.stream_id))
             request.state.outcome = "refreshed"
             return await self._refresh(callback.stream_id)
         current_message.set(callback.dedup_key)
-        accepted = await self._accept_aibot(callback)
+        accepted = await self._accept(callback)
         request.state.outcome = "accepted" if accepted.is_new else "duplicate"
         if not accepted.is_new:
             # The same stream as the first time (its id is the msgid): never a second answer.

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.inbound.callback.callback_errors import CallbackTooLarge, MalformedCallback
+from adapters.inbound.callback.callback_limits import (
+    MAX_ENVELOPE_BYTES,
+    MAX_FIELD_BYTES,
+    MAX_NAME_CHARS,
+)
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from adapters.inbound.wecom_app.wecom_xml import MAX_ENVELOPE_BYTES, MAX_FIELD_BYTES, MAX_NAME_CHARS
 from application.channels.aibot.stream_board import StreamReply
-from domain.messages import CHANNEL_AIBOT, InboundMessage
+from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage
 
-# A chat id and a user id both end up in one conversation id (a 255-character column); WeCom's
-# own are at most 64 characters.
-MAX_ID_CHARS = 100
+# A chat id and a user id both end up in one conversation id (a 255-character column, beside
+# the channel's name and a lease's prefix); WeCom's own are at most 64 characters.
+MAX_ID_CHARS = 80
 # The msgid (about 30 characters of base64 from WeCom) is also the message index's MsgId,
 # kept in a 64-character column, and the stream's id.
 MAX_MSGID_CHARS = 64
@@ -56,9 +60,10 @@ def parse_envelope(body: bytes) -> str:
 
 
 def parse_callback(
-    plaintext: bytes, clock: Callable[[], float]
+    plaintext: bytes, clock: Callable[[], float], channel: str = DEFAULT_AIBOT_CHANNEL
 ) -> InboundMessage | StreamRefresh | NotAMessage:
-    """The decrypted callback. The AI bot sends no time, so a message is stamped on arrival."""
+    """The decrypted callback to the bot `channel`. The AI bot sends no time, so a message is
+    stamped on arrival."""
     data = _parse(plaintext, "message")
     msg_type = _text(data, "msgtype", MAX_NAME_CHARS)
     if msg_type == "stream":
@@ -78,7 +83,7 @@ def parse_callback(
         msg_id=_text(data, "msgid", MAX_MSGID_CHARS),
         content=_content(data, msg_type),
         chat_id=_text(data, "chatid", MAX_ID_CHARS) if chat_type == "group" else "",
-        channel=CHANNEL_AIBOT,
+        channel=channel,
         response_url=_response_url(data),
     )
 

@@ -13,13 +13,13 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from adapters.inbound.callback.callback_errors import CallbackTooLarge, MalformedCallback
-from domain.messages import InboundMessage
+from adapters.inbound.callback.callback_limits import (
+    MAX_ENVELOPE_BYTES,
+    MAX_FIELD_BYTES,
+    MAX_NAME_CHARS,
+)
+from domain.messages import DEFAULT_APP_CHANNEL, InboundMessage
 
-MAX_ENVELOPE_BYTES = 256 * 1024
-MAX_FIELD_BYTES = 64 * 1024
-# Names end up in stream and conversation ids, which the store keeps in 255-character columns;
-# a WeCom UserID is at most 64 bytes, so this refuses only what WeCom never sends.
-MAX_NAME_CHARS = 200
 # MsgId is an unsigned 64-bit integer: at most 20 digits.
 _MAX_DIGITS = 20
 # create_time and agent_id end up in signed 64-bit database columns.
@@ -49,8 +49,12 @@ def parse_envelope(body: bytes) -> Envelope:
     )
 
 
-def parse_message(plaintext: bytes, expected_agent_id: int | None = None) -> InboundMessage:
-    """Turn a decrypted callback into the domain's message.
+def parse_message(
+    plaintext: bytes,
+    expected_agent_id: int | None = None,
+    channel: str = DEFAULT_APP_CHANNEL,
+) -> InboundMessage:
+    """Turn a decrypted callback to the app `channel` into the domain's message.
 
     Unknown MsgTypes pass through unchanged: WeCom adds types, and policy decides what to ignore.
     Some events carry no AgentID; they are attributed to the expected agent (0 if none).
@@ -63,7 +67,9 @@ def parse_message(plaintext: bytes, expected_agent_id: int | None = None) -> Inb
     else:
         agent_id = _int64("AgentID", agent_text)
         if expected_agent_id is not None and agent_id != expected_agent_id:
-            raise MalformedCallback("AgentID is not the configured services.weworktop.agent_id")
+            raise MalformedCallback(
+                f"AgentID {agent_id} is not the agent_id of {channel} ({expected_agent_id})"
+            )
     return InboundMessage(
         msg_type=msg_type,
         from_user=_name(root, "FromUserName", required=True),
@@ -74,6 +80,7 @@ def parse_message(plaintext: bytes, expected_agent_id: int | None = None) -> Inb
         chat_id=_name(root, "ChatId", required=False),
         event=_name(root, "Event", required=False) if msg_type == "event" else "",
         media_id=_name(root, "MediaId", required=False),
+        channel=channel,
     )
 
 

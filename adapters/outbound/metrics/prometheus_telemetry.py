@@ -23,35 +23,37 @@ class PrometheusTelemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._callbacks = Counter(
-            "weworktop_callbacks", "Callbacks answered, by outcome.", ["outcome"],
+            "weworktop_callbacks", "Callbacks answered, by channel and outcome.",
+            ["channel", "outcome"],
             registry=self.registry,
         )
         self._ack = Histogram(
-            "weworktop_callback_ack_seconds", "Time to answer a callback.",
-            buckets=_ACK_BUCKETS, registry=self.registry,
+            "weworktop_callback_ack_seconds", "Time to answer a callback, by channel.",
+            ["channel"], buckets=_ACK_BUCKETS, registry=self.registry,
         )
         self._model = Histogram(
-            "weworktop_model_call_seconds", "Chat model calls, by outcome.", ["outcome"],
+            "weworktop_model_call_seconds", "Chat model calls, by channel and outcome.",
+            ["channel", "outcome"],
             buckets=_MODEL_BUCKETS, registry=self.registry,
         )
         self._wecom = Counter(
-            "weworktop_wecom_api_calls", "WeCom API calls, by endpoint and errcode.",
-            ["endpoint", "errcode"], registry=self.registry,
+            "weworktop_wecom_api_calls", "WeCom API calls, by channel, endpoint and errcode.",
+            ["channel", "endpoint", "errcode"], registry=self.registry,
         )
         self._pending = Gauge(
             "weworktop_pending_messages", "Accepted messages not yet settled (the queue).",
             registry=self.registry,
         )
 
-    def callback_answered(self, outcome: str, seconds: float) -> None:
-        self._callbacks.labels(outcome).inc()
-        self._ack.observe(seconds)
+    def callback_answered(self, channel: str, outcome: str, seconds: float) -> None:
+        self._callbacks.labels(channel, outcome).inc()
+        self._ack.labels(channel).observe(seconds)
 
-    def model_called(self, outcome: str, seconds: float) -> None:
-        self._model.labels(outcome).observe(seconds)
+    def model_called(self, channel: str, outcome: str, seconds: float) -> None:
+        self._model.labels(channel, outcome).observe(seconds)
 
-    def wecom_called(self, endpoint: str, errcode: str) -> None:
-        self._wecom.labels(endpoint, errcode).inc()
+    def wecom_called(self, channel: str, endpoint: str, errcode: str) -> None:
+        self._wecom.labels(channel, endpoint, errcode).inc()
 
     def pending_messages(self, count: int) -> None:
         self._pending.set(count)

@@ -49,9 +49,14 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in an event")
 
 
+# Messages recorded before there were several channels name only their kind.
+_CHANNELS_BEFORE_NAMES = {"app": "app:default", "aibot": "aibot:default"}
+
+
 def _decode(hint: Any, value: Any) -> Any:
     if hint is InboundMessage:
-        return InboundMessage(**value)
+        channel = value.get("channel", "app")
+        return InboundMessage(**{**value, "channel": _CHANNELS_BEFORE_NAMES.get(channel, channel)})
     if isinstance(value, list):
         return tuple(value)
     return value

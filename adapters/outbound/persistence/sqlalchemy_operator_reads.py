@@ -15,6 +15,7 @@ from adapters.outbound.persistence.event_serialization import from_row
 from adapters.outbound.persistence.sqlalchemy_schema import events, metadata, received_messages
 from application.ports.operator_reads import ReceivedEntry
 from domain.events import Event, MessageReceived
+from domain.messages import conversation_prefix
 
 DELIVERY_PROBLEM_TYPES = ("DeliveryFailed", "DeliveryPostponed")
 _is_delivery_problem = events.c.event_type.in_(DELIVERY_PROBLEM_TYPES)
@@ -77,6 +78,7 @@ class OperatorReads:
         conversation_id: str | None = None,
         from_user: str | None = None,
         msg_id: str | None = None,
+        channel: str | None = None,
     ) -> list[ReceivedEntry]:
         index = received_messages.c
         query = select(received_messages).order_by(index.position.desc()).limit(limit)
@@ -89,6 +91,9 @@ class OperatorReads:
         ):
             if value is not None:
                 query = query.where(column == value)
+        if channel is not None:
+            prefix = conversation_prefix(channel)
+            query = query.where(index.conversation_id.startswith(prefix, autoescape=True))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [

@@ -14,7 +14,7 @@ from application.channels.aibot.stream_board import StreamReply
 from application.pipeline.accept_message import AcceptMessage
 from application.ports.models import TokenCounter
 from domain.messages import InboundMessage
-from domain.policy import ChatRules, Ignore, decide
+from domain.policy import ChatRules, Ignore, decide_aibot_message
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,6 @@ class AcceptAiBotMessage:
         # The worker decides again with the same rules and records why; this early look only
         # spares members a stream that would close empty. (The one thing it cannot foresee is
         # the rate limit's silence: such a stream closes empty.)
-        if isinstance(decide(message, self._rules, self._count), Ignore):
+        if isinstance(decide_aibot_message(message, self._rules, self._count), Ignore):
             return AiBotAccepted(is_new, None)
         return AiBotAccepted(is_new, StreamReply(message.msg_id, "", finish=False))

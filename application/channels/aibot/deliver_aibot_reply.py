@@ -1,4 +1,4 @@
-"""Delivering a reply to an AI bot message, and choosing between the AI bot and the app.
+"""Delivering a reply to an AI bot message.
 
 An AI bot reply normally needs no sending at all: the stream's next refresh hands it over
 (RefreshStream). What remains for a worker is what the stream cannot carry: an answer that
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from application.channels.aibot.stream_board import RESPONSE_URL_SECONDS, StreamTiming
-from application.channels.app.deliver_app_reply import DeliverReply, Postponed
+from application.pipeline.postponed import Postponed
 from application.ports.event_store import ConcurrencyConflict, EventStore
 from application.ports.wecom import AiBotResponseUrl, DeliveryError
 from domain.aibot_text import fit
@@ -120,16 +120,3 @@ class DeliverAiBotReply:
             # A refresh recorded the hand-over meanwhile; the worker reads the message again.
             log.info("%s changed while delivering; looking again", progress.reply.stream_id)
         return None
-
-
-class DeliverByChannel:
-    """Replies go back the way their message came: the app's API, or the AI bot."""
-
-    def __init__(self, app: DeliverReply, aibot: DeliverAiBotReply):
-        self._app = app
-        self._aibot = aibot
-
-    async def __call__(self, progress: MessageProgress) -> Postponed | None:
-        if progress.received.message.via_aibot:
-            return await self._aibot(progress)
-        return await self._app(progress)

@@ -25,7 +25,7 @@ from application.ports.work_queue import WorkNotifier
 from domain.aibot_text import taking_longer
 from domain.events import ReplyDelivered, ReplyPartSent
 from domain.message_progress import MessageProgress
-from domain.messages import aibot_dedup_key
+from domain.messages import message_key
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,14 @@ log = logging.getLogger(__name__)
 class RefreshStream:
     def __init__(
         self,
+        channel: str,
         store: EventStore,
         board: StreamBoard,
         notifier: WorkNotifier,
         timing: StreamTiming,
         clock: Callable[[], float] = time.time,
     ):
+        self._channel = channel
         self._store = store
         self._board = board
         self._notifier = notifier
@@ -54,7 +56,7 @@ class RefreshStream:
 
     async def _from_store(self, stream_id: str, shown: str) -> StreamReply:
         progress = MessageProgress.from_events(
-            await self._store.read_stream(aibot_dedup_key(stream_id))
+            await self._store.read_stream(message_key(self._channel, stream_id))
         )
         if progress.received is None:
             log.warning("refresh for an unknown AI bot stream; closing it")

@@ -1,6 +1,5 @@
 """Asking the model for an AI bot message: streamed onto the board while it is written, so
-that WeCom's refresh callbacks can show the answer growing. Other messages are asked as usual.
-"""
+that WeCom's refresh callbacks can show the answer growing."""
 
 from __future__ import annotations
 
@@ -30,8 +29,6 @@ class StreamingAsk:
         """The model's answer (for the AI bot: as members see it, see visible_text); raises
         ChatModelError when there is none."""
         message = received.message
-        if not message.via_aibot:
-            return await self._ask(received, prompt)
         # The stream shows exactly what will be recorded as the reply's text, growing: the
         # reply prefix (private chats only, as for every answer) and the visible answer.
         prefix = "" if message.is_group else self._reply_prefix

@@ -10,10 +10,10 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from application.channels.app.send_pacer import SendPacer
 from application.pipeline.operator_alerts import OperatorAlerts
+from application.pipeline.postponed import Postponed
 from application.ports.event_store import EventStore
 from application.ports.wecom import DeliveryError, WeComGateway
 from domain.delivery_policy import retry_delay, should_give_up
@@ -30,14 +30,7 @@ from domain.message_progress import MessageProgress
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Postponed:
-    """The message is waiting for WeCom until `until` (epoch seconds)."""
-
-    until: float
-
-
-class DeliverReply:
+class DeliverAppReply:
     def __init__(
         self,
         store: EventStore,

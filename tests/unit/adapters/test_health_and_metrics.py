@@ -23,7 +23,8 @@ def parts():
 @pytest.fixture
 async def client(parts):
     store, wecom, telemetry = parts
-    readiness = Readiness(store.ping, wecom.token_status, clock=lambda: NOW)
+    channels = {"app:default": wecom.token_status, "aibot:team": None}
+    readiness = Readiness(store.ping, channels, clock=lambda: NOW)
     app = Starlette(routes=health.routes(readiness, telemetry.render, telemetry.content_type))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
@@ -53,6 +54,13 @@ async def test_not_ready_when_the_token_cannot_be_had_and_says_why(client, parts
     assert "trusted IPs" in response.json()["wecom"]["last_error"]
 
 
+async def test_each_channel_is_reported(client, parts):
+    parts[1].token_valid_until = NOW + 60
+    body = (await client.get("/readyz")).json()
+    assert body["channels"]["app:default"] == {"token": "valid", "expires_in": 60}
+    assert "no access token" in body["channels"]["aibot:team"]["callbacks"]
+
+
 async def test_not_ready_when_the_store_is_unreachable(client, parts):
     parts[0].unreachable = True
     response = await client.get("/readyz")
@@ -61,18 +69,19 @@ async def test_not_ready_when_the_store_is_unreachable(client, parts):
 
 async def test_metrics_are_prometheus_text_that_moves_with_the_service(client, parts):
     telemetry = parts[2]
-    telemetry.callback_answered("accepted", 0.004)
-    telemetry.callback_answered("refused_403", 0.001)
-    telemetry.model_called("ok", 1.5)
-    telemetry.wecom_called("message/send", "0")
-    telemetry.wecom_called("gettoken", "0")
+    telemetry.callback_answered("app:default", "accepted", 0.004)
+    telemetry.callback_answered("app:default", "refused_403", 0.001)
+    telemetry.model_called("app:default", "ok", 1.5)
+    telemetry.wecom_called("app:default", "message/send", "0")
+    telemetry.wecom_called("app:default", "gettoken", "0")
     telemetry.pending_messages(3)
     response = await client.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
-    assert 'weworktop_callbacks_total{outcome="accepted"} 1.0' in text
-    assert 'weworktop_callbacks_total{outcome="refused_403"} 1.0' in text
-    assert "weworktop_callback_ack_seconds_count 2.0" in text
-    assert 'weworktop_model_call_seconds_count{outcome="ok"} 1.0' in text
-    assert 'weworktop_wecom_api_calls_total{endpoint="gettoken",errcode="0"} 1.0' in text
+    app = 'channel="app:default"'
+    assert f'weworktop_callbacks_total{{{app},outcome="accepted"}} 1.0' in text
+    assert f'weworktop_callbacks_total{{{app},outcome="refused_403"}} 1.0' in text
+    assert f"weworktop_callback_ack_seconds_count{{{app}}} 2.0" in text
+    assert f'weworktop_model_call_seconds_count{{{app},outcome="ok"}} 1.0' in text
+    assert f'weworktop_wecom_api_calls_total{{{app},endpoint="gettoken",errcode="0"}} 1.0' in text
     assert "weworktop_pending_messages 3.0" in text

@@ -84,7 +84,8 @@ async def client(store):
     async def token_status() -> TokenStatus:
         return TokenStatus(valid_until=NOW + 3600, last_error=None)
 
-    view = OperatorView(store, token_status, advice, clock=lambda: NOW)
+    channels = {"app:default": token_status, "aibot:team": None}
+    view = OperatorView(store, channels, advice, clock=lambda: NOW)
     pages = OperatorPages(view)
     surface = AdminSurface(TOKEN, store.statistics, pages.routes(), pages.public_paths)
     app = Starlette(routes=[surface.mount()])
@@ -167,6 +168,36 @@ async def test_wecom_errors_are_counted_by_code_with_what_to_do(client):
 async def test_the_token_state_is_times_never_the_token(client):
     token = await get(client, "token")
     assert token == {"valid_until": NOW + 3600, "seconds_left": 3600, "last_error": None}
+
+
+async def test_every_channel_is_listed_with_its_token_if_it_has_one(client):
+    channels = (await get(client, "channels"))["channels"]
+    assert channels == [
+        {"name": "app:default", "token": {"valid_until": NOW + 3600, "seconds_left": 3600,
+                                          "last_error": None}},
+        {"name": "aibot:team", "token": None},
+    ]
+    assert await get(client, "token", channel="aibot:team") is None
+
+
+async def test_messages_and_conversations_are_filtered_by_channel(client):
+    everything = await get(client, "messages")
+    of_app = await get(client, "messages", channel="app:default")
+    assert of_app == everything and everything["messages"]
+    assert (await get(client, "messages", channel="aibot:team"))["messages"] == []
+    conversations = (await get(client, "conversations"))["conversations"]
+    assert {c["channel"] for c in conversations} == {"app:default"}
+    assert (await get(client, "conversations", channel="aibot:team"))["conversations"] == []
+
+
+@pytest.mark.parametrize(
+    "path", ["messages?channel=app:nope", "conversations?channel=hr", "token?channel=x",
+             "messages/7001?channel=app:hr"],
+)
+async def test_an_unknown_channel_is_404(client, path):
+    response = await client.get(f"/admin/api/{path}", headers=AUTH)
+    assert response.status_code == 404
+    assert "no channel named" in response.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,8 @@ async def test_each_row_of_the_refusal_table_holds(case, caplog):
     if row.code is not None:
         assert response.text == PUBLIC_BODY[row.status]
         [refusal] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-        assert refusal.startswith(f"callback from 203.0.113.9 refused with {row.status} ")
+        start = f"callback to app:default from 203.0.113.9 refused with {row.status} "
+        assert refusal.startswith(start)
         assert f"({row.code}): " in refusal and row.log in refusal
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [type(event).__name__ for event in store.log] == row.stored

@@ -86,7 +86,7 @@ async def test_a_group_mention_is_recorded_and_answered_with_a_signed_stream_ope
     [message] = recorder.messages
     assert (message.msg_type, message.content) == ("text", "@小知 周会几点？")
     assert message.chat_id == "wrkGroupA"
-    assert (message.from_user, message.via_aibot) == ("zhangsan", True)
+    assert (message.from_user, message.channel) == ("zhangsan", "aibot:default")
     assert message.response_url == payload["response_url"]
     assert abs(message.create_time - time.time()) < 5
 

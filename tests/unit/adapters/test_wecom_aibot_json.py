@@ -54,7 +54,7 @@ def test_any_json_object_is_read_or_refused_never_crashes(data):
         return
     assert isinstance(result, InboundMessage | StreamRefresh | NotAMessage)
     if isinstance(result, InboundMessage):
-        assert result.msg_id and result.from_user and result.via_aibot
+        assert result.msg_id and result.from_user and result.channel == "aibot:default"
 
 
 @FUZZ
@@ -81,4 +81,5 @@ def test_a_message_is_stamped_on_arrival_and_keeps_where_to_answer_late():
     message = parse_callback(json.dumps(payload).encode(), clock)
     assert message.create_time == 1_700_000_000 and message.agent_id == 0
     assert message.response_url == "https://x.invalid/r?c=1"
-    assert message.dedup_key == "aibot:M1" and message.conversation_id == "aibot:group:wrkG"
+    assert message.dedup_key == "aibot:default/msg:M1"
+    assert message.conversation_id == "aibot:default/group:wrkG"

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from adapters.inbound.callback.callback_limits import MAX_ENVELOPE_BYTES
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_app.wecom_callback import WeComCallback
-from adapters.inbound.wecom_app.wecom_xml import MAX_ENVELOPE_BYTES
 from tests.support.wecom_signing import (
     event_xml,
     signed_callback,

@@ -187,7 +187,7 @@ def test_event_without_msg_id_is_accepted():
         event_xml(CORP_ID, "zhangsan", "enter_agent", AGENT_ID, 1700000000).encode()
     )
     assert (parsed.msg_type, parsed.event, parsed.msg_id) == ("event", "enter_agent", "")
-    assert parsed.dedup_key == f"event:{AGENT_ID}:zhangsan:1700000000"
+    assert parsed.dedup_key == "app:default/event:zhangsan:1700000000"
 
 
 def test_unknown_msg_type_passes_through():

@@ -1,24 +1,22 @@
 from __future__ import annotations
 
-import pytest
+import dataclasses
 
-from application.channels.app.deliver_app_reply import DeliverReply
-from application.channels.app.name_directory import NameDirectory
-from application.channels.app.send_pacer import SendPacer
-from application.pipeline.accept_message import AcceptMessage
-from application.pipeline.ask_with_memory import AskWithMemory
-from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
-from application.pipeline.handle_message import HandleMessage, Skills
-from application.pipeline.media_work import DrawPicture, TranscribeVoice
-from application.pipeline.operator_alerts import OperatorAlerts
+import pytest
+from dependency_injector import providers
+
+from application.pipeline.conversation_scheduler import SchedulerSettings
 from domain.policy import ChatRules
-from domain.tokens import estimate_tokens
+from infrastructure.config import parse_config
+from infrastructure.container import Container
 from tests.fakes.chat_model import FakeChatModel
 from tests.fakes.event_store import InMemoryEventStore
 from tests.fakes.image_model import FakeImageModel
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.speech import FakeAudioConverter, FakeSpeechToText
 from tests.fakes.wecom import FakeWeComGateway
+
+APP = "app:default"
 
 
 class FakeClock:
@@ -31,8 +29,36 @@ class FakeClock:
         return self.now
 
 
+def service_config(rules: ChatRules, system_prompt: str):
+    """The seed's single-app configuration, with `rules` as its rule keys."""
+    rule_keys = {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in dataclasses.asdict(rules).items()
+    }
+    wecom = {
+        "corp_id": "ww-test", "corp_secret": "test-secret", "agent_id": 1000001,
+        "token": "TestToken", "aes_key": "a" * 43, "rate_limit": None, **rule_keys,
+    }
+    llm = {"provider": "echo", "system_prompt": system_prompt}
+    raw = {"services": {"weworktop": wecom}, "llm": llm}
+    return parse_config(raw, {})[0]
+
+
+def with_fakes(container, store, leases, model, wecom, clock, owner, settings) -> Container:
+    """The container with fakes in place of the adapters that would need sockets or files."""
+    container.event_store.override(store)
+    container.lease_store.override(leases)
+    container.chat_model.override(model)
+    container.wecom_gateway.override(providers.Object(wecom))
+    container.clock.override(providers.Object(clock))
+    container.jitter.override(providers.Object(lambda: 0.0))
+    container.owner.override(owner)
+    container.scheduler_settings.override(settings)
+    return container
+
+
 class Service:
-    """The use cases wired to fakes, the way the container wires them to adapters."""
+    """The service as the container wires it, with fakes in place of its adapters."""
 
     def __init__(
         self,
@@ -54,28 +80,21 @@ class Service:
         self.speech = FakeSpeechToText()
         self.converter = FakeAudioConverter()
         self.leases = leases or InMemoryLeaseStore()
-        self.deliver = DeliverReply(
-            self.store, self.wecom, SendPacer(), OperatorAlerts(),
-            give_up_after_seconds=3600, clock=self.clock, jitter=lambda: 0.0,
+        container = Container(config=service_config(rules or ChatRules(), system_prompt))
+        with_fakes(
+            container, self.store, self.leases, self.model, self.wecom, self.clock, owner,
+            settings or SchedulerSettings(workers=4),
         )
-        rules = rules or ChatRules()
-        skills = Skills(
-            ask=AskWithMemory(
-                self.store, self.model, estimate_tokens, system_prompt,
-                rules.conversation_max_tokens, rules.max_single_msg_tokens,
-            ),
-            draw=DrawPicture(self.images, self.wecom),
-            transcribe=TranscribeVoice(self.wecom, self.converter, self.speech),
-            directory=NameDirectory(self.wecom),
-        )
-        self.handle = HandleMessage(
-            self.store, skills, self.deliver, estimate_tokens, rules, rate_limiter
-        )
-        self.scheduler = ConversationScheduler(
-            self.store, self.handle, self.leases, owner, settings or SchedulerSettings(workers=4),
-            clock=self.clock,
-        )
-        self.accept = AcceptMessage(self.store, self.scheduler, rules.group_memory)
+        container.image_model.override(self.images)
+        container.speech_to_text.override(self.speech)
+        container.audio_converter.override(self.converter)
+        app = container.channel_containers()[APP]
+        if rate_limiter is not None:
+            app.parts.rate_limiter.override(rate_limiter)
+        self.container = container
+        self.handle = container.handle_message()
+        self.scheduler = container.scheduler()
+        self.accept = app.accept()
 
     async def say(self, message) -> bool:
         is_new = await self.accept(message)

@@ -6,37 +6,39 @@ from __future__ import annotations
 import asyncio
 import time
 
-from application.channels.aibot.accept_aibot_message import AcceptAiBotMessage
-from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply, DeliverByChannel
 from application.channels.aibot.refresh_stream import RefreshStream
 from application.channels.aibot.stream_board import StreamBoard, StreamReply, StreamTiming
-from application.channels.aibot.streaming_ask import StreamingAsk
-from application.channels.app.deliver_app_reply import DeliverReply
-from application.channels.app.name_directory import NameDirectory
-from application.channels.app.send_pacer import SendPacer
-from application.pipeline.accept_message import AcceptMessage
-from application.pipeline.ask_with_memory import AskWithMemory
-from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
-from application.pipeline.handle_message import HandleMessage, Skills
-from application.pipeline.media_work import DrawPicture, TranscribeVoice
-from application.pipeline.operator_alerts import OperatorAlerts
+from application.pipeline.conversation_scheduler import SchedulerSettings
 from domain.aibot_text import CONTINUED, TAKING_LONGER
-from domain.messages import CHANNEL_AIBOT, InboundMessage
-from domain.policy import ChatRules
-from domain.tokens import estimate_tokens
+from domain.messages import InboundMessage
+from infrastructure.config import parse_config
+from infrastructure.container import Container
 from tests.fakes.aibot import FakeAiBotResponseUrl
 from tests.fakes.chat_model import FakeChatModel
 from tests.fakes.event_store import InMemoryEventStore
-from tests.fakes.image_model import FakeImageModel
 from tests.fakes.lease_store import InMemoryLeaseStore
-from tests.fakes.speech import FakeAudioConverter, FakeSpeechToText
 from tests.fakes.wecom import FakeWeComGateway
 from tests.support.events import text_message
-from tests.unit.application.conftest import FakeClock
+from tests.unit.application.conftest import FakeClock, with_fakes
 
 CHAT = "wrkGroupA"
 URL = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC1"
-RULES = ChatRules(group_name_white_list=(CHAT,))
+BOT = "aibot:default"
+
+
+def bot_config(show_thinking: bool, max_tokens: int):
+    bot = {"enabled": True, "token": "BotToken", "aes_key": "b" * 43,
+           "show_thinking": show_thinking, "stream_seconds": 300}
+    wecom = {
+        "corp_id": "ww-test", "corp_secret": "test-secret", "agent_id": 1000001,
+        "token": "TestToken", "aes_key": "a" * 43,
+        "group_name_white_list": [CHAT], "rate_limit": None,
+        "conversation_max_tokens": 4000 + max_tokens, "max_single_msg_tokens": max_tokens,
+        "aibot": bot,
+    }
+    llm = {"provider": "echo", "system_prompt": "你是助手"}
+    raw = {"services": {"weworktop": wecom}, "llm": llm}
+    return parse_config(raw, {})[0]
 
 
 class PieceGate:
@@ -54,8 +56,9 @@ class PieceGate:
 
 
 class AiBotWorld:
-    """The use cases wired as the container wires them, with fakes; `board` is this process's,
-    and `second_refresh` answers refreshes as another process would (its own empty board)."""
+    """The service as the container wires it for one AI bot, with fakes; `board` is this
+    process's, and `second_refresh` answers refreshes as another process would (its own
+    empty board)."""
 
     def __init__(
         self, *replies: str, gate: PieceGate | None = None, show_thinking=False, max_tokens=1000
@@ -64,38 +67,23 @@ class AiBotWorld:
         self.clock = FakeClock(time.time())
         self.store = InMemoryEventStore()
         self.model = FakeChatModel(replies, between_pieces=gate)
-        self.wecom = FakeWeComGateway()
         self.responder = FakeAiBotResponseUrl()
         self.board = StreamBoard(clock=self.clock)
-        timing = StreamTiming(stream_seconds=300)
-        ask = AskWithMemory(
-            self.store, self.model, estimate_tokens, "你是助手", 4000 + max_tokens, max_tokens
+        container = Container(config=bot_config(show_thinking, max_tokens))
+        with_fakes(
+            container, self.store, InMemoryLeaseStore(), self.model, FakeWeComGateway(),
+            self.clock, "p1", SchedulerSettings(workers=4),
         )
-        skills = Skills(
-            ask=StreamingAsk(ask, self.board, timing, show_thinking=show_thinking),
-            draw=DrawPicture(FakeImageModel(), self.wecom),
-            transcribe=TranscribeVoice(self.wecom, FakeAudioConverter(), FakeSpeechToText()),
-            directory=NameDirectory(self.wecom),
-        )
-        app_delivery = DeliverReply(
-            self.store, self.wecom, SendPacer(), OperatorAlerts(), 3600, clock=self.clock
-        )
-        aibot_delivery = DeliverAiBotReply(
-            self.store, self.responder, timing, clock=self.clock, jitter=lambda: 0.0
-        )
-        handle = HandleMessage(
-            self.store, skills, DeliverByChannel(app_delivery, aibot_delivery),
-            estimate_tokens, RULES,
-        )
-        self.scheduler = ConversationScheduler(
-            self.store, handle, InMemoryLeaseStore(), "p1", SchedulerSettings(workers=4),
-            clock=self.clock,
-        )
-        self.app_accept = AcceptMessage(self.store, self.scheduler)
-        self.accept = AcceptAiBotMessage(self.app_accept, RULES, estimate_tokens)
-        self.refresh = RefreshStream(self.store, self.board, self.scheduler, timing, self.clock)
+        container.stream_board.override(self.board)
+        container.aibot_response_url.override(self.responder)
+        bot = container.channel_containers()[BOT]
+        self.scheduler = container.scheduler()
+        self.accept = bot.accept()
+        self.app_accept = container.channel_containers()["app:default"].accept()
+        self.refresh = bot.callback()._refresh
         self.second_refresh = RefreshStream(
-            self.store, StreamBoard(clock=self.clock), self.scheduler, timing, self.clock
+            BOT, self.store, StreamBoard(clock=self.clock), self.scheduler,
+            StreamTiming(stream_seconds=300), self.clock,
         )
 
     async def settle(self) -> None:
@@ -109,7 +97,7 @@ class AiBotWorld:
 def mention(content: str, msg_id: str = "M1", chat: str = CHAT) -> InboundMessage:
     return InboundMessage(
         msg_type="text", from_user="zhangsan", create_time=1_700_000_000, agent_id=0,
-        msg_id=msg_id, content=content, chat_id=chat, channel=CHANNEL_AIBOT, response_url=URL,
+        msg_id=msg_id, content=content, chat_id=chat, channel=BOT, response_url=URL,
     )
 
 

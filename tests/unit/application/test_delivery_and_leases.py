@@ -118,7 +118,7 @@ async def test_messages_to_one_member_are_paced_to_wecoms_limit():
 
 async def test_a_conversation_leased_by_another_process_is_left_to_it():
     leases = InMemoryLeaseStore()
-    await leases.acquire("conversation:user:1000001:zhangsan", "other-process", 30)
+    await leases.acquire("conversation:app:default/user:zhangsan", "other-process", 30)
     service = Service(leases=leases)
     await service.say(text_message("你好", "1"))
     assert service.wecom.sent == []
@@ -128,7 +128,7 @@ async def test_a_conversation_leased_by_another_process_is_left_to_it():
 async def test_a_dead_processs_lease_expires_and_the_sweep_takes_its_work_over():
     clock = FakeClock()
     leases = InMemoryLeaseStore(clock)
-    await leases.acquire("conversation:user:1000001:zhangsan", "dead-process", 30)
+    await leases.acquire("conversation:app:default/user:zhangsan", "dead-process", 30)
     service = Service(leases=leases, clock=clock)
     await service.say(text_message("你好", "1"))
     assert service.wecom.sent == []

@@ -6,8 +6,16 @@ from dataclasses import replace
 import pytest
 
 from domain import notices
-from domain.messages import CHANNEL_AIBOT, GROUP_MEMORY_PER_MEMBER, InboundMessage
-from domain.policy import AskModel, ChatRules, Ignore, Notify, ResetMemory, decide, strip_mention
+from domain.messages import DEFAULT_AIBOT_CHANNEL, GROUP_MEMORY_PER_MEMBER, InboundMessage
+from domain.policy import (
+    AskModel,
+    ChatRules,
+    Ignore,
+    Notify,
+    ResetMemory,
+    decide_aibot_message,
+    strip_mention,
+)
 from domain.tokens import estimate_tokens
 from tests.support.events import text_message
 
@@ -17,13 +25,13 @@ RULES = ChatRules(group_name_white_list=("wrkGroupA",), group_chat_prefix=("小�
 def aibot(content: str, chat_id: str = "", msg_type: str = "text") -> InboundMessage:
     return InboundMessage(
         msg_type=msg_type, from_user="zhangsan", create_time=1_700_000_000, agent_id=0,
-        msg_id="MSG1", content=content, chat_id=chat_id, channel=CHANNEL_AIBOT,
+        msg_id="MSG1", content=content, chat_id=chat_id, channel=DEFAULT_AIBOT_CHANNEL,
         response_url="https://example.invalid/r",
     )
 
 
 def decided(message: InboundMessage, rules: ChatRules = RULES):
-    return decide(message, rules, estimate_tokens)
+    return decide_aibot_message(message, rules, estimate_tokens)
 
 
 @pytest.mark.parametrize(
@@ -90,8 +98,9 @@ def test_drawing_prefixes_do_not_apply_to_the_bot_and_commands_do():
 def test_ai_bot_messages_and_conversations_never_share_ids_with_the_app():
     app = replace(text_message("你好", msg_id="MSG1"), agent_id=0)
     bot = aibot("你好")
-    assert app.dedup_key != bot.dedup_key == "aibot:MSG1"
+    assert app.dedup_key != bot.dedup_key == "aibot:default/msg:MSG1"
     assert app.conversation_id != bot.conversation_id
     in_group = aibot("@小知 你好", chat_id="wrkGroupA")
-    assert in_group.conversation_key(GROUP_MEMORY_PER_MEMBER) == "aibot:group:wrkGroupA:zhangsan"
-    assert in_group.conversation_id == "aibot:group:wrkGroupA"
+    member_key = in_group.conversation_key(GROUP_MEMORY_PER_MEMBER)
+    assert member_key == "aibot:default/group:wrkGroupA:zhangsan"
+    assert in_group.conversation_id == "aibot:default/group:wrkGroupA"

@@ -12,8 +12,10 @@ from domain.policy import (
     ResetMemory,
     ShowHelp,
     Transcribe,
-    decide,
     match_prefix,
+)
+from domain.policy import (
+    decide_app_message as decide,
 )
 from domain.tokens import estimate_tokens
 from tests.support.events import text_message

@@ -71,4 +71,4 @@ def test_the_ai_bot_cannot_share_the_apps_callback_path():
     message = error_of(
         {"enabled": True, "token": TOKEN, "aes_key": AES_KEY, "callback_path": "/wework_callback"}
     )
-    assert "aibot.callback_path must differ from callback_path" in message
+    assert "two channels have the callback_path '/wework_callback'" in message

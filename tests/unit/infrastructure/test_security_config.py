@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from infrastructure.app_factory import build_app, secrets_of
+from infrastructure.channel_parts import rate_limit
 from infrastructure.config import ConfigError, load_config, parse_config
-from infrastructure.container import Container, rate_limit
+from infrastructure.container import Container
 from tests.fakes.event_store import InMemoryEventStore
 from tests.unit.infrastructure.test_config import PRODUCT_EXAMPLE, SECRET
 
@@ -60,7 +61,7 @@ def test_the_admin_token_may_come_from_the_environment():
 
 
 def test_the_rate_limit_defaults_to_20_model_calls_a_minute():
-    limit = rate_limit(config_with())
+    limit = rate_limit(config_with().wecom)
     assert (limit.messages, limit.per_seconds, limit.enabled) == (20, 60, True)
 
 
@@ -69,7 +70,7 @@ def test_the_rate_limit_can_be_turned_off(setting):
     raw = copy.deepcopy(PRODUCT_EXAMPLE)
     raw["services"]["weworktop"]["rate_limit"] = setting
     config, _ = parse_config(raw, {})
-    assert rate_limit(config).enabled is False
+    assert rate_limit(config.wecom).enabled is False
 
 
 def test_a_negative_rate_limit_is_named():

@@ -1,0 +1,52 @@
+"""The AI bot (智能机器人): @-mentions in groups, answers streamed as markdown while the model
+writes them, and what the stream cannot carry sent through the message's response_url."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply
+from application.channels.aibot.streaming_ask import StreamingAsk
+from application.pipeline.postponed import Postponed
+from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.ports.models import ImageModelError, SpeechError, TokenCounter
+from domain.aibot_text import stream_parts
+from domain.events import MessageReceived
+from domain.message_progress import MessageProgress
+from domain.messages import InboundMessage
+from domain.policy import ChatRules, Decision, decide_aibot_message
+
+
+@dataclass(frozen=True)
+class AiBotChannel:
+    name: str
+    rules: ChatRules
+    rate_limiter: SenderRateLimiter
+    count_tokens: TokenCounter
+    asker: StreamingAsk
+    deliverer: DeliverAiBotReply
+
+    async def decide(self, message: InboundMessage, said: str | None) -> Decision:
+        # WeCom transcribes a bot's voice messages itself: `said` is never asked for.
+        return decide_aibot_message(message, self.rules, self.count_tokens)
+
+    async def ask(self, received: MessageReceived, prompt: str) -> str:
+        return await self.asker(received, prompt)
+
+    def render(self, answer: str) -> str:
+        return answer  # WeCom renders a bot's stream as markdown
+
+    async def address(self, message: InboundMessage, text: str) -> str:
+        return text  # the stream is shown as the answer to the asker's mention
+
+    def split(self, text: str) -> tuple[str, ...]:
+        return stream_parts(text)
+
+    async def transcribe(self, media_id: str) -> str:
+        raise SpeechError("an AI bot's voice messages arrive transcribed")
+
+    async def draw(self, prompt: str) -> str:
+        raise ImageModelError("the AI bot cannot send pictures")
+
+    async def deliver(self, progress: MessageProgress) -> Postponed | None:
+        return await self.deliverer(progress)

@@ -1,0 +1,63 @@
+"""The self-built app (自建应用): its prefix rules, plain answers that name the asker in a
+group, parts of at most 2048 bytes, and delivery through its own access token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.channels.app.deliver_app_reply import DeliverAppReply
+from application.channels.app.name_directory import NameDirectory
+from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.media_work import DrawPicture, TranscribeVoice
+from application.pipeline.postponed import Postponed
+from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.ports.models import TokenCounter
+from domain.events import MessageReceived
+from domain.message_progress import MessageProgress
+from domain.messages import InboundMessage
+from domain.policy import ChatRules, Decision, decide_app_message
+from domain.reply_text import flatten_markdown, split_parts
+
+
+@dataclass(frozen=True)
+class AppChannel:
+    name: str
+    rules: ChatRules
+    rate_limiter: SenderRateLimiter
+    count_tokens: TokenCounter
+    asker: AskWithMemory
+    directory: NameDirectory
+    drawer: DrawPicture
+    transcriber: TranscribeVoice
+    deliverer: DeliverAppReply
+
+    async def decide(self, message: InboundMessage, said: str | None) -> Decision:
+        group_name = None
+        if message.is_group:
+            group_name = await self.directory.chat_name(message.chat_id)
+        return decide_app_message(message, self.rules, self.count_tokens, group_name, said)
+
+    async def ask(self, received: MessageReceived, prompt: str) -> str:
+        return await self.asker(received, prompt)
+
+    def render(self, answer: str) -> str:
+        # Text messages show markdown's marks as they are: members would see the asterisks.
+        return flatten_markdown(answer)
+
+    async def address(self, message: InboundMessage, text: str) -> str:
+        """In a group, a reply names the asker, so everyone sees whom it answers."""
+        if not message.is_group:
+            return text
+        return f"@{await self.directory.member_name(message.from_user)} {text}"
+
+    def split(self, text: str) -> tuple[str, ...]:
+        return split_parts(text)
+
+    async def transcribe(self, media_id: str) -> str:
+        return await self.transcriber(media_id)
+
+    async def draw(self, prompt: str) -> str:
+        return await self.drawer(prompt)
+
+    async def deliver(self, progress: MessageProgress) -> Postponed | None:
+        return await self.deliverer(progress)

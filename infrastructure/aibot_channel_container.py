@@ -1,0 +1,87 @@
+"""One AI bot, wired: its callback keys (receiveid ""), its rules and models, its streams and
+their refreshes, and the late answers through response_url."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
+from application.channels.aibot.accept_aibot_message import AcceptAiBotMessage
+from application.channels.aibot.aibot_channel import AiBotChannel
+from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply
+from application.channels.aibot.refresh_stream import RefreshStream
+from application.channels.aibot.stream_board import StreamTiming
+from application.channels.aibot.streaming_ask import StreamingAsk
+from application.pipeline.accept_message import AcceptMessage
+from domain.tokens import estimate_tokens
+from infrastructure.channel_parts import ChannelParts
+from infrastructure.channel_settings import AiBotChannelSettings
+from infrastructure.secrets import reveal
+
+
+class AiBotChannelContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=AiBotChannelSettings)
+    shared = providers.DependenciesContainer()
+    parts = providers.Container(ChannelParts, settings=settings, shared=shared)
+    _wecom = shared.config.provided.services.weworktop
+
+    # A bot has no access token of its own: WeCom signs its callbacks, nothing to fetch.
+    token_status = providers.Object(None)
+    stream_timing = providers.Singleton(StreamTiming, settings.provided.stream_seconds)
+    channel = providers.Singleton(
+        AiBotChannel,
+        name=parts.name,
+        rules=parts.rules,
+        rate_limiter=parts.rate_limiter,
+        count_tokens=providers.Object(estimate_tokens),
+        asker=providers.Singleton(
+            StreamingAsk,
+            parts.ask_with_memory,
+            shared.stream_board,
+            stream_timing,
+            show_thinking=settings.provided.show_thinking,
+            single_chat_reply_prefix=parts.rules.provided.single_chat_reply_prefix,
+        ),
+        deliverer=providers.Singleton(
+            DeliverAiBotReply,
+            shared.event_store,
+            shared.aibot_response_url,
+            stream_timing,
+            clock=shared.clock,
+            jitter=shared.jitter,
+        ),
+    )
+    accept = providers.Singleton(
+        AcceptAiBotMessage,
+        accept=providers.Singleton(
+            AcceptMessage,
+            store=shared.event_store,
+            notifier=shared.scheduler,
+            group_memory=parts.rules.provided.group_memory,
+        ),
+        rules=parts.rules,
+        count_tokens=providers.Object(estimate_tokens),
+    )
+    callback = providers.Singleton(
+        WeComAiBotCallback,
+        crypto=providers.Singleton(
+            WeComCrypto,
+            token=providers.Callable(reveal, settings.provided.token),
+            encoding_aes_key=providers.Callable(reveal, settings.provided.aes_key),
+            receive_id="",
+        ),
+        accept=accept,
+        refresh=providers.Singleton(
+            RefreshStream,
+            parts.name,
+            store=shared.event_store,
+            board=shared.stream_board,
+            notifier=shared.scheduler,
+            timing=stream_timing,
+            clock=shared.clock,
+        ),
+        max_skew_seconds=_wecom.callback_max_skew_seconds,
+        telemetry=shared.telemetry,
+        channel=parts.name,
+    )

@@ -1,0 +1,82 @@
+"""One self-built app, wired: its WeCom client (its own secret, so its own access token), its
+rules, models, memory, pacing and rate limit, and its callback endpoint."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from dependency_injector import containers, providers
+
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from adapters.inbound.wecom_app.wecom_callback import WeComCallback
+from application.channels.app.app_channel import AppChannel
+from application.channels.app.deliver_app_reply import DeliverAppReply
+from application.channels.app.name_directory import NameDirectory
+from application.channels.app.send_pacer import SendPacer
+from application.pipeline.accept_message import AcceptMessage
+from application.pipeline.media_work import DrawPicture, TranscribeVoice
+from domain.tokens import estimate_tokens
+from infrastructure.channel_parts import ChannelParts
+from infrastructure.channel_settings import AppChannelSettings
+from infrastructure.secrets import reveal
+
+
+class AppChannelContainer(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=AppChannelSettings)
+    shared = providers.DependenciesContainer()
+    parts = providers.Container(ChannelParts, settings=settings, shared=shared)
+    _wecom = shared.config.provided.services.weworktop
+
+    gateway = providers.Singleton(
+        shared.wecom_gateway,
+        corp_id=settings.provided.corp_id,
+        corp_secret=providers.Callable(reveal, settings.provided.corp_secret),
+        agent_id=settings.provided.agent_id,
+        observe=providers.Callable(partial, shared.telemetry.provided.wecom_called, parts.name),
+    )
+    token_status = gateway.provided.token_status
+    directory = providers.Singleton(NameDirectory, gateway)
+    channel = providers.Singleton(
+        AppChannel,
+        name=parts.name,
+        rules=parts.rules,
+        rate_limiter=parts.rate_limiter,
+        count_tokens=providers.Object(estimate_tokens),
+        asker=parts.ask_with_memory,
+        directory=directory,
+        drawer=providers.Singleton(DrawPicture, parts.image_model, gateway),
+        transcriber=providers.Singleton(
+            TranscribeVoice, gateway, shared.audio_converter, parts.speech_to_text
+        ),
+        deliverer=providers.Singleton(
+            DeliverAppReply,
+            store=shared.event_store,
+            gateway=gateway,
+            # WeCom's per-member limits count per app.
+            pacer=providers.Singleton(SendPacer),
+            alerts=shared.alerts,
+            give_up_after_seconds=_wecom.delivery_give_up_seconds,
+            clock=shared.clock,
+            jitter=shared.jitter,
+        ),
+    )
+    accept = providers.Singleton(
+        AcceptMessage,
+        store=shared.event_store,
+        notifier=shared.scheduler,
+        group_memory=parts.rules.provided.group_memory,
+    )
+    callback = providers.Singleton(
+        WeComCallback,
+        crypto=providers.Singleton(
+            WeComCrypto,
+            token=providers.Callable(reveal, settings.provided.token),
+            encoding_aes_key=providers.Callable(reveal, settings.provided.aes_key),
+            receive_id=settings.provided.corp_id,
+        ),
+        accept=accept,
+        agent_id=settings.provided.agent_id,
+        max_skew_seconds=_wecom.callback_max_skew_seconds,
+        telemetry=shared.telemetry,
+        channel=parts.name,
+    )

@@ -1,0 +1,89 @@
+"""What every channel has of its own, whatever its kind: its name, rules, rate limit and
+models, and asking its model with the conversation's memory."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.pipeline.timed_chat_model import TimedChatModel
+from domain.policy import ChatRules
+from domain.rate_limit import RateLimit
+from domain.tokens import estimate_tokens
+from infrastructure.channel_models import (
+    SHARED,
+    chat_model_choice,
+    chat_models,
+    endpoint_choice,
+    image_models,
+    speech_models,
+)
+from infrastructure.channel_settings import ChannelSettings
+from infrastructure.config import RuleSettings
+
+
+def chat_rules(rules: RuleSettings) -> ChatRules:
+    return ChatRules(
+        single_chat_prefix=tuple(rules.single_chat_prefix),
+        single_chat_reply_prefix=rules.single_chat_reply_prefix,
+        conversation_max_tokens=rules.conversation_max_tokens,
+        max_single_msg_tokens=rules.max_single_msg_tokens,
+        group_chat_prefix=tuple(rules.group_chat_prefix),
+        group_name_white_list=tuple(rules.group_name_white_list),
+        group_memory=rules.group_memory,
+        image_create_prefix=tuple(rules.image_create_prefix),
+        speech_recognition=rules.speech_recognition,
+        voice_off_reply=rules.voice_off_reply,
+        unsupported_reply=rules.unsupported_reply,
+        welcome_message=rules.welcome_message,
+    )
+
+
+def rate_limit(rules: RuleSettings) -> RateLimit:
+    settings = rules.rate_limit
+    if settings is None:
+        return RateLimit(messages=0, per_seconds=0)
+    return RateLimit(messages=settings.messages, per_seconds=settings.per_seconds)
+
+
+class ChannelParts(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=ChannelSettings)
+    shared = providers.DependenciesContainer()
+
+    name = settings.provided.id
+    rules = providers.Singleton(chat_rules, settings.provided.rules)
+    rate_limiter = providers.Singleton(
+        SenderRateLimiter, providers.Callable(rate_limit, settings.provided.rules)
+    )
+    _llm = settings.provided.llm
+    raw_chat_model = providers.Selector(
+        providers.Callable(chat_model_choice, _llm, shared.config.provided.llm),
+        **{SHARED: shared.chat_model}, **chat_models(_llm, shared.llm_http),
+    )
+    chat_model = providers.Singleton(TimedChatModel, raw_chat_model, shared.telemetry, name)
+    image_model = providers.Selector(
+        providers.Callable(
+            endpoint_choice, settings.provided.image, shared.config.provided.image_endpoint
+        ),
+        **{SHARED: shared.image_model},
+        **image_models(settings.provided.image, shared.image_http),
+    )
+    speech_to_text = providers.Selector(
+        providers.Callable(
+            endpoint_choice, settings.provided.speech, shared.config.provided.speech_endpoint
+        ),
+        **{SHARED: shared.speech_to_text},
+        **speech_models(settings.provided.speech, shared.llm_http),
+    )
+    ask_with_memory = providers.Singleton(
+        AskWithMemory,
+        store=shared.event_store,
+        model=chat_model,
+        count_tokens=providers.Object(estimate_tokens),
+        system_prompt=_llm.system_prompt,
+        conversation_max_tokens=settings.provided.rules.conversation_max_tokens,
+        max_answer_tokens=settings.provided.rules.max_single_msg_tokens,
+    )
+
+

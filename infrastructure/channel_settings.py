@@ -1,0 +1,217 @@
+"""Every configured channel, resolved: its keys, its rules (the top level's, overridden by
+its entry) and its models (the top-level sections, with its own merged over them).
+
+The seed's top-level app is the app named "default" and the `aibot` object the bot named
+"default"; `apps` and `aibots` list more. A channel is known by "<kind>:<name>".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import SecretStr, ValidationError
+
+DEFAULT_NAME = "default"
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    provider: str
+    base_url: str
+    api_key: SecretStr | None
+    model: str
+    size: str | None = None
+
+
+def image_endpoint(llm: Any, image: Any) -> ModelEndpoint:
+    """With a real chat model, pictures come from the same server; offline, they are drawn
+    locally."""
+    return ModelEndpoint(
+        provider=image.provider or ("openai" if llm.provider == "openai" else "offline"),
+        base_url=image.base_url or llm.base_url,
+        api_key=image.api_key or llm.api_key,
+        model=image.model or llm.image_model,
+        size=image.size or llm.image_size,
+    )
+
+
+def speech_endpoint(llm: Any, speech: Any) -> ModelEndpoint:
+    return ModelEndpoint(
+        provider=speech.provider or ("openai" if llm.provider == "openai" else "none"),
+        base_url=speech.base_url or llm.base_url,
+        api_key=speech.api_key or llm.api_key,
+        model=speech.model or llm.speech_model,
+    )
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    kind: ClassVar[str]
+    name: str
+    callback_path: str
+    token: SecretStr
+    aes_key: SecretStr
+    rules: Any  # RuleSettings
+    llm: Any  # LlmSettings
+    image: ModelEndpoint
+    speech: ModelEndpoint
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def secrets(self) -> list[SecretStr | None]:
+        return [
+            self.token, self.aes_key, self.llm.api_key, self.image.api_key, self.speech.api_key
+        ]
+
+
+@dataclass(frozen=True)
+class AppChannelSettings(ChannelSettings):
+    kind: ClassVar[str] = "app"
+    corp_id: str = ""
+    agent_id: int = 0
+    corp_secret: SecretStr = SecretStr("")
+
+    def describe(self) -> str:
+        return f"app {self.name} (agent {self.agent_id}) at {self.callback_path}"
+
+    def secrets(self) -> list[SecretStr | None]:
+        return [*super().secrets(), self.corp_secret]
+
+
+@dataclass(frozen=True)
+class AiBotChannelSettings(ChannelSettings):
+    kind: ClassVar[str] = "aibot"
+    show_thinking: bool = False
+    stream_seconds: float = 300.0
+
+    def describe(self) -> str:
+        return f"aibot {self.name} at {self.callback_path}"
+
+
+def resolve_channels(
+    wecom: Any, llm: Any, image: Any, speech: Any
+) -> tuple[ChannelSettings, ...]:
+    """Raises ValueError naming the key, for a channel that cannot be served as configured."""
+    top = _Models(llm, image, speech)
+    channels: list[ChannelSettings] = []
+    if wecom.has_seed_app:
+        channels.append(_seed_app(wecom, top))
+    for index, entry in enumerate(wecom.apps):
+        channels.append(_app(wecom, entry, top.merged(entry, f"apps.{index}")))
+    if wecom.aibot.enabled:
+        channels.append(_seed_aibot(wecom, top))
+    for index, entry in enumerate(wecom.aibots):
+        channels.append(_aibot(wecom, entry, top.merged(entry, f"aibots.{index}")))
+    if not channels:
+        raise ValueError(
+            "no channel is configured: give the app's corp_secret, agent_id, token and "
+            "aes_key, or list 'apps' or 'aibots'"
+        )
+    # The seed's app and bot are both "default": they came before names, and differ by kind.
+    seeds = [DEFAULT_NAME] if wecom.has_seed_app or wecom.aibot.enabled else []
+    _check_unique(channels, seeds + [entry.name for entry in [*wecom.apps, *wecom.aibots]])
+    return tuple(channels)
+
+
+@dataclass(frozen=True)
+class _Models:
+    llm: Any
+    image: Any
+    speech: Any
+
+    def merged(self, entry: Any, where: str) -> _Models:
+        return _Models(
+            _merge(self.llm, entry.llm, f"{where}.llm"),
+            _merge(self.image, entry.image, f"{where}.image"),
+            _merge(self.speech, entry.speech, f"{where}.speech"),
+        )
+
+    def endpoints(self) -> dict[str, Any]:
+        return {
+            "llm": self.llm,
+            "image": image_endpoint(self.llm, self.image),
+            "speech": speech_endpoint(self.llm, self.speech),
+        }
+
+
+def _merge(section: Any, override: dict[str, Any] | None, where: str) -> Any:
+    if not override:
+        return section
+    try:
+        return type(section).model_validate({**section.model_dump(), **override})
+    except ValidationError as err:
+        first = err.errors(include_input=False, include_url=False)[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"services.weworktop.{where}.{key}: {first['msg']}") from None
+
+
+def _rules(wecom: Any, entry: Any) -> Any:
+    """The top level's rule keys, with those the entry sets in their place."""
+    rules = wecom.rules
+    keys = entry.model_fields_set & set(type(rules).model_fields)
+    given = {key: getattr(entry, key) for key in keys}
+    return rules.model_copy(update=given)
+
+
+def _seed_app(wecom: Any, models: _Models) -> AppChannelSettings:
+    if not wecom.corp_id:
+        raise ValueError("services.weworktop.corp_id: required key is missing")
+    return AppChannelSettings(
+        name=DEFAULT_NAME, callback_path=wecom.callback_path, token=wecom.token,
+        aes_key=wecom.aes_key, rules=wecom.rules, corp_id=wecom.corp_id,
+        agent_id=wecom.agent_id, corp_secret=wecom.corp_secret, **models.endpoints(),
+    )
+
+
+def _app(wecom: Any, entry: Any, models: _Models) -> AppChannelSettings:
+    corp_id = entry.corp_id or wecom.corp_id
+    if not corp_id:
+        raise ValueError(
+            f"services.weworktop.apps '{entry.name}': corp_id is missing here and at the top level"
+        )
+    return AppChannelSettings(
+        name=entry.name, callback_path=entry.callback_path or f"/wework_callback/{entry.name}",
+        token=entry.token, aes_key=entry.aes_key, rules=_rules(wecom, entry), corp_id=corp_id,
+        agent_id=entry.agent_id, corp_secret=entry.corp_secret, **models.endpoints(),
+    )
+
+
+def _seed_aibot(wecom: Any, models: _Models) -> AiBotChannelSettings:
+    bot = wecom.aibot
+    return AiBotChannelSettings(
+        name=DEFAULT_NAME, callback_path=bot.callback_path, token=bot.token,
+        aes_key=bot.aes_key, rules=wecom.rules, show_thinking=bot.show_thinking,
+        stream_seconds=bot.stream_seconds, **models.endpoints(),
+    )
+
+
+def _aibot(wecom: Any, entry: Any, models: _Models) -> AiBotChannelSettings:
+    return AiBotChannelSettings(
+        name=entry.name, callback_path=entry.callback_path or f"/wework_aibot/{entry.name}",
+        token=entry.token, aes_key=entry.aes_key, rules=_rules(wecom, entry),
+        show_thinking=entry.show_thinking, stream_seconds=entry.stream_seconds,
+        **models.endpoints(),
+    )
+
+
+# Paths the service itself serves; a channel there would be shadowed or shadow them.
+_RESERVED_PATHS = ("/healthz", "/readyz", "/metrics", "/admin")
+
+
+def _check_unique(channels: list[ChannelSettings], names: list[str]) -> None:
+    for name, count in Counter(names).items():
+        if count > 1:
+            raise ValueError(f"two channels are named '{name}': each name must be unique")
+    for path, count in Counter(c.callback_path for c in channels).items():
+        if count > 1:
+            raise ValueError(f"two channels have the callback_path '{path}'")
+        if any(path == r or path.startswith(r + "/") for r in _RESERVED_PATHS):
+            raise ValueError(f"callback_path '{path}' is one of the service's own paths")
+    apps = [c for c in channels if isinstance(c, AppChannelSettings)]
+    for (corp_id, agent_id), count in Counter((c.corp_id, c.agent_id) for c in apps).items():
+        if count > 1:
+            raise ValueError(f"two apps have agent_id {agent_id} in corp {corp_id}")
