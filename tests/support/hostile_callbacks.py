@@ -22,7 +22,7 @@ from Crypto.Cipher import AES
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_app.wecom_xml import MAX_ENVELOPE_BYTES, MAX_FIELD_BYTES, MAX_NAME_CHARS
-from tests.support.wecom_signing import cdata, render_xml, text_message_xml
+from wecom_emulator.callbacks import cdata, render_xml, text_message_xml
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
