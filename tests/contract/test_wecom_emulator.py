@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from adapters.outbound.httpx_wecom_gateway import HttpxWeComGateway
-from application.ports import DeliveryError
+from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
+from application.ports.wecom import DeliveryError
 from tests.contract.test_wecom_gateway_contract import PNG, VOICE
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
