@@ -19,7 +19,7 @@ from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_app.wecom_xml import parse_envelope, parse_message
 from bench.processes import WeComApp
 from bench.report import Figure
-from tests.support.wecom_signing import signed_callback, text_message_xml
+from wecom_emulator.callbacks import signed_callback, text_message_xml
 
 MESSAGES = 2000
 ROUNDS = 5

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.standins.openai_standin import OpenAIStandIn
-from tests.standins.wecom_standin import WeComStandIn
+from wecom_emulator import WeComEmulator
 
 BARE_PATH = "/bare"
 BENCH_CORP_ID = "wwbench0123456789ab"
@@ -66,9 +66,9 @@ def bare_app() -> Any:
 
 
 class ArrivalClock:
-    """ASGI middleware in front of the WeCom stand-in: when each message/send arrived.
+    """ASGI middleware in front of the WeCom emulator: when each message/send arrived.
 
-    The stand-in answers a send with its msgid, which `sent` also carries, so the arrival time
+    The emulator answers a send with its msgid, which `sent` also carries, so the arrival time
     is taken when the request comes in and filed under the msgid read from the answer.
     """
 
@@ -102,21 +102,21 @@ def _json_field(raw: bytes, name: str) -> str | None:
 
 
 def wecom_app(corp_secret: str, expires_in: int) -> Any:
-    standin = WeComStandIn(
+    wecom = WeComEmulator(
         corp_id=BENCH_CORP_ID,
         corp_secret=corp_secret,
         agent_id=BENCH_AGENT_ID,
         expires_in=expires_in,
     )
-    clock = ArrivalClock(standin.app)
+    clock = ArrivalClock(wecom.app)
 
     async def stats(_: Request) -> JSONResponse:
         # time.monotonic() is the system's CLOCK_MONOTONIC, comparable across processes.
         sent = [
             {"touser": m.touser, "content": m.content, "arrived": clock.arrived.get(m.msgid)}
-            for m in standin.sent
+            for m in wecom.sent
         ]
-        return JSONResponse({"gettoken_calls": standin.gettoken_calls, "sent": sent})
+        return JSONResponse({"gettoken_calls": wecom.gettoken_calls, "sent": sent})
 
     return with_stats(clock, stats)
 

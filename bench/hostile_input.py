@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto  # noqa: E402
-from tests.standins.wecom_standin import WeComStandIn  # noqa: E402
 from tests.support.e2e import random_key, service_config  # noqa: E402
 from tests.support.hostile_callbacks import Peer  # noqa: E402
 from tests.support.hostile_flood import flood  # noqa: E402
 from tests.support.live_server import serve  # noqa: E402
 from tests.support.service_process import ServiceProcess, wait_until  # noqa: E402
-from tests.support.wecom_signing import signed_callback, text_message_xml  # noqa: E402
+from wecom_emulator import WeComEmulator  # noqa: E402
+from wecom_emulator.callbacks import signed_callback, text_message_xml  # noqa: E402
 
 CALLBACK_PATH = "/wework_callback"
 MEMBER = "hostile-check"
@@ -46,7 +46,7 @@ class WatchedService(ServiceProcess):
 
 
 def hostile_config(
-    wecom: WeComStandIn, wecom_url: str, peer: Peer, admin_token: str, db: Path
+    wecom: WeComEmulator, wecom_url: str, peer: Peer, admin_token: str, db: Path
 ) -> dict:
     config = service_config(
         wecom, wecom_url, peer, f"sqlite:///{db}", callback_path=CALLBACK_PATH
@@ -64,7 +64,7 @@ def stored_events(service: WatchedService, admin_token: str) -> int:
     return sum(stats["events_by_type"].values())
 
 
-def valid_message_answered(service: WatchedService, wecom: WeComStandIn, peer: Peer) -> bool:
+def valid_message_answered(service: WatchedService, wecom: WeComEmulator, peer: Peer) -> bool:
     crypto = WeComCrypto(peer.token, peer.aes_key, wecom.corp_id)
     xml = text_message_xml(wecom.corp_id, MEMBER, "还在吗？", msg_id=1, agent_id=wecom.agent_id)
     params, body = signed_callback(crypto, xml)
@@ -90,7 +90,7 @@ def rss_mib(pid: int) -> float | None:
 
 
 def run(requests: int, concurrency: int, time_limit: float) -> int:
-    wecom = WeComStandIn(known_users={MEMBER})
+    wecom = WeComEmulator(known_users={MEMBER})
     admin_token = random_key(32)
     with tempfile.TemporaryDirectory() as tmp, serve(wecom.app) as wecom_url:
         workdir = Path(tmp)

@@ -22,7 +22,7 @@ import aiohttp
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from bench.processes import WeComApp
-from tests.support.wecom_signing import signed_callback, text_message_xml
+from wecom_emulator.callbacks import signed_callback, text_message_xml
 
 # WeCom's patience: an ack later than this makes it send the callback again.
 WECOM_PATIENCE_SECONDS = 5.0

@@ -1,5 +1,6 @@
-"""The emulator as one Starlette app: WeCom's API under /cgi-bin (for the service), the
-member's page at / with its JSON API (for a person), sharing one chat log and media store."""
+"""The emulator as one Starlette app: WeCom's API under /cgi-bin (for the service, played by
+wecom_emulator), the member's page at / with its JSON API (for a person), sharing one media
+store; what the app sends lands in the chat log the page shows."""
 
 from __future__ import annotations
 
@@ -17,13 +18,12 @@ from starlette.staticfiles import StaticFiles
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from sandbox.callbacks import CallbackSender
-from sandbox.chat_log import ChatLog
+from sandbox.chat_log import ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
 from sandbox.explainer import Explainer
-from sandbox.media import MediaStore
 from sandbox.member_api import MemberApi
 from sandbox.settings import SandboxKeys
-from sandbox.wecom_api import WeComApiEmulator
+from wecom_emulator import SentMessage, WeComEmulator
 
 STATIC = Path(__file__).with_name("static")
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'", "Cache-Control": "no-store"}
@@ -42,8 +42,16 @@ class SandboxEmulator:
     ):
         self.corp = corp
         self.log = ChatLog()
-        self.media = MediaStore()
-        self.wecom = WeComApiEmulator(corp, keys.corp_secret, self.log, self.media)
+        self.wecom = WeComEmulator(
+            corp_id=corp.corp_id,
+            corp_secret=keys.corp_secret,
+            agent_id=corp.agent_id,
+            known_users=corp.members,
+            names=corp.members,
+            chats={group.chat_id: group.name for group in corp.groups},
+            chat_members={group.chat_id: group.members for group in corp.groups},
+            on_delivery=self._show,
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         # Used only on the loop that serves the app; closed when the app shuts down.
         self._client = httpx.AsyncClient(timeout=10.0)
@@ -52,7 +60,7 @@ class SandboxEmulator:
         members = MemberApi(
             corp,
             self.log,
-            self.media,
+            self.wecom.media,
             CallbackSender(self._client, service_url + callback_path, corp, crypto),
             Explainer(self._client, service_url + "/admin", keys.admin_token, self.log),
             self._spawn,
@@ -75,6 +83,17 @@ class SandboxEmulator:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._client.aclose()
+
+    def _show(self, message: SentMessage) -> None:
+        """What the app sent, as the members see it."""
+        if message.chatid:
+            conversation = group_chat(message.chatid)
+        else:
+            conversation = private_chat(message.touser)
+        if message.media_id:
+            self.log.add(conversation, "", "image", media_id=message.media_id)
+        else:
+            self.log.add(conversation, "", "text", text=message.content)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -17,7 +17,7 @@ from sandbox.callbacks import CallbackSender
 from sandbox.chat_log import DELIVERING, UNDELIVERED, Bubble, ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
 from sandbox.explainer import Explainer
-from sandbox.media import MIN_BYTES, VOICE_MAX_BYTES, MediaStore
+from wecom_emulator.media import MIN_BYTES, VOICE_MAX_BYTES, MediaStore
 
 MAX_TEXT_CHARS = 20_000
 # Room for the form's other fields and boundaries around a voice clip.
@@ -111,7 +111,7 @@ class MemberApi:
                 raise Refused("WeCom takes voice clips of 6 bytes to 2 MB")
         except Refused as err:
             return JSONResponse({"error": str(err)}, 400)
-        media_id = self._media.keep(data, filename)
+        media_id = self._media.keep(data, self._corp.corp_id, filename).media_id
         msg_id = self._sender.next_msg_id()
         bubble = self._log.add(
             conversation, member, "voice", text=filename, media_id=media_id, msg_id=msg_id,

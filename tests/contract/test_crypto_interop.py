@@ -16,7 +16,7 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from adapters.inbound.callback.callback_errors import ReceiveIdMismatch
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from tests.support.wecom_signing import signed_callback, signed_echo, text_message_xml
+from wecom_emulator.callbacks import signed_callback, signed_echo, text_message_xml
 
 TOKEN = "interopToken42"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

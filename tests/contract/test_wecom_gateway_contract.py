@@ -1,5 +1,5 @@
 """WeComGateway contract, run against the fake and against HttpxWeComGateway talking to the
-WeCom stand-in over real HTTP on 127.0.0.1; then what only the real adapter has to get right:
+WeCom emulator over real HTTP on 127.0.0.1; then what only the real adapter has to get right:
 the access token's life, retries, operator-facing reasons, and secrets kept out of sight, for
 messages and for group chats, images, media and names."""
 
@@ -24,9 +24,17 @@ from application.ports.wecom import DeliveryError, WeComGateway
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 from tests.fakes.wecom import FakeWeComGateway
-from tests.standins.wecom_groups_media import CHAT_GET, CHAT_SEND, MEDIA_GET, UPLOAD, USER_GET
-from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
 from tests.support.live_server import free_port, serve
+from wecom_emulator import (
+    CHAT_GET,
+    CHAT_SEND,
+    GETTOKEN,
+    MEDIA_GET,
+    SEND,
+    UPLOAD,
+    USER_GET,
+    WeComEmulator,
+)
 
 MEMBERS = ("alice", "bob")
 OUTSIDER = "ghost"  # not a member: every gateway under contract must refuse delivery to them
@@ -174,13 +182,13 @@ class TestFakeWeComGateway(WeComGatewayContract):
 
 
 @pytest.fixture
-def standin() -> WeComStandIn:
-    return WeComStandIn(known_users=MEMBERS, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE})
+def wecom() -> WeComEmulator:
+    return WeComEmulator(known_users=MEMBERS, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE})
 
 
 @pytest.fixture
-def base_url(standin) -> Iterator[str]:
-    with serve(standin.app) as url:
+def base_url(wecom) -> Iterator[str]:
+    with serve(wecom.app) as url:
         yield url
 
 
@@ -196,7 +204,7 @@ def leases() -> InMemoryLeaseStore:
 
 @pytest.fixture
 def make_gateway(
-    client, base_url, standin, token_cache, leases
+    client, base_url, wecom, token_cache, leases
 ) -> Callable[..., HttpxWeComGateway]:
     owners = itertools.count(1)
 
@@ -205,9 +213,9 @@ def make_gateway(
         arguments = dict(
             client=client,
             api_base_url=base_url,
-            corp_id=standin.corp_id,
-            corp_secret=standin.corp_secret,
-            agent_id=standin.agent_id,
+            corp_id=wecom.corp_id,
+            corp_secret=wecom.corp_secret,
+            agent_id=wecom.agent_id,
             token_cache=token_cache,
             leases=leases,
             owner=f"process-{next(owners)}",
@@ -219,11 +227,11 @@ def make_gateway(
     return make
 
 
-def _secrets(standin: WeComStandIn) -> list[str]:
-    return [standin.corp_secret, WRONG_SECRET, *standin.issued_tokens]
+def _secrets(wecom: WeComEmulator) -> list[str]:
+    return [wecom.corp_secret, WRONG_SECRET, *wecom.issued_tokens]
 
 
-def assert_secret_free(error: DeliveryError, standin: WeComStandIn) -> None:
+def assert_secret_free(error: DeliveryError, wecom: WeComEmulator) -> None:
     """Neither the reason, nor a printed traceback, nor an error chained to it may show a
     secret, a token, or the request URL. Error reporters render chained httpx errors with
     their request, whose URL holds the secret or the token."""
@@ -235,25 +243,25 @@ def assert_secret_free(error: DeliveryError, standin: WeComStandIn) -> None:
             shown.append(str(chained.request.url))  # type: ignore[attr-defined]
         chained = chained.__cause__ or chained.__context__
     shown = "\n".join(shown)
-    for secret in _secrets(standin):
+    for secret in _secrets(wecom):
         assert secret not in shown
     for url_part in ("corpsecret=", "access_token=", "127.0.0.1:"):
         assert url_part not in shown
 
 
 @pytest.fixture
-def secret_free_logs(caplog, standin) -> Iterator[None]:
+def secret_free_logs(caplog, wecom) -> Iterator[None]:
     caplog.set_level(logging.DEBUG)
     yield
     formatter = logging.Formatter()
     # httpx logs every request URL at INFO level (the logging setup must keep the "httpx"
-    # logger at WARNING), and uvicorn's records belong to the stand-in's side of the wire.
+    # logger at WARNING), and uvicorn's records belong to the emulator's side of the wire.
     records = caplog.get_records("setup") + caplog.get_records("call")
     ours = [r for r in records if not r.name.startswith(("httpx", "uvicorn"))]
     assert ours, "nothing was logged, so nothing was checked"
     for record in ours:
         line = formatter.format(record)
-        for secret in _secrets(standin):
+        for secret in _secrets(wecom):
             assert secret not in line, f"secret leaked in log record of {record.name}"
 
 
@@ -264,143 +272,143 @@ class TestHttpxWeComGatewayContract(WeComGatewayContract):
         return make_gateway()
 
     @pytest.fixture
-    def delivered(self, standin) -> Delivered:
-        return lambda recipient: standin.contents_for(recipient) + standin.chat_contents(recipient)
+    def delivered(self, wecom) -> Delivered:
+        return lambda recipient: wecom.contents_for(recipient) + wecom.chat_contents(recipient)
 
     @pytest.fixture
-    def images_delivered(self, standin) -> Delivered:
-        return lambda recipient: standin.images_for(recipient) + standin.chat_images(recipient)
+    def images_delivered(self, wecom) -> Delivered:
+        return lambda recipient: wecom.images_for(recipient) + wecom.chat_images(recipient)
 
 
 @pytest.mark.usefixtures("secret_free_logs")
 class TestHttpxWeComGateway:
-    async def test_sends_the_app_s_agentid_as_a_number(self, make_gateway, standin):
+    async def test_sends_the_app_s_agentid_as_a_number(self, make_gateway, wecom):
         await make_gateway().send_text("alice", "hi")
 
-        assert standin.sent[0].agentid == standin.agent_id
+        assert wecom.sent[0].agentid == wecom.agent_id
 
-    async def test_one_token_serves_many_sends(self, make_gateway, standin):
+    async def test_one_token_serves_many_sends(self, make_gateway, wecom):
         gateway = make_gateway()
         for n in range(5):
             await gateway.send_text("alice", f"message {n}")
 
-        assert standin.gettoken_calls == 1
-        assert len(standin.contents_for("alice")) == 5
+        assert wecom.gettoken_calls == 1
+        assert len(wecom.contents_for("alice")) == 5
 
     async def test_a_restarted_or_second_process_reuses_the_shared_token(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         await make_gateway().send_text("alice", "from the first process")
         await make_gateway().send_text("bob", "from the second process")
-        assert standin.gettoken_calls == 1
+        assert wecom.gettoken_calls == 1
 
         await make_gateway(token_cache=InMemoryAccessTokenCache()).send_text("bob", "unshared")
-        assert standin.gettoken_calls == 2
+        assert wecom.gettoken_calls == 2
 
     async def test_the_cache_key_does_not_contain_the_secret(
-        self, make_gateway, standin, token_cache
+        self, make_gateway, wecom, token_cache
     ):
         await make_gateway().send_text("alice", "hi")
 
         [(key, cached)] = token_cache.tokens.items()
-        assert standin.corp_secret not in key
-        assert standin.corp_id in key
-        assert cached.value == standin.issued_tokens[0]
+        assert wecom.corp_secret not in key
+        assert wecom.corp_id in key
+        assert cached.value == wecom.issued_tokens[0]
 
-    async def test_the_token_is_renewed_shortly_before_it_expires(self, make_gateway, standin):
+    async def test_the_token_is_renewed_shortly_before_it_expires(self, make_gateway, wecom):
         now = [1_000_000.0]
         gateway = make_gateway(clock=lambda: now[0], refresh_margin_seconds=300)
         await gateway.send_text("alice", "first")
 
-        now[0] += standin.expires_in - 301
+        now[0] += wecom.expires_in - 301
         await gateway.send_text("alice", "still fresh")
-        assert standin.gettoken_calls == 1
+        assert wecom.gettoken_calls == 1
 
         now[0] += 2
         await gateway.send_text("alice", "inside the margin")
-        assert standin.gettoken_calls == 2
-        assert len(standin.contents_for("alice")) == 3
+        assert wecom.gettoken_calls == 2
+        assert len(wecom.contents_for("alice")) == 3
 
     async def test_a_short_lived_token_is_still_reused_for_most_of_its_life(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
-        standin.expires_in = 60  # shorter than the 300 s margin: renew at 45 s, not at once
+        wecom.expires_in = 60  # shorter than the 300 s margin: renew at 45 s, not at once
         now = [1_000_000.0]
         gateway = make_gateway(clock=lambda: now[0], refresh_margin_seconds=300)
         for _ in range(5):
             await gateway.send_text("alice", "hi")
             now[0] += 8
-        assert standin.gettoken_calls == 1
+        assert wecom.gettoken_calls == 1
         now[0] += 10
         await gateway.send_text("alice", "past three quarters of its life")
-        assert standin.gettoken_calls == 2
+        assert wecom.gettoken_calls == 2
 
     @pytest.mark.parametrize("reject", ["expire_tokens", "revoke_tokens"])
     async def test_a_token_rejected_early_is_renewed_once_and_the_message_still_arrives(
-        self, make_gateway, standin, reject
+        self, make_gateway, wecom, reject
     ):
         gateway = make_gateway()
         await gateway.send_text("alice", "before")
-        getattr(standin, reject)()
+        getattr(wecom, reject)()
 
         await gateway.send_text("alice", "after")
 
-        assert standin.gettoken_calls == 2
-        assert standin.send_attempts == 3
-        assert standin.contents_for("alice") == ["before", "after"]
+        assert wecom.gettoken_calls == 2
+        assert wecom.send_attempts == 3
+        assert wecom.contents_for("alice") == ["before", "after"]
 
     async def test_a_token_rejected_again_after_renewal_is_not_retried_in_a_loop(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
-        standin.fail_next(SEND, 40014, times=10)
+        wecom.fail_next(SEND, 40014, times=10)
 
         with pytest.raises(DeliveryError) as raised:
             await make_gateway().send_text("alice", "hi")
 
         assert not raised.value.permanent
-        assert (standin.gettoken_calls, standin.send_attempts) == (2, 2)
-        assert_secret_free(raised.value, standin)
+        assert (wecom.gettoken_calls, wecom.send_attempts) == (2, 2)
+        assert_secret_free(raised.value, wecom)
 
     @pytest.mark.parametrize(
         "inject", [("errcode", -1), ("errcode", 45009), ("errcode", 45033), ("http", 502)]
     )
     async def test_a_transient_failure_is_retried_and_the_message_arrives_once(
-        self, make_gateway, standin, inject
+        self, make_gateway, wecom, inject
     ):
         kind, code = inject
         if kind == "errcode":
-            standin.fail_next(SEND, code)
+            wecom.fail_next(SEND, code)
         else:
-            standin.fail_next_http(SEND, code)
+            wecom.fail_next_http(SEND, code)
 
         await make_gateway().send_text("alice", "hello")
 
-        assert standin.send_attempts == 2
-        assert standin.contents_for("alice") == ["hello"]
+        assert wecom.send_attempts == 2
+        assert wecom.contents_for("alice") == ["hello"]
 
-    async def test_a_busy_gettoken_is_retried(self, make_gateway, standin):
-        standin.fail_next(GETTOKEN, -1)
+    async def test_a_busy_gettoken_is_retried(self, make_gateway, wecom):
+        wecom.fail_next(GETTOKEN, -1)
 
         await make_gateway().send_text("alice", "hello")
 
-        assert standin.gettoken_calls == 2
-        assert standin.contents_for("alice") == ["hello"]
+        assert wecom.gettoken_calls == 2
+        assert wecom.contents_for("alice") == ["hello"]
 
-    async def test_retries_are_bounded(self, make_gateway, standin):
-        standin.fail_next(SEND, 45009, times=10)
+    async def test_retries_are_bounded(self, make_gateway, wecom):
+        wecom.fail_next(SEND, 45009, times=10)
 
         with pytest.raises(DeliveryError) as raised:
             await make_gateway(retry_attempts=3).send_text("alice", "hello")
 
         assert not raised.value.permanent
         assert raised.value.errcode == 45009
-        assert standin.send_attempts == 3
-        assert standin.contents_for("alice") == []
+        assert wecom.send_attempts == 3
+        assert wecom.contents_for("alice") == []
 
     async def test_an_untrusted_ip_tells_the_operator_what_to_do_and_is_not_retried(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
-        standin.fail_next(SEND, 60020)
+        wecom.fail_next(SEND, 60020)
 
         with pytest.raises(DeliveryError) as raised:
             await make_gateway().send_text("alice", "hello")
@@ -409,90 +417,90 @@ class TestHttpxWeComGateway:
         assert (error.permanent, error.errcode) == (True, 60020)
         assert "trusted IPs" in error.reason
         assert "from ip: 127.0.0.1" in error.reason  # WeCom's errmsg names the IP to add
-        assert standin.send_attempts == 1
-        assert_secret_free(error, standin)
+        assert wecom.send_attempts == 1
+        assert_secret_free(error, wecom)
 
-    async def test_a_wrong_secret_is_permanent_and_says_so(self, make_gateway, standin):
+    async def test_a_wrong_secret_is_permanent_and_says_so(self, make_gateway, wecom):
         with pytest.raises(DeliveryError) as raised:
             await make_gateway(corp_secret=WRONG_SECRET).send_text("alice", "hello")
 
         error = raised.value
         assert (error.permanent, error.errcode) == (True, 40001)
         assert "corp_secret" in error.reason
-        assert (standin.gettoken_calls, standin.send_attempts) == (1, 0)
-        assert_secret_free(error, standin)
+        assert (wecom.gettoken_calls, wecom.send_attempts) == (1, 0)
+        assert_secret_free(error, wecom)
 
-    async def test_secrets_echoed_in_an_errmsg_are_redacted(self, make_gateway, standin):
+    async def test_secrets_echoed_in_an_errmsg_are_redacted(self, make_gateway, wecom):
         # A proxy in front of WeCom (api_base_url) may echo the request it refused.
-        standin.fail_next(GETTOKEN, 40001, errmsg=f"refused secret {standin.corp_secret}")
+        wecom.fail_next(GETTOKEN, 40001, errmsg=f"refused secret {wecom.corp_secret}")
         gateway = make_gateway()
         with pytest.raises(DeliveryError) as on_gettoken:
             await gateway.send_text("alice", "hello")
         gateway = make_gateway()  # this process remembers the refusal for a while; another asks
         await gateway.send_text("alice", "fetches a token")
-        token = standin.issued_tokens[0]
-        standin.fail_next(SEND, 40003, errmsg=f"refused token {token}")
+        token = wecom.issued_tokens[0]
+        wecom.fail_next(SEND, 40003, errmsg=f"refused token {token}")
         with pytest.raises(DeliveryError) as on_send:
             await gateway.send_text("alice", "hello")
 
         assert "refused secret [redacted]" in on_gettoken.value.reason
         assert "refused token [redacted]" in on_send.value.reason
-        assert_secret_free(on_gettoken.value, standin)
-        assert_secret_free(on_send.value, standin)
+        assert_secret_free(on_gettoken.value, wecom)
+        assert_secret_free(on_send.value, wecom)
 
     async def test_a_recipient_listed_in_invaliduser_is_a_permanent_failure(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         with pytest.raises(DeliveryError) as raised:
             await make_gateway().send_text(f"alice|{OUTSIDER}", "hello")
 
         assert raised.value.permanent
         assert OUTSIDER in raised.value.reason
-        assert standin.send_attempts == 1
+        assert wecom.send_attempts == 1
 
-    async def test_concurrent_sends_fetch_one_token(self, make_gateway, standin):
+    async def test_concurrent_sends_fetch_one_token(self, make_gateway, wecom):
         gateway = make_gateway()
 
         await asyncio.gather(*(gateway.send_text("alice", f"m{n}") for n in range(20)))
 
-        assert standin.gettoken_calls == 1
-        assert sorted(standin.contents_for("alice")) == sorted(f"m{n}" for n in range(20))
+        assert wecom.gettoken_calls == 1
+        assert sorted(wecom.contents_for("alice")) == sorted(f"m{n}" for n in range(20))
 
     async def test_several_processes_starting_together_fetch_one_token(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
-        standin.stall_next(GETTOKEN, 0.3)  # the first fetch is slow: the others must wait for it
+        wecom.stall_next(GETTOKEN, 0.3)  # the first fetch is slow: the others must wait for it
         processes = [make_gateway() for _ in range(4)]
 
         await asyncio.gather(*(p.send_text("alice", f"from {i}") for i, p in enumerate(processes)))
 
-        assert standin.gettoken_calls == 1
-        assert len(standin.contents_for("alice")) == 4
+        assert wecom.gettoken_calls == 1
+        assert len(wecom.contents_for("alice")) == 4
 
     async def test_a_refused_gettoken_is_not_asked_again_for_every_message(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         gateway = make_gateway(corp_secret=WRONG_SECRET)
         for n in range(5):
             with pytest.raises(DeliveryError) as raised:
                 await gateway.send_text("alice", f"m{n}")
             assert (raised.value.permanent, raised.value.errcode) == (True, 40001)
-        assert standin.gettoken_calls == 1
+        assert wecom.gettoken_calls == 1
 
     async def test_concurrent_senders_hit_by_one_expiry_fetch_one_new_token(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         gateway = make_gateway()
         await gateway.send_text("alice", "warm up")
-        standin.expire_tokens()
+        wecom.expire_tokens()
 
         await asyncio.gather(*(gateway.send_text("bob", f"m{n}") for n in range(20)))
 
-        assert standin.gettoken_calls == 2
-        assert len(standin.contents_for("bob")) == 20
+        assert wecom.gettoken_calls == 2
+        assert len(wecom.contents_for("bob")) == 20
 
-    async def test_a_timeout_is_transient_and_reported_without_the_url(self, make_gateway, standin):
-        standin.stall_next(SEND, 1.0, times=2)
+    async def test_a_timeout_is_transient_and_reported_without_the_url(self, make_gateway, wecom):
+        wecom.stall_next(SEND, 1.0, times=2)
 
         async with httpx.AsyncClient(timeout=0.3) as impatient:
             with pytest.raises(DeliveryError) as raised:
@@ -502,11 +510,11 @@ class TestHttpxWeComGateway:
         assert (error.permanent, error.errcode) == (False, None)
         assert "Timeout" in error.reason
         assert "/cgi-bin/message/send" in error.reason
-        assert standin.send_attempts == 2
-        assert_secret_free(error, standin)
+        assert wecom.send_attempts == 2
+        assert_secret_free(error, wecom)
 
     async def test_an_unreachable_wecom_is_transient_and_reported_without_the_url(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         nobody_listens = f"http://127.0.0.1:{free_port()}"
 
@@ -515,10 +523,10 @@ class TestHttpxWeComGateway:
 
         assert not raised.value.permanent
         assert "ConnectError" in raised.value.reason
-        assert_secret_free(raised.value, standin)
+        assert_secret_free(raised.value, wecom)
 
-    async def test_a_wrong_api_base_url_is_permanent_and_says_so(self, make_gateway, standin):
-        standin.fail_next_http(SEND, 404)
+    async def test_a_wrong_api_base_url_is_permanent_and_says_so(self, make_gateway, wecom):
+        wecom.fail_next_http(SEND, 404)
         with pytest.raises(DeliveryError) as not_found:
             await make_gateway().send_text("alice", "hi")
         with pytest.raises(DeliveryError) as not_http:
@@ -527,14 +535,14 @@ class TestHttpxWeComGateway:
         for raised in (not_found, not_http):
             assert raised.value.permanent
             assert "api_base_url" in raised.value.reason
-            assert_secret_free(raised.value, standin)
-        assert standin.send_attempts == 1
+            assert_secret_free(raised.value, wecom)
+        assert wecom.send_attempts == 1
 
-    async def test_repr_shows_no_secret(self, make_gateway, standin):
+    async def test_repr_shows_no_secret(self, make_gateway, wecom):
         gateway = make_gateway()
         await gateway.send_text("alice", "hi")
 
-        for secret in _secrets(standin):
+        for secret in _secrets(wecom):
             assert secret not in repr(gateway)
 
 
@@ -558,13 +566,13 @@ CALLS_BY_ENDPOINT = {
 @pytest.mark.usefixtures("secret_free_logs")
 class TestHttpxWeComGatewayGroupsAndMedia:
     async def test_an_image_is_uploaded_as_a_plain_named_file_of_its_type(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         jpeg = image_bytes(fmt="JPEG")
 
         await make_gateway().upload_image(jpeg, "猫 cat.photo.jpeg")
 
-        [upload] = standin.uploads
+        [upload] = wecom.uploads
         assert (upload.filename, upload.content_type, upload.data) == (
             "__cat_photo.jpg",
             "image/jpeg",
@@ -572,7 +580,7 @@ class TestHttpxWeComGatewayGroupsAndMedia:
         )
 
     async def test_an_image_too_large_for_wecom_is_sent_smaller_as_jpeg(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
         huge = noise_png((2000, 1800))
         assert len(huge) > 10_000_000
@@ -580,88 +588,88 @@ class TestHttpxWeComGatewayGroupsAndMedia:
         gateway = make_gateway()
         await gateway.send_image("alice", await gateway.upload_image(huge, "huge.png"))
 
-        [upload] = standin.uploads
+        [upload] = wecom.uploads
         assert upload.content_type == "image/jpeg" and upload.filename == "huge.jpg"
         assert len(upload.data) <= 10_000_000
         with Image.open(io.BytesIO(upload.data)) as sent:
             assert sent.width / sent.height == pytest.approx(2000 / 1800, rel=0.01)
-        assert standin.images_for("alice") == [upload.media_id]
+        assert wecom.images_for("alice") == [upload.media_id]
 
-    async def test_a_webp_image_is_sent_as_png(self, make_gateway, standin):
+    async def test_a_webp_image_is_sent_as_png(self, make_gateway, wecom):
         await make_gateway().upload_image(image_bytes(fmt="WEBP"), "from-the-model.webp")
 
-        [upload] = standin.uploads
+        [upload] = wecom.uploads
         assert (upload.filename, upload.content_type) == ("from-the-model.png", "image/png")
         with Image.open(io.BytesIO(upload.data)) as sent:
             assert sent.size == (40, 30)
 
     @pytest.mark.parametrize("endpoint", CALLS_BY_ENDPOINT)
     async def test_a_token_rejected_early_is_renewed_once_for_every_kind_of_call(
-        self, make_gateway, standin, endpoint
+        self, make_gateway, wecom, endpoint
     ):
         gateway = make_gateway()
         await gateway.send_text("alice", "warm up")
-        standin.expire_tokens()
+        wecom.expire_tokens()
 
         await CALLS_BY_ENDPOINT[endpoint](gateway)
 
-        assert standin.gettoken_calls == 2
-        assert standin.calls(endpoint) == 2
+        assert wecom.gettoken_calls == 2
+        assert wecom.calls(endpoint) == 2
 
     @pytest.mark.parametrize("endpoint", CALLS_BY_ENDPOINT)
     async def test_a_passing_failure_is_retried_for_every_kind_of_call(
-        self, make_gateway, standin, endpoint
+        self, make_gateway, wecom, endpoint
     ):
-        standin.fail_next(endpoint, -1)
-        standin.fail_next_http(endpoint, 502)
+        wecom.fail_next(endpoint, -1)
+        wecom.fail_next_http(endpoint, 502)
 
         await CALLS_BY_ENDPOINT[endpoint](make_gateway())
 
-        assert standin.calls(endpoint) == 3
+        assert wecom.calls(endpoint) == 3
 
     async def test_a_group_send_refused_for_an_operator_reason_says_what_to_do(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
-        standin.fail_next(CHAT_SEND, 60020)
+        wecom.fail_next(CHAT_SEND, 60020)
 
         with pytest.raises(DeliveryError) as raised:
             await make_gateway().send_chat_text(CHAT, "hello")
 
         assert (raised.value.permanent, raised.value.errcode) == (True, 60020)
         assert "trusted IPs" in raised.value.reason
-        assert standin.calls(CHAT_SEND) == 1
-        assert_secret_free(raised.value, standin)
+        assert wecom.calls(CHAT_SEND) == 1
+        assert_secret_free(raised.value, wecom)
 
-    async def test_an_expired_media_id_says_why_and_hides_the_token(self, make_gateway, standin):
+    async def test_an_expired_media_id_says_why_and_hides_the_token(self, make_gateway, wecom):
         with pytest.raises(DeliveryError) as raised:
             await make_gateway().download_media("expired")
 
         assert (raised.value.permanent, raised.value.errcode) == (True, 40007)
         assert "three days" in raised.value.reason
-        assert standin.calls(MEDIA_GET) == 1
-        assert_secret_free(raised.value, standin)
+        assert wecom.calls(MEDIA_GET) == 1
+        assert_secret_free(raised.value, wecom)
 
     async def test_a_download_larger_than_the_limit_is_cut_off_and_refused(
-        self, make_gateway, standin
+        self, make_gateway, wecom
     ):
-        standin.add_media("big", b"#!AMR\n" + bytes(5000))
+        wecom.add_media("big", b"#!AMR\n" + bytes(5000))
 
         with pytest.raises(DeliveryError) as raised:
             await make_gateway(media_max_bytes=1000).download_media("big")
 
         assert raised.value.permanent
         assert "more than 1,000 bytes" in raised.value.reason
-        assert_secret_free(raised.value, standin)
+        assert_secret_free(raised.value, wecom)
 
     @pytest.mark.parametrize("endpoint", [CHAT_GET, USER_GET])
     async def test_a_lookup_wecom_cannot_answer_fails_rather_than_saying_none(
-        self, make_gateway, standin, endpoint
+        self, make_gateway, wecom, endpoint
     ):
-        standin.fail_next(endpoint, 45009, times=10)
+        wecom.fail_next(endpoint, 45009, times=10)
         gateway = make_gateway(retry_attempts=2)
 
         with pytest.raises(DeliveryError) as raised:
             await (gateway.chat_name(CHAT) if endpoint == CHAT_GET else gateway.member_name("bob"))
 
         assert (raised.value.permanent, raised.value.errcode) == (False, 45009)
-        assert standin.calls(endpoint) == 2
+        assert wecom.calls(endpoint) == 2

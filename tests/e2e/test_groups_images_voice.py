@@ -10,10 +10,10 @@ import pytest
 
 from tests.standins.openai_media_standin import OpenAIMediaStandIn
 from tests.standins.openai_standin import OpenAIStandIn
-from tests.standins.wecom_standin import WeComStandIn
 from tests.support.e2e import CallbackKeys, WeComSender, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
+from wecom_emulator import WeComEmulator
 
 CHAT, OTHER_CHAT = "wrkGroupNankai", "wrkGroupChitchat"
 VOICE = (Path(__file__).parents[1] / "data" / "voice_hello.amr").read_bytes()
@@ -34,7 +34,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    wecom = WeComStandIn(
+    wecom = WeComEmulator(
         chats={CHAT: "南开知识社区", OTHER_CHAT: "闲聊群"},
         names={"zhangsan": "张三"},
         media={"VOICE1": VOICE},

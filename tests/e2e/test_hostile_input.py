@@ -8,21 +8,21 @@ import asyncio
 import httpx
 import pytest
 
-from tests.standins.wecom_standin import WeComStandIn
 from tests.support.e2e import service_config
 from tests.support.hostile_callbacks import Peer
 from tests.support.hostile_flood import flood
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
-from tests.support.wecom_signing import signed_callback, text_message_xml
 from tests.unit.infrastructure.test_security_config import ADMIN_TOKEN
+from wecom_emulator import WeComEmulator
+from wecom_emulator.callbacks import signed_callback, text_message_xml
 
 MEMBER = "zhangsan"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    wecom = WeComStandIn(known_users={MEMBER})
+    wecom = WeComEmulator(known_users={MEMBER})
     peer = Peer("HostileToken123", "H" * 43, wecom.corp_id, wecom.agent_id)
     with serve(wecom.app) as wecom_url:
         config = service_config(

@@ -11,11 +11,11 @@ from sqlalchemy import create_engine, text
 
 from adapters.outbound.persistence.sqlalchemy_schema import metadata
 from tests.standins.openai_standin import OpenAIStandIn
-from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
 from tests.support.e2e import CallbackKeys, WeComSender, service_config
 from tests.support.live_server import serve
 from tests.support.postgres import postgres_url
 from tests.support.service_process import ServiceProcess, wait_until
+from wecom_emulator import GETTOKEN, SEND, WeComEmulator
 
 FAST = {"lease_seconds": 2, "sweep_seconds": 0.3, "shutdown_grace_seconds": 2}
 TWO_PARTS = "\n\n".join(f"第{i}段。" + "很长的回答内容。" * 20 for i in range(8))
@@ -76,7 +76,7 @@ class Rig:
 
 @pytest.fixture
 def rig(storage_url, tmp_path):
-    wecom = WeComStandIn()
+    wecom = WeComEmulator()
     model = OpenAIStandIn(reply=answer)
     with serve(wecom.app) as wecom_url, serve(model.app) as model_url:
         rig = Rig(wecom, wecom_url, model, model_url, storage_url, tmp_path)

@@ -10,11 +10,11 @@ import httpx
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from domain.notices import MODEL_FAILED
 from tests.standins.openai_standin import OpenAIStandIn
-from tests.standins.wecom_standin import GETTOKEN, SEND, WeComStandIn
 from tests.support.e2e import CallbackKeys, random_key, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
-from tests.support.wecom_signing import signed_callback, signed_echo, text_message_xml
+from wecom_emulator import GETTOKEN, SEND, WeComEmulator
+from wecom_emulator.callbacks import signed_callback, signed_echo, text_message_xml
 
 USER = "zhangsan"
 
@@ -22,7 +22,7 @@ USER = "zhangsan"
 class Life:
     """The service between its stand-ins, and every answer it gave."""
 
-    def __init__(self, service: ServiceProcess, wecom: WeComStandIn, crypto, admin_token: str):
+    def __init__(self, service: ServiceProcess, wecom: WeComEmulator, crypto, admin_token: str):
         self.service, self.wecom, self.crypto = service, wecom, crypto
         self.admin_token = admin_token
         self.answers: list[httpx.Response] = []
@@ -61,7 +61,7 @@ class Life:
 
 
 def test_no_secret_and_no_access_token_leaks_in_a_whole_life_at_debug_level(tmp_path):
-    wecom = WeComStandIn(known_users={USER})
+    wecom = WeComEmulator(known_users={USER})
     llm_key = "sk-" + random_key(40)
     model = OpenAIStandIn(reply=lambda body: f"回答：{body['messages'][-1]['content']}",
                           api_key=llm_key)

@@ -11,11 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from tests.standins.openai_standin import OpenAIStandIn
-from tests.standins.wecom_standin import WeComStandIn
 from tests.support.e2e import CallbackKeys, random_key, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
-from tests.support.wecom_signing import signed_callback, signed_echo, text_message_xml
+from wecom_emulator import WeComEmulator
+from wecom_emulator.callbacks import signed_callback, signed_echo, text_message_xml
 
 USER = "zhangsan"
 LONG_ANSWER = "\n\n".join(f"第{i}段。" + "这是一个很长的回答。" * 12 for i in range(9))
@@ -28,7 +28,7 @@ def reply_for(body: dict) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    wecom = WeComStandIn(known_users={USER})
+    wecom = WeComEmulator(known_users={USER})
     llm_key = "sk-" + random_key(24)
     model = OpenAIStandIn(reply=reply_for, api_key=llm_key)
     with serve(wecom.app) as wecom_url, serve(model.app) as model_url:

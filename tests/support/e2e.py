@@ -1,17 +1,16 @@
-"""Pieces for end-to-end tests: a service configuration pointed at local stand-ins, and a
-sender that plays WeCom's side of the callback."""
+"""Pieces for end-to-end tests: a service configuration pointed at the WeCom emulator and
+other local stand-ins, and a sender that plays WeCom's side of the callback."""
 
 from __future__ import annotations
 
 import secrets
 import string
-import time
 
 import httpx
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from tests.standins.wecom_standin import WeComStandIn
-from tests.support.wecom_signing import render_xml, signed_callback, text_message_xml
+from wecom_emulator import WeComEmulator
+from wecom_emulator.callbacks import signed_callback, text_message_xml, voice_message_xml
 
 
 def random_key(length: int) -> str:
@@ -27,7 +26,7 @@ class CallbackKeys:
 
 
 def service_config(
-    wecom: WeComStandIn,
+    wecom: WeComEmulator,
     wecom_url: str,
     keys: CallbackKeys,
     storage_url: str,
@@ -55,7 +54,7 @@ def service_config(
 class WeComSender:
     """Sends text callbacks the way WeCom does: signed, encrypted, retried on failure."""
 
-    def __init__(self, wecom: WeComStandIn, keys: CallbackKeys, path: str = "/wework_callback"):
+    def __init__(self, wecom: WeComEmulator, keys: CallbackKeys, path: str = "/wework_callback"):
         self._wecom = wecom
         self._crypto = WeComCrypto(keys.token, keys.aes_key, wecom.corp_id)
         self._path = path
@@ -72,19 +71,10 @@ class WeComSender:
     def voice_callback(
         self, user: str, media_id: str, msg_id: int, chat_id: str | None = None
     ) -> tuple[dict, bytes]:
-        fields: dict[str, str | int] = {
-            "ToUserName": self._wecom.corp_id,
-            "FromUserName": user,
-            "CreateTime": int(time.time()),
-            "MsgType": "voice",
-            "MediaId": media_id,
-            "Format": "amr",
-            "MsgId": str(msg_id),
-            "AgentID": self._wecom.agent_id,
-        }
-        if chat_id:
-            fields["ChatId"] = chat_id
-        return signed_callback(self._crypto, render_xml(fields))
+        xml = voice_message_xml(
+            self._wecom.corp_id, user, media_id, msg_id, self._wecom.agent_id, chat_id=chat_id
+        )
+        return signed_callback(self._crypto, xml)
 
     def post(self, base_url: str, params: dict, body: bytes) -> httpx.Response:
         return httpx.post(f"{base_url}{self._path}", params=params, content=body, timeout=5)

@@ -26,7 +26,7 @@ from adapters.inbound.callback.callback_limits import (
     MAX_NAME_CHARS,
 )
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from tests.support.wecom_signing import cdata, render_xml, text_message_xml
+from wecom_emulator.callbacks import cdata, render_xml, text_message_xml
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'

@@ -32,7 +32,7 @@ from application.pipeline.accept_message import AcceptMessage
 from domain.messages import InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.hostile_callbacks import CallbackRequest, Peer
-from tests.support.wecom_signing import cdata
+from wecom_emulator.callbacks import cdata
 
 CORP_ID, AGENT_ID = "ww1234567890", 1000001
 PEER = Peer("Token123", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", CORP_ID, AGENT_ID)

@@ -15,7 +15,7 @@ from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
 from application.channels.aibot.accept_aibot_message import AiBotAccepted
 from application.channels.aibot.stream_board import StreamReply
 from tests.support.aibot_signing import AiBotPeer, refresh_payload, text_payload
-from tests.support.wecom_signing import signed_echo
+from wecom_emulator.callbacks import signed_echo
 
 TOKEN, AES_KEY = "BotToken42", "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
 PATH = "/wework_aibot"

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from adapters.inbound.callback.callback_limits import MAX_ENVELOPE_BYTES
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_app.wecom_callback import WeComCallback
-from tests.support.wecom_signing import (
+from wecom_emulator.callbacks import (
     event_xml,
     signed_callback,
     signed_echo,

@@ -18,7 +18,7 @@ from adapters.inbound.wecom_app.wecom_xml import (
     parse_message,
 )
 from domain.messages import InboundMessage
-from tests.support.wecom_signing import (
+from wecom_emulator.callbacks import (
     event_xml,
     render_xml,
     signed_callback,

@@ -1,20 +1,28 @@
-"""Callbacks built the way WeCom sends them, for any test that plays WeCom.
+"""Callbacks as WeCom sends them to an app (WECOM.md, "Callback"): the message as XML in
+WeCom's layout, encrypted and signed with the app's Token and EncodingAESKey.
 
-    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)
+    crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID)   # anything with encrypt and signature
     xml = text_message_xml(CORP_ID, "zhangsan", "hello", msg_id="1", agent_id=1000002)
     params, body = signed_callback(crypto, xml)
-    client.post("/wecom/callback", params=params, content=body)
+    client.post("/wework_callback", params=params, content=body)
 
-`params` holds msg_signature, timestamp and nonce; `body` is the encrypted envelope.
+`params` holds msg_signature, timestamp and nonce; `body` is the encrypted envelope. The
+AES and sha1 work is the caller's `crypto` (the sandbox and the tests lend the service's own
+or an independent one), so the emulator stays free of the service's code.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from typing import Protocol
 from xml.etree import ElementTree
 
-from adapters.inbound.callback.wecom_crypto import WeComCrypto
+
+class CallbackCrypto(Protocol):
+    def encrypt(self, plaintext: str) -> str: ...
+
+    def signature(self, timestamp: str, nonce: str, payload: str) -> str: ...
 
 
 def text_message_xml(
@@ -27,18 +35,24 @@ def text_message_xml(
     chat_id: str | None = None,
 ) -> str:
     """A decrypted text message; `chat_id` makes it a group message."""
-    fields: dict[str, str | int] = {
-        "ToUserName": corp_id,
-        "FromUserName": from_user,
-        "CreateTime": _now() if create_time is None else create_time,
-        "MsgType": "text",
-        "Content": content,
-        "MsgId": str(msg_id),
-        "AgentID": agent_id,
-    }
-    if chat_id is not None:
-        fields["ChatId"] = chat_id
-    return render_xml(fields)
+    return _message_xml(
+        corp_id, from_user, msg_id, agent_id, create_time, chat_id, MsgType="text", Content=content
+    )
+
+
+def voice_message_xml(
+    corp_id: str,
+    from_user: str,
+    media_id: str,
+    msg_id: str | int,
+    agent_id: int,
+    chat_id: str | None = None,
+) -> str:
+    """A decrypted voice message: the clip itself waits in media/get under `media_id`."""
+    return _message_xml(
+        corp_id, from_user, msg_id, agent_id, None, chat_id,
+        MsgType="voice", MediaId=media_id, Format="amr",
+    )
 
 
 def event_xml(
@@ -72,7 +86,7 @@ def cdata(text: str) -> str:
 
 
 def signed_callback(
-    crypto: WeComCrypto,
+    crypto: CallbackCrypto,
     xml_plaintext: str,
     timestamp: int | None = None,
     nonce: str | None = None,
@@ -95,15 +109,37 @@ def signed_callback(
 
 
 def signed_echo(
-    crypto: WeComCrypto, echo: str, timestamp: int | None = None, nonce: str | None = None
+    crypto: CallbackCrypto, echo: str, timestamp: int | None = None, nonce: str | None = None
 ) -> dict[str, str]:
     """The query of WeCom's URL-verification GET (not yet URL-encoded); answer must be `echo`."""
     encrypted = crypto.encrypt(echo)
     return {**_signed_params(crypto, encrypted, timestamp, nonce), "echostr": encrypted}
 
 
+def _message_xml(
+    corp_id: str,
+    from_user: str,
+    msg_id: str | int,
+    agent_id: int,
+    create_time: int | None,
+    chat_id: str | None,
+    **fields: str,
+) -> str:
+    message: dict[str, str | int] = {
+        "ToUserName": corp_id,
+        "FromUserName": from_user,
+        "CreateTime": _now() if create_time is None else create_time,
+        **fields,
+        "MsgId": str(msg_id),
+        "AgentID": agent_id,
+    }
+    if chat_id:
+        message["ChatId"] = chat_id
+    return render_xml(message)
+
+
 def _signed_params(
-    crypto: WeComCrypto, encrypted: str, timestamp: int | None, nonce: str | None
+    crypto: CallbackCrypto, encrypted: str, timestamp: int | None, nonce: str | None
 ) -> dict[str, str]:
     ts = str(_now() if timestamp is None else timestamp)
     nonce = str(secrets.randbelow(10**10)) if nonce is None else nonce

@@ -1,0 +1,50 @@
+"""Who and what WeCom knows in the corp: the members an app may message (every one, unless
+they are listed), their names for user/get, and the group chats with their names and members
+for appchat. One directory serves every corp the emulator plays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from wecom_emulator.errors import Refused
+
+
+class Directory:
+    def __init__(
+        self,
+        known_users: Iterable[str] | None,
+        names: Mapping[str, str] | None,
+        chats: Mapping[str, str] | None,
+        chat_members: Mapping[str, Sequence[str]] | None,
+    ):
+        """`known_users` None accepts every recipient; `chats` None accepts a send to any
+        chatid (and appchat/get then finds none)."""
+        self._known_users = None if known_users is None else frozenset(known_users)
+        self._names = dict(names or {})
+        self._chats = None if chats is None else dict(chats)
+        self._chat_members = {chat: list(users) for chat, users in (chat_members or {}).items()}
+
+    def knows(self, user: str) -> bool:
+        return self._known_users is None or user in self._known_users
+
+    def member(self, userid: str) -> dict[str, Any]:
+        """user/get's answer; 60111 for a member WeCom does not know."""
+        if userid not in self._names:
+            raise Refused(60111)
+        return {"userid": userid, "name": self._names[userid]}
+
+    def check_chat(self, chatid: Any) -> str:
+        """A chatid appchat/send takes; 86003 for a chat that does not exist."""
+        if not isinstance(chatid, str) or (self._chats is not None and chatid not in self._chats):
+            raise Refused(86003)
+        return chatid
+
+    def chat_info(self, chatid: str) -> dict[str, Any]:
+        """appchat/get's chat_info, owner first in its userlist; 86003 for an unknown chat."""
+        name = (self._chats or {}).get(chatid)
+        if name is None:
+            raise Refused(86003)
+        members = self._chat_members.get(chatid, [])
+        owner = members[0] if members else ""
+        return {"chatid": chatid, "name": name, "owner": owner, "userlist": members}
