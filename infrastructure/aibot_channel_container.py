@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
 from application.channels.aibot.accept_aibot_message import AcceptAiBotMessage
 from application.channels.aibot.aibot_channel import AiBotChannel
@@ -13,11 +12,9 @@ from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply
 from application.channels.aibot.refresh_stream import RefreshStream
 from application.channels.aibot.stream_board import StreamTiming
 from application.channels.aibot.streaming_ask import StreamingAsk
-from application.pipeline.accept_message import AcceptMessage
 from domain.tokens import estimate_tokens
 from infrastructure.channel_parts import ChannelParts
 from infrastructure.channel_settings import AiBotChannelSettings
-from infrastructure.secrets import reveal
 
 
 class AiBotChannelContainer(containers.DeclarativeContainer):
@@ -54,23 +51,13 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
     )
     accept = providers.Singleton(
         AcceptAiBotMessage,
-        accept=providers.Singleton(
-            AcceptMessage,
-            store=shared.event_store,
-            notifier=shared.scheduler,
-            group_memory=parts.rules.provided.group_memory,
-        ),
+        accept=parts.accept_message,
         rules=parts.rules,
         count_tokens=providers.Object(estimate_tokens),
     )
     callback = providers.Singleton(
         WeComAiBotCallback,
-        crypto=providers.Singleton(
-            WeComCrypto,
-            token=providers.Callable(reveal, settings.provided.token),
-            encoding_aes_key=providers.Callable(reveal, settings.provided.aes_key),
-            receive_id="",
-        ),
+        crypto=parts.crypto,
         accept=accept,
         refresh=providers.Singleton(
             RefreshStream,

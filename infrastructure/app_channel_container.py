@@ -7,13 +7,11 @@ from functools import partial
 
 from dependency_injector import containers, providers
 
-from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_app.wecom_callback import WeComCallback
 from application.channels.app.app_channel import AppChannel
 from application.channels.app.deliver_app_reply import DeliverAppReply
 from application.channels.app.name_directory import NameDirectory
 from application.channels.app.send_pacer import SendPacer
-from application.pipeline.accept_message import AcceptMessage
 from application.pipeline.media_work import DrawPicture, TranscribeVoice
 from domain.tokens import estimate_tokens
 from infrastructure.channel_parts import ChannelParts
@@ -60,20 +58,10 @@ class AppChannelContainer(containers.DeclarativeContainer):
             jitter=shared.jitter,
         ),
     )
-    accept = providers.Singleton(
-        AcceptMessage,
-        store=shared.event_store,
-        notifier=shared.scheduler,
-        group_memory=parts.rules.provided.group_memory,
-    )
+    accept = parts.accept_message
     callback = providers.Singleton(
         WeComCallback,
-        crypto=providers.Singleton(
-            WeComCrypto,
-            token=providers.Callable(reveal, settings.provided.token),
-            encoding_aes_key=providers.Callable(reveal, settings.provided.aes_key),
-            receive_id=settings.provided.corp_id,
-        ),
+        crypto=parts.crypto,
         accept=accept,
         agent_id=settings.provided.agent_id,
         max_skew_seconds=_wecom.callback_max_skew_seconds,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from application.pipeline.accept_message import AcceptMessage
 from application.pipeline.ask_with_memory import AskWithMemory
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
 from application.pipeline.timed_chat_model import TimedChatModel
@@ -21,6 +23,7 @@ from infrastructure.channel_models import (
 )
 from infrastructure.channel_settings import ChannelSettings
 from infrastructure.config import RuleSettings
+from infrastructure.secrets import reveal
 
 
 def chat_rules(rules: RuleSettings) -> ChatRules:
@@ -75,6 +78,19 @@ class ChannelParts(containers.DeclarativeContainer):
         ),
         **{SHARED: shared.speech_to_text},
         **speech_models(settings.provided.speech, shared.llm_http),
+    )
+    accept_message = providers.Singleton(
+        AcceptMessage,
+        store=shared.event_store,
+        notifier=shared.scheduler,
+        group_memory=rules.provided.group_memory,
+    )
+    # Built only for a channel whose callbacks WeCom signs and encrypts.
+    crypto = providers.Singleton(
+        WeComCrypto,
+        token=providers.Callable(reveal, settings.provided.token),
+        encoding_aes_key=providers.Callable(reveal, settings.provided.aes_key),
+        receive_id=settings.provided.receive_id,
     )
     ask_with_memory = providers.Singleton(
         AskWithMemory,

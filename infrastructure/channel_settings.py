@@ -75,6 +75,11 @@ class AppChannelSettings(ChannelSettings):
     agent_id: int = 0
     corp_secret: SecretStr = SecretStr("")
 
+    @property
+    def receive_id(self) -> str:
+        """What WeCom writes into each encrypted callback as its addressee: the CorpID."""
+        return self.corp_id
+
     def describe(self) -> str:
         return f"app {self.name} (agent {self.agent_id}) at {self.callback_path}"
 
@@ -87,6 +92,9 @@ class AiBotChannelSettings(ChannelSettings):
     kind: ClassVar[str] = "aibot"
     show_thinking: bool = False
     stream_seconds: float = 300.0
+
+    # A bot's callbacks name no addressee (WECOM.md).
+    receive_id: ClassVar[str] = ""
 
     def describe(self) -> str:
         return f"aibot {self.name} at {self.callback_path}"
