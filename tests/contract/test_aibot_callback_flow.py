@@ -73,7 +73,8 @@ def slow_model(seconds_per_piece: float) -> FakeChatModel:
 
 @pytest.fixture
 def quick(tmp_path, responses):
-    app, peer = serve_bot(tmp_path, slow_model(0.05), stream_seconds=300)
+    # Slow enough that refreshes see it grow even on a loaded machine (about 1.5 s in all).
+    app, peer = serve_bot(tmp_path, slow_model(0.15), stream_seconds=300)
     with serve(app) as base, serve(responses.app) as response_base:
         yield Served(
             AiBotCaller(peer, f"{base}/wework_aibot"), responses, tmp_path / "events.db",
