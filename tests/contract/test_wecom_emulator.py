@@ -91,6 +91,7 @@ class TestSeveralApps:
             await gateway_for(wecom.first_app, agent_id=other.agent_id).send_text("alice", "hi")
 
         assert (raised.value.errcode, raised.value.permanent) == (301002, True)
+        assert "agent_id is not the app whose corp_secret is configured" in raised.value.reason
         assert wecom.sent == []
         assert wecom.calls(SEND, wecom.first_app) == 1 and wecom.calls(SEND, other) == 0
 

@@ -39,6 +39,10 @@ _ADVICE = {
     "inside the app's visible range",
     86003: "the group chat does not exist, or was not created by this app (a self-built app "
     "can only send to group chats it created itself)",
+    # The token came from one app's Secret, the agentid names another app of the corp.
+    301002: "the agent_id is not the app whose corp_secret is configured: check that "
+    "services.weworktop.agent_id and corp_secret (or apps[…].agent_id and corp_secret of "
+    "the app named in the log line) are the AgentId and Secret of one and the same app",
 }
 
 
