@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.outbound.persistence.sqlalchemy_legacy_keys import prefix_legacy_keys
 from adapters.outbound.persistence.sqlalchemy_operator_reads import create_message_index
 from adapters.outbound.persistence.sqlalchemy_schema import (
     access_tokens,
@@ -36,6 +37,7 @@ def _create_initial_tables(conn: Connection) -> None:
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "events, pending messages, access tokens, leases", _create_initial_tables),
     (2, "message index, delivery problems index", create_message_index),
+    (3, "keys recorded before channels name app:default or aibot:default", prefix_legacy_keys),
 ]
 
 _LEDGER = (
