@@ -7,7 +7,7 @@ find the memory and the pre-upgrade messages under the channels `app:default` an
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from adapters.outbound.persistence import sqlalchemy_legacy_keys, sqlalchemy_migrations
 from adapters.outbound.persistence.sqlalchemy_engine import build_engine
@@ -20,7 +20,6 @@ from adapters.outbound.persistence.sqlalchemy_legacy_keys import (
 from adapters.outbound.persistence.sqlalchemy_migrations import MIGRATIONS, migrate, schema_version
 from adapters.outbound.persistence.sqlalchemy_schema import (
     events,
-    metadata,
     pending_messages,
     received_messages,
 )
@@ -30,7 +29,7 @@ from domain.events import AnswerComposed, Event, MessageReceived, ReplyDelivered
 from domain.messages import InboundMessage
 from domain.tokens import estimate_tokens
 from tests.fakes.chat_model import FakeChatModel
-from tests.support.postgres import postgres_url
+from tests.support.postgres import empty_postgres_url
 
 AGENT = 1000002
 RESPONSE_URL = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC"
@@ -261,11 +260,5 @@ class TestSqlite(LegacyKeysMigrationContract):
 
 class TestPostgres(LegacyKeysMigrationContract):
     @pytest.fixture
-    async def url(self) -> str:
-        url = postgres_url()
-        engine = build_engine(url)
-        async with engine.begin() as conn:
-            names = ", ".join([*metadata.tables, "schema_migrations"])
-            await conn.execute(text(f"DROP TABLE IF EXISTS {names}"))
-        await engine.dispose()
-        return url
+    def url(self) -> str:
+        return empty_postgres_url()

@@ -7,13 +7,11 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from adapters.outbound.persistence.sqlalchemy_schema import metadata
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.e2e import CallbackKeys, WeComSender, service_config
 from tests.support.live_server import serve
-from tests.support.postgres import postgres_url
+from tests.support.postgres import empty_postgres_url
 from tests.support.service_process import ServiceProcess, wait_until
 from wecom_emulator import GETTOKEN, SEND, WeComEmulator
 
@@ -31,13 +29,7 @@ def answer(body: dict) -> str:
 def storage_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/events.db"
-    url = postgres_url()
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        names = ", ".join([*metadata.tables, "schema_migrations"])
-        conn.execute(text(f"DROP TABLE IF EXISTS {names}"))
-    engine.dispose()
-    return url
+    return empty_postgres_url()
 
 
 class Rig:

@@ -9,8 +9,13 @@ import string
 import httpx
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from wecom_emulator import WeComEmulator
-from wecom_emulator.callbacks import signed_callback, text_message_xml, voice_message_xml
+from wecom_emulator import App, WeComEmulator
+from wecom_emulator.callbacks import (
+    event_xml,
+    signed_callback,
+    text_message_xml,
+    voice_message_xml,
+)
 
 
 def random_key(length: int) -> str:
@@ -52,19 +57,29 @@ def service_config(
 
 
 class WeComSender:
-    """Sends text callbacks the way WeCom does: signed, encrypted, retried on failure."""
+    """Sends text callbacks the way WeCom does: signed, encrypted, retried on failure. It plays
+    `app` (the emulator's first app unless given), whose callback keys are `keys`, at `path`;
+    `agent_id` puts another AgentID into the messages, as a forger would."""
 
-    def __init__(self, wecom: WeComEmulator, keys: CallbackKeys, path: str = "/wework_callback"):
-        self._wecom = wecom
-        self._crypto = WeComCrypto(keys.token, keys.aes_key, wecom.corp_id)
+    def __init__(
+        self,
+        wecom: WeComEmulator,
+        keys: CallbackKeys,
+        path: str = "/wework_callback",
+        app: App | None = None,
+        agent_id: int | None = None,
+    ):
+        app = app or wecom.first_app
+        self._corp_id = app.corp_id
+        self._agent_id = app.agent_id if agent_id is None else agent_id
+        self._crypto = WeComCrypto(keys.token, keys.aes_key, app.corp_id)
         self._path = path
 
     def callback(
         self, user: str, content: str, msg_id: int, chat_id: str | None = None
     ) -> tuple[dict, bytes]:
         xml = text_message_xml(
-            self._wecom.corp_id, user, content, msg_id=msg_id, agent_id=self._wecom.agent_id,
-            chat_id=chat_id,
+            self._corp_id, user, content, msg_id=msg_id, agent_id=self._agent_id, chat_id=chat_id
         )
         return signed_callback(self._crypto, xml)
 
@@ -72,9 +87,13 @@ class WeComSender:
         self, user: str, media_id: str, msg_id: int, chat_id: str | None = None
     ) -> tuple[dict, bytes]:
         xml = voice_message_xml(
-            self._wecom.corp_id, user, media_id, msg_id, self._wecom.agent_id, chat_id=chat_id
+            self._corp_id, user, media_id, msg_id, self._agent_id, chat_id=chat_id
         )
         return signed_callback(self._crypto, xml)
+
+    def event_callback(self, user: str, event: str) -> tuple[dict, bytes]:
+        """An event such as `enter_agent` (a member opening the app)."""
+        return signed_callback(self._crypto, event_xml(self._corp_id, user, event, self._agent_id))
 
     def post(self, base_url: str, params: dict, body: bytes) -> httpx.Response:
         return httpx.post(f"{base_url}{self._path}", params=params, content=body, timeout=5)
