@@ -97,7 +97,7 @@ def signed_callback(
     """
     message = ElementTree.fromstring(xml_plaintext)
     encrypted = crypto.encrypt(xml_plaintext)
-    params = _signed_params(crypto, encrypted, timestamp, nonce)
+    params = signed_query(crypto, encrypted, timestamp, nonce)
     body = render_xml(
         {
             "ToUserName": message.findtext("ToUserName", ""),
@@ -113,7 +113,7 @@ def signed_echo(
 ) -> dict[str, str]:
     """The query of WeCom's URL-verification GET (not yet URL-encoded); answer must be `echo`."""
     encrypted = crypto.encrypt(echo)
-    return {**_signed_params(crypto, encrypted, timestamp, nonce), "echostr": encrypted}
+    return {**signed_query(crypto, encrypted, timestamp, nonce), "echostr": encrypted}
 
 
 def _message_xml(
@@ -138,9 +138,10 @@ def _message_xml(
     return render_xml(message)
 
 
-def _signed_params(
+def signed_query(
     crypto: CallbackCrypto, encrypted: str, timestamp: int | None, nonce: str | None
 ) -> dict[str, str]:
+    """msg_signature, timestamp and nonce of a callback carrying `encrypted`."""
     ts = str(_now() if timestamp is None else timestamp)
     nonce = str(secrets.randbelow(10**10)) if nonce is None else nonce
     return {

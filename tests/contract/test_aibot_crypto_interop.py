@@ -23,6 +23,7 @@ from adapters.inbound.wecom_aibot.wecom_aibot_json import passive_reply
 from application.channels.aibot.accept_aibot_message import AiBotAccepted
 from application.channels.aibot.stream_board import StreamReply
 from tests.support.aibot_signing import text_payload
+from wecom_emulator.aibot_callbacks import BadReply, open_passive_reply
 
 TOKEN = "aibotToken7"
 AES_KEY = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
@@ -70,6 +71,20 @@ def test_a_reply_signed_for_another_nonce_or_sealed_for_a_corp_is_not_accepted(o
         app_side.decrypt_message(
             {"Encrypt": envelope["encrypt"]}, envelope["msgsignature"], "1700000123", NONCE
         )
+
+
+def test_the_emulator_opens_our_passive_reply_as_wecom_and_refuses_a_forged_one(ours):
+    """The emulator (sandbox, tests) checks replies as wechatpy does above."""
+    body = passive_reply(ours, StreamReply("M", "x", True), NONCE, "1700000123")
+    opened = {"msgtype": "stream", "stream": {"id": "M", "finish": True, "content": "x"}}
+    assert open_passive_reply(ours, body, NONCE) == opened
+    with pytest.raises(BadReply, match="nonce"):
+        open_passive_reply(ours, body, "999")
+    forged = json.dumps(json.loads(body) | {"msgsignature": "0" * 40})
+    with pytest.raises(BadReply, match="msgsignature"):
+        open_passive_reply(ours, forged, NONCE)
+    with pytest.raises(BadReply, match="envelope"):
+        open_passive_reply(ours, b"forbidden", NONCE)
 
 
 async def test_our_endpoint_accepts_a_callback_that_wechatpy_encrypted(ours, theirs):
