@@ -16,19 +16,25 @@ DELIVERING, WAITING, UNDELIVERED = "delivering", "waiting", "undelivered"
 MAX_BUBBLES = 5000
 
 
-def private_chat(user_id: str) -> str:
-    return f"private:{user_id}"
+def private_chat(channel: str, user_id: str) -> str:
+    """A member's private chat with one app or bot (the channel, as the service names it)."""
+    return f"{channel}/private:{user_id}"
 
 
-def group_chat(chat_id: str) -> str:
-    return f"group:{chat_id}"
+def group_chat(channel: str, chat_id: str) -> str:
+    """A group chat as one app or bot takes part in it: each has its own conversation."""
+    return f"{channel}/group:{chat_id}"
+
+
+def channel_of(conversation: str) -> str:
+    return conversation.partition("/")[0]
 
 
 @dataclass
 class Bubble:
     id: int
     conversation: str
-    sender: str  # the member's UserID, or "" for the app
+    sender: str  # the member's UserID, or "" for the app or bot of the conversation
     kind: str  # "text", "image" or "voice"
     text: str = ""
     media_id: str = ""

@@ -1,6 +1,7 @@
 """The emulator as one Starlette app: WeCom's API under /cgi-bin (for the service, played by
-wecom_emulator), the member's page at / with its JSON API (for a person), sharing one media
-store; what the app sends lands in the chat log the page shows."""
+wecom_emulator, with every app of the corp and their tokens; and the AI bot's response_url),
+the member's page at / with its JSON API (for a person), sharing one media store; what an app
+or the bot sends lands in the chat log the page shows."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from sandbox.bot_chat import BotChat, ResponseUrls
 from sandbox.callbacks import CallbackSender
 from sandbox.chat_log import ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
@@ -30,38 +32,58 @@ _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'", "Cache-Control
 
 
 class SandboxEmulator:
-    """`service_url` is where the service listens (callbacks go to its `callback_path`, the
-    operator API is under its /admin)."""
+    """`service_url` is where the service listens (each app's and bot's callbacks go to its
+    callback_path, the operator API is under its /admin); `emulator_url` where this app is
+    served (the bot's response_urls point there)."""
 
-    def __init__(
-        self,
-        corp: Corp,
-        keys: SandboxKeys,
-        service_url: str,
-        callback_path: str = "/wework_callback",
-    ):
+    def __init__(self, corp: Corp, keys: SandboxKeys, service_url: str, emulator_url: str):
         self.corp = corp
         self.log = ChatLog()
+        first, *more_apps = corp.apps
         self.wecom = WeComEmulator(
             corp_id=corp.corp_id,
-            corp_secret=keys.corp_secret,
-            agent_id=corp.agent_id,
+            corp_secret=keys.channels[first.channel].corp_secret,
+            agent_id=first.agent_id,
             known_users=corp.members,
             names=corp.members,
             chats={group.chat_id: group.name for group in corp.groups},
             chat_members={group.chat_id: group.members for group in corp.groups},
             on_delivery=self._show,
         )
+        for app in more_apps:
+            self.wecom.add_app(app.agent_id, corp_secret=keys.channels[app.channel].corp_secret)
+        self._channel_of_agent = {app.agent_id: app.channel for app in corp.apps}
         self._tasks: set[asyncio.Task[None]] = set()
         # Used only on the loop that serves the app; closed when the app shuts down.
         self._client = httpx.AsyncClient(timeout=10.0)
         service_url = service_url.rstrip("/")
-        crypto = WeComCrypto(keys.token, keys.aes_key, corp.corp_id)
+
+        def crypto(channel: str, receive_id: str) -> WeComCrypto:
+            # An app's callbacks carry the CorpID as their receiveid, a bot's none.
+            return WeComCrypto(keys.channels[channel].token, keys.channels[channel].aes_key,
+                               receive_id)
+
+        apps = {
+            app.channel: CallbackSender(
+                self._client, service_url + app.callback_path, corp.corp_id, app.agent_id,
+                crypto(app.channel, corp.corp_id),
+            )
+            for app in corp.apps
+        }
+        responses = ResponseUrls(emulator_url, self.log)
+        bots = {
+            bot.channel: BotChat(
+                self._client, service_url + bot.callback_path, crypto(bot.channel, ""),
+                bot.name, responses, self.log, self._spawn,
+            )
+            for bot in corp.bots
+        }
         members = MemberApi(
             corp,
             self.log,
             self.wecom.media,
-            CallbackSender(self._client, service_url + callback_path, corp, crypto),
+            apps,
+            bots,
             Explainer(self._client, service_url + "/admin", keys.admin_token, self.log),
             self._spawn,
             operator_url=service_url + "/admin/",
@@ -71,7 +93,8 @@ class SandboxEmulator:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
         self.app = Starlette(
-            routes=self.wecom.routes() + members.routes() + page, lifespan=self._lifespan
+            routes=self.wecom.routes() + responses.routes() + members.routes() + page,
+            lifespan=self._lifespan,
         )
 
     @asynccontextmanager
@@ -85,11 +108,12 @@ class SandboxEmulator:
             await self._client.aclose()
 
     def _show(self, message: SentMessage) -> None:
-        """What the app sent, as the members see it."""
+        """What an app sent, as the members see it in their chat with that app."""
+        channel = self._channel_of_agent[message.agentid]
         if message.chatid:
-            conversation = group_chat(message.chatid)
+            conversation = group_chat(channel, message.chatid)
         else:
-            conversation = private_chat(message.touser)
+            conversation = private_chat(channel, message.touser)
         if message.media_id:
             self.log.add(conversation, "", "image", media_id=message.media_id)
         else:

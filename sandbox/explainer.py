@@ -1,6 +1,6 @@
 """Why a member's message got the answer it got, or none: the sandbox asks the service's
-operator API (GET /admin/api/messages/{MsgId}, with the sandbox's bearer token), as an
-operator would, and writes the outcome onto the member's bubble."""
+operator API (GET /admin/api/messages/{MsgId}?channel=…, with the sandbox's bearer token), as
+an operator would, and writes the outcome onto the member's bubble."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from sandbox.chat_log import WAITING, Bubble, ChatLog
+from sandbox.chat_log import WAITING, Bubble, ChatLog, channel_of
 
 log = logging.getLogger("weworktop.sandbox")
 
@@ -36,7 +36,7 @@ class Explainer:
         while time.monotonic() < deadline:
             await asyncio.sleep(QUICK_SECONDS if looks < QUICK_LOOKS else SLOW_SECONDS)
             looks += 1
-            report = await self._report(bubble.msg_id)
+            report = await self._report(bubble.msg_id, channel_of(bubble.conversation))
             if report is None:
                 continue
             status = report["status"]
@@ -45,10 +45,13 @@ class Explainer:
             if status in SETTLED:
                 return
 
-    async def _report(self, msg_id: str) -> dict | None:
+    async def _report(self, msg_id: str, channel: str) -> dict | None:
+        """The message's report; MsgIds are each app's or bot's own, so the channel says whose."""
         try:
             response = await self._client.get(
-                f"{self._admin_url}/api/messages/{msg_id}", headers=self._headers
+                f"{self._admin_url}/api/messages/{msg_id}",
+                params={"channel": channel},
+                headers=self._headers,
             )
         except httpx.HTTPError as err:
             log.warning("sandbox could not ask the operator API: %s", type(err).__name__)

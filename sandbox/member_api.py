@@ -1,11 +1,13 @@
-"""The page's side of the emulator: a member sends text or a voice clip into a chat, and the
-page asks what changed since it last looked. A member's message becomes a WeCom callback to
-the service; its fate is then followed through the operator API (sandbox.explainer)."""
+"""The page's side of the emulator: a member sends text or a voice clip into a chat with one
+of the corp's apps or its bot, and the page asks what changed since it last looked. A
+member's message becomes a WeCom callback to that app's or bot's callback URL; its fate is
+then followed through the operator API (sandbox.explainer)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -13,9 +15,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.callbacks import CallbackSender
-from sandbox.chat_log import DELIVERING, UNDELIVERED, Bubble, ChatLog, group_chat, private_chat
-from sandbox.corp import Corp
+from sandbox.bot_chat import BotChat
+from sandbox.callbacks import CallbackSender, next_msg_id
+from sandbox.chat_log import (
+    DELIVERING,
+    UNDELIVERED,
+    Bubble,
+    ChatLog,
+    channel_of,
+    group_chat,
+    private_chat,
+)
+from sandbox.corp import Assistant, Corp
 from sandbox.explainer import Explainer
 from wecom_emulator.media import MIN_BYTES, VOICE_MAX_BYTES, MediaStore
 
@@ -36,7 +47,8 @@ class MemberApi:
         corp: Corp,
         log: ChatLog,
         media: MediaStore,
-        sender: CallbackSender,
+        apps: Mapping[str, CallbackSender],
+        bots: Mapping[str, BotChat],
         explainer: Explainer,
         spawn: Spawn,
         operator_url: str,
@@ -44,17 +56,19 @@ class MemberApi:
         self._corp = corp
         self._log = log
         self._media = media
-        self._sender = sender
+        self._apps = apps  # by channel
+        self._bots = bots
+        self._entered: set[tuple[str, str]] = set()  # (member, channel): the app was opened
         self._explainer = explainer
         self._spawn = spawn
         self._operator_url = operator_url
-        # Callbacks go out one at a time, so the service receives them in the order sent.
         self._in_order = asyncio.Lock()
 
     def routes(self) -> list[Route]:
         return [
             Route("/api/setup", self.setup, methods=["GET"]),
             Route("/api/messages", self.send_text, methods=["POST"]),
+            Route("/api/open", self.open_chat, methods=["POST"]),
             Route("/api/voice", self.send_voice, methods=["POST"]),
             Route("/api/updates", self.updates, methods=["GET"]),
             Route("/media/{media_id}", self.media, methods=["GET"]),
@@ -64,33 +78,46 @@ class MemberApi:
         corp = self._corp
         return JSONResponse(
             {
-                "app": corp.app_name,
+                "channels": [_channel_json(assistant) for assistant in corp.assistants],
                 "members": [{"id": uid, "name": name} for uid, name in corp.members.items()],
                 "groups": [
                     {"id": g.chat_id, "name": g.name, "whitelisted": g.whitelisted}
                     for g in corp.groups
                 ],
-                "group_prefix": corp.group_prefixes[0],
                 "operator_url": self._operator_url,
             }
         )
 
+    async def open_chat(self, request: Request) -> Response:
+        """A member opens an app's chat: WeCom tells the app (enter_agent) the first time,
+        and the app may answer with its welcome_message."""
+        try:
+            _body, (channel, member, _conversation, chat_id) = await self._json_in_chat(request)
+        except (Refused, ValueError) as err:
+            return JSONResponse({"error": str(err)}, 400)
+        sender = self._apps.get(channel)
+        if sender is not None and not chat_id and (member, channel) not in self._entered:
+            self._entered.add((member, channel))
+            self._spawn(self._in_turn(partial(sender.post, sender.event(member, "enter_agent"))))
+        return JSONResponse({})
+
     async def send_text(self, request: Request) -> Response:
         try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise Refused("the body must be a JSON object")
-            member, conversation, chat_id = self._where(body.get("from"), body.get("conversation"))
+            body, (channel, member, conversation, chat_id) = await self._json_in_chat(request)
             text = body.get("text")
             if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
                 raise Refused(f"text must be 1 to {MAX_TEXT_CHARS} characters")
         except (Refused, ValueError) as err:
             return JSONResponse({"error": str(err)}, 400)
-        msg_id = self._sender.next_msg_id()
         bubble = self._log.add(
-            conversation, member, "text", text=text, msg_id=msg_id, status=DELIVERING
+            conversation, member, "text", text=text, msg_id=next_msg_id(), status=DELIVERING
         )
-        self._spawn(self._deliver(bubble, self._sender.text(member, text, msg_id, chat_id)))
+        if channel in self._bots:
+            send = partial(self._bots[channel].send_text, bubble, member, text, chat_id)
+        else:
+            sender = self._apps[channel]
+            send = partial(sender.post, sender.text(member, text, bubble.msg_id, chat_id))
+        self._spawn(self._deliver(bubble, send))
         return JSONResponse(bubble.as_json())
 
     async def send_voice(self, request: Request) -> Response:
@@ -99,9 +126,11 @@ class MemberApi:
             if declared.isdigit() and int(declared) > VOICE_MAX_BYTES + _FORM_OVERHEAD:
                 raise Refused("WeCom takes voice clips of 6 bytes to 2 MB")
             async with request.form(max_files=1, max_fields=4) as form:
-                member, conversation, chat_id = self._where(
+                channel, member, conversation, chat_id = self._where(
                     form.get("from"), form.get("conversation")
                 )
+                if channel not in self._apps:
+                    raise Refused("the sandbox sends voice to the apps; type to the bot")
                 clip = form.get("voice")
                 if not isinstance(clip, UploadFile):
                     raise Refused("send the clip as the 'voice' file field")
@@ -112,12 +141,13 @@ class MemberApi:
         except Refused as err:
             return JSONResponse({"error": str(err)}, 400)
         media_id = self._media.keep(data, self._corp.corp_id, filename).media_id
-        msg_id = self._sender.next_msg_id()
         bubble = self._log.add(
-            conversation, member, "voice", text=filename, media_id=media_id, msg_id=msg_id,
-            status=DELIVERING,
+            conversation, member, "voice", text=filename, media_id=media_id,
+            msg_id=next_msg_id(), status=DELIVERING,
         )
-        self._spawn(self._deliver(bubble, self._sender.voice(member, media_id, msg_id, chat_id)))
+        sender = self._apps[channel]
+        xml = sender.voice(member, media_id, bubble.msg_id, chat_id)
+        self._spawn(self._deliver(bubble, partial(sender.post, xml)))
         return JSONResponse(bubble.as_json())
 
     async def updates(self, request: Request) -> Response:
@@ -133,21 +163,48 @@ class MemberApi:
             return Response("no such media", 404)
         return Response(media.data, media_type=media.content_type or "application/octet-stream")
 
-    def _where(self, member: Any, conversation: Any) -> tuple[str, str, str]:
-        """(member, conversation, chat_id) of a message the member may send there."""
+    async def _json_in_chat(
+        self, request: Request
+    ) -> tuple[dict[str, Any], tuple[str, str, str, str]]:
+        """The JSON body naming `from` and `conversation`, and where that is (see _where)."""
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise Refused("the body must be a JSON object")
+        return body, self._where(body.get("from"), body.get("conversation"))
+
+    def _where(self, member: Any, conversation: Any) -> tuple[str, str, str, str]:
+        """(channel, member, conversation, chat_id) of a message the member may send there."""
         if member not in self._corp.members:
             raise Refused("'from' must be a member of the sample corp")
-        if conversation == private_chat(member):
-            return member, conversation, ""
+        channel = channel_of(conversation) if isinstance(conversation, str) else ""
+        if self._corp.assistant(channel) is None:
+            raise Refused("'conversation' must be a chat with one of the corp's apps or bots")
+        if conversation == private_chat(channel, member):
+            return channel, member, conversation, ""
         for group in self._corp.groups:
-            if conversation == group_chat(group.chat_id) and member in group.members:
-                return member, conversation, group.chat_id
+            if conversation == group_chat(channel, group.chat_id) and member in group.members:
+                return channel, member, conversation, group.chat_id
         raise Refused("'conversation' must be the member's private chat or one of their groups")
 
-    async def _deliver(self, bubble: Bubble, xml: str) -> None:
+    async def _in_turn(self, send: Callable[[], Awaitable[str | None]]) -> str | None:
+        """Callbacks go out one at a time, so the service receives them in the order sent."""
         async with self._in_order:
-            problem = await self._sender.post(xml)
+            return await send()
+
+    async def _deliver(self, bubble: Bubble, send: Callable[[], Awaitable[str | None]]) -> None:
+        problem = await self._in_turn(send)
         if problem:
             self._log.update(bubble, status=UNDELIVERED, note=problem)
             return
         await self._explainer.follow(bubble)
+
+
+def _channel_json(assistant: Assistant) -> dict[str, Any]:
+    return {
+        "id": assistant.channel,
+        "name": assistant.name,
+        "kind": "aibot" if assistant.is_bot else "app",
+        "hint": assistant.hint,
+        # How a question starts in a group: the app's first group prefix, a mention of a bot.
+        "group_prefix": f"@{assistant.name}" if assistant.is_bot else assistant.group_prefixes[0],
+    }

@@ -85,7 +85,7 @@ def run_sandbox(
     service_sock, emulator_sock = _listen(service_port), _listen(emulator_port)
     service_url = f"http://127.0.0.1:{service_sock.getsockname()[1]}"
     emulator_url = f"http://127.0.0.1:{emulator_sock.getsockname()[1]}"
-    keys = SandboxKeys()
+    keys = SandboxKeys.fresh(SAMPLE_CORP)
     config = service_config(
         SAMPLE_CORP, keys, service_sock.getsockname()[1], emulator_url, models
     )
@@ -95,7 +95,7 @@ def run_sandbox(
         path.touch(mode=0o600)
         path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         service = create_service(path)
-    emulator = SandboxEmulator(SAMPLE_CORP, keys, service_url)
+    emulator = SandboxEmulator(SAMPLE_CORP, keys, service_url, emulator_url)
     _write_admin_token(keys.admin_token)
     try:
         return asyncio.run(

@@ -1,14 +1,16 @@
-"""The service's configuration for a sandbox run: fresh random secrets every run, the sample
-corp, the product example's chat rules, and the WeCom API at the emulator."""
+"""The service's configuration for a sandbox run: fresh random secrets every run, for every
+channel its own, the sample corp's apps and bot, the product example's chat rules, and the
+WeCom API at the emulator."""
 
 from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.corp import Corp
+from sandbox.corp import Assistant, Corp
 
 STORAGE_URL = "sqlite:///data/sandbox.db"
 # The model sections a sandbox takes from the operator's own configuration, if given.
@@ -21,13 +23,23 @@ def _random(length: int) -> str:
 
 
 @dataclass(frozen=True)
-class SandboxKeys:
-    """Shared by the service and the emulator only, and never shown: repr hides them."""
+class ChannelKeys:
+    """One channel's secrets (a bot uses no corp_secret). Shared by the service and the
+    emulator only, and never shown: repr hides them."""
 
     corp_secret: str = field(default_factory=lambda: _random(43), repr=False)
     token: str = field(default_factory=lambda: _random(32), repr=False)
     aes_key: str = field(default_factory=lambda: _random(43), repr=False)
+
+
+@dataclass(frozen=True)
+class SandboxKeys:
+    channels: Mapping[str, ChannelKeys]  # by channel ("app:it")
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    @classmethod
+    def fresh(cls, corp: Corp) -> SandboxKeys:
+        return cls({assistant.channel: ChannelKeys() for assistant in corp.assistants})
 
 
 def service_config(
@@ -37,29 +49,61 @@ def service_config(
     emulator_url: str,
     models: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`models` holds the llm/image/speech sections to use; the offline model without."""
+    """`models` holds the llm/image/speech sections to use; the offline model without. The
+    corp's first app is the seed's (top-level keys), the others are `apps` and `aibots`."""
+    seed, *more_apps = corp.apps
+    seed_keys = keys.channels[seed.channel]
     return {
         "services": {
             "channel_type": "weworktop",
             "weworktop": {
                 "corp_id": corp.corp_id,
-                "corp_secret": keys.corp_secret,
-                "agent_id": corp.agent_id,
-                "token": keys.token,
-                "aes_key": keys.aes_key,
+                "corp_secret": seed_keys.corp_secret,
+                "agent_id": seed.agent_id,
+                "token": seed_keys.token,
+                "aes_key": seed_keys.aes_key,
                 "host": "127.0.0.1",
                 "port": service_port,
                 "api_base_url": emulator_url,
-                "single_chat_prefix": [""],
-                "group_chat_prefix": list(corp.group_prefixes),
+                "single_chat_prefix": list(seed.private_prefixes),
+                "group_chat_prefix": list(seed.group_prefixes),
                 "group_name_white_list": corp.whitelist,
                 "image_create_prefix": ["画", "生成图片", "创建图像"],
                 "speech_recognition": True,
                 "conversation_max_tokens": 4000,
                 "max_single_msg_tokens": 1000,
+                "apps": [_app_entry(app, keys.channels[app.channel]) for app in more_apps],
+                "aibots": [_bot_entry(corp, bot, keys.channels[bot.channel]) for bot in corp.bots],
             },
         },
         **(models or {"llm": {"provider": "echo"}}),
         "storage": {"url": STORAGE_URL},
         "admin": {"enabled": True, "bearer_token": keys.admin_token},
+    }
+
+
+def _app_entry(app: Assistant, keys: ChannelKeys) -> dict[str, Any]:
+    return {
+        "name": app.config_name,
+        "agent_id": app.agent_id,
+        "corp_secret": keys.corp_secret,
+        "token": keys.token,
+        "aes_key": keys.aes_key,
+        "callback_path": app.callback_path,
+        "single_chat_prefix": list(app.private_prefixes),
+        "group_chat_prefix": list(app.group_prefixes),
+        "welcome_message": app.welcome,
+        # Merged over the sandbox's model sections: the same model, asked as this app.
+        **({"llm": {"system_prompt": app.system_prompt}} if app.system_prompt else {}),
+    }
+
+
+def _bot_entry(corp: Corp, bot: Assistant, keys: ChannelKeys) -> dict[str, Any]:
+    return {
+        "name": bot.config_name,
+        "token": keys.token,
+        "aes_key": keys.aes_key,
+        "callback_path": bot.callback_path,
+        # WeCom does not tell a bot its groups' names: the white list holds their chat ids.
+        "group_name_white_list": [g.chat_id for g in corp.groups if g.whitelisted],
     }

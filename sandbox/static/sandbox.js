@@ -1,10 +1,13 @@
-// The sandbox page: chat as a member of the sample corp. Messages go to the emulator, which
-// sends them to the service as WeCom callbacks; the page asks the emulator every few hundred
+// The sandbox page: chat as a member of the sample corp with one of its apps or its bot (each
+// a channel of the service). Messages go to the emulator, which sends them to the service as
+// WeCom callbacks of that app or bot; the page asks the emulator every few hundred
 // milliseconds what changed (new replies, and why a message was or was not answered).
 "use strict";
 
 const POLL_MS = 300;
-const state = { setup: null, member: "", chat: "", bubbles: new Map(), revision: 0 };
+const state = {
+  setup: null, member: "", channel: "", chat: "", bubbles: new Map(), revision: 0,
+};
 const $ = (id) => document.getElementById(id);
 
 function element(tag, text, className) {
@@ -14,10 +17,16 @@ function element(tag, text, className) {
   return node;
 }
 
-function privateChat(member) { return `private:${member}`; }
+// A chat is one app's or bot's: "<channel>/private:<member>" or "<channel>/group:<chatid>".
+function privateChat(member) { return `${state.channel}/private:${member}`; }
+function groupChat(group) { return `${state.channel}/group:${group.id}`; }
 function groupOf(chat) {
-  return state.setup.groups.find((group) => `group:${group.id}` === chat);
+  return state.setup.groups.find((group) => groupChat(group) === chat);
 }
+function channelNamed(id) { return state.setup.channels.find((channel) => channel.id === id); }
+function channelOf(conversation) { return channelNamed(conversation.split("/")[0]); }
+function currentChannel() { return channelNamed(state.channel); }
+function kindOf(channel) { return channel.kind === "aibot" ? "机器人 bot" : "应用 app"; }
 function nameOf(member) {
   const found = state.setup.members.find((m) => m.id === member);
   return found ? found.name : member;
@@ -44,8 +53,8 @@ function bubbleItem(bubble) {
   item.dataset.from = bubble.sender ? "member" : "app";
   if (bubble.sender && bubble.sender === state.member) item.classList.add("mine");
   const time = new Date(bubble.at * 1000).toLocaleTimeString();
-  item.append(element("span", `${bubble.sender ? nameOf(bubble.sender) : state.setup.app} · ${time}`,
-    "who"));
+  const who = bubble.sender ? nameOf(bubble.sender) : channelOf(bubble.conversation).name;
+  item.append(element("span", `${who} · ${time}`, "who"));
   const body = element("div", undefined, "body");
   if (bubble.kind === "image") {
     const image = element("img");
@@ -73,11 +82,33 @@ function renderBubbles() {
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
+function renderChannels() {
+  $("channels").replaceChildren(...state.setup.channels.map((channel) => {
+    const button = element("button", channel.name);
+    button.type = "button";
+    button.dataset.channel = channel.id;
+    if (channel.id === state.channel) button.classList.add("current");
+    button.append(element("span", kindOf(channel), "tag"));
+    button.addEventListener("click", () => openChannel(channel.id));
+    const item = element("li");
+    item.append(button);
+    return item;
+  }));
+}
+
+function openChannel(channel) {
+  const group = groupOf(state.chat);
+  state.channel = channel;
+  renderChannels();
+  openChat(group ? groupChat(group) : privateChat(state.member));
+}
+
 function renderChats() {
-  const chats = [{ id: privateChat(state.member), label: `${state.setup.app}`, tag: "应用 app" }];
+  const name = currentChannel().name;
+  const chats = [{ id: privateChat(state.member), label: name, tag: "私聊 private" }];
   for (const group of state.setup.groups) {
     chats.push({
-      id: `group:${group.id}`,
+      id: groupChat(group),
       label: group.name,
       tag: group.whitelisted ? "白名单 whitelisted" : "不在白名单 not whitelisted",
       tagClass: group.whitelisted ? "whitelisted" : "not-whitelisted",
@@ -99,17 +130,20 @@ function renderChats() {
 function openChat(chat) {
   state.chat = chat;
   const group = groupOf(chat);
-  const prefix = state.setup.group_prefix;
+  const channel = currentChannel();
+  const prefix = channel.group_prefix;
   if (group) {
-    $("chat-title").textContent = group.name;
+    $("chat-title").textContent = `${group.name} · ${channel.name}`;
     $("chat-hint").textContent = group.whitelisted
       ? `群聊在白名单里：以「${prefix}」开头提问，如「${prefix} 你好」。 ` +
         `Whitelisted group: start with ${prefix} to ask.`
-      : "这个群不在白名单里，应用不会回答。 Not on group_name_white_list: the app stays silent.";
+      : `这个群不在白名单里，${channel.name}不会回答。 ` +
+        "Not on group_name_white_list: it stays silent.";
   } else {
-    $("chat-title").textContent = `${state.setup.app}（应用 app）`;
-    $("chat-hint").textContent = "直接提问；「画 一只猫」生成图片；#help 查看命令。 " +
-      "Ask anything; 画 一只猫 draws a picture; #help lists the commands.";
+    $("chat-title").textContent = `${channel.name}（${kindOf(channel)}）`;
+    $("chat-hint").textContent = channel.hint;
+    // Opening an app is what WeCom tells it (enter_agent), and what its welcome answers.
+    if (channel.kind === "app") report(enter(chat));
   }
   renderChats();
   renderBubbles();
@@ -143,6 +177,14 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+async function enter(chat) {
+  await call("/api/open", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ from: state.member, conversation: chat }),
+  });
+}
+
 async function sendText(text) {
   const bubble = await call("/api/messages", {
     method: "POST",
@@ -170,6 +212,7 @@ function report(promise) {
 async function start() {
   state.setup = await call("/api/setup");
   state.member = state.setup.members[0].id;
+  state.channel = state.setup.channels[0].id;
   const select = $("member");
   for (const member of state.setup.members) {
     const option = element("option", `${member.name}（${member.id}）`);
@@ -177,7 +220,7 @@ async function start() {
     select.append(option);
   }
   select.addEventListener("change", () => {
-    const wasPrivate = state.chat.startsWith("private:");
+    const wasPrivate = !groupOf(state.chat);
     state.member = select.value;
     openChat(wasPrivate ? privateChat(state.member) : state.chat);
   });
@@ -196,6 +239,7 @@ async function start() {
     $("voice").value = "";
     if (file) report(sendVoice(file));
   });
+  renderChannels();
   openChat(privateChat(state.member));
   poll();
 }

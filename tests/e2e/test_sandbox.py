@@ -19,7 +19,9 @@ from tests.support.sandbox_process import SandboxProcess
 from tests.support.service_process import ROOT, wait_until
 
 VOICE = Path(__file__).parents[1] / "data" / "voice_hello.amr"
-ME = "private:zhangsan"
+# Chats are each app's or bot's own: "<channel>/private:<member>", "<channel>/group:<chatid>".
+XIAOZHI, IT, BOT = "app:default", "app:it", "aibot:team"
+ME = f"{XIAOZHI}/private:zhangsan"
 WHITELISTED, NOT_WHITELISTED = "group:wrkNankaiKnowledge", "group:wrkChitchat"
 
 
@@ -57,27 +59,28 @@ def test_hello_is_answered_by_the_offline_model_within_a_second(sandbox, figures
 
 
 def test_a_group_off_the_whitelist_gets_no_answer_and_the_reason_is_shown(sandbox):
-    mine = sandbox.send("lisi", NOT_WHITELISTED, "小知 你好")
+    mine = sandbox.send("lisi", f"{XIAOZHI}/{NOT_WHITELISTED}", "小知 你好")
     settled = sandbox.settled(mine["id"])
     assert (settled["status"], settled["note"]) == (
         "ignored", "group '闲聊群' is not in group_name_white_list"
     )
-    assert sandbox.replies(NOT_WHITELISTED) == []
+    assert sandbox.replies(f"{XIAOZHI}/{NOT_WHITELISTED}") == []
 
 
 def test_a_whitelisted_group_question_is_answered_naming_the_asker(sandbox):
-    unprefixed = sandbox.send("lisi", WHITELISTED, "大家好")
+    group = f"{XIAOZHI}/{WHITELISTED}"
+    unprefixed = sandbox.send("lisi", group, "大家好")
     assert sandbox.settled(unprefixed["id"])["note"] == "no group_chat_prefix matched"
-    asked = sandbox.send("lisi", WHITELISTED, "@小知 周会几点？")
+    asked = sandbox.send("lisi", group, "@小知 周会几点？")
     assert sandbox.settled(asked["id"])["status"] == "answered"
-    [reply] = sandbox.replies(WHITELISTED)
+    [reply] = sandbox.replies(group)
     assert reply["text"].startswith("@李四 （离线模型）你说：周会几点？")
 
 
 def test_a_picture_is_uploaded_to_the_emulator_and_shown(sandbox):
-    asked = sandbox.send("wangwu", "private:wangwu", "画 一只猫")
+    asked = sandbox.send("wangwu", f"{XIAOZHI}/private:wangwu", "画 一只猫")
     assert sandbox.settled(asked["id"])["status"] == "answered"
-    [picture] = [b for b in sandbox.replies("private:wangwu") if b["kind"] == "image"]
+    [picture] = [b for b in sandbox.replies(f"{XIAOZHI}/private:wangwu") if b["kind"] == "image"]
     image = httpx.get(f"{sandbox.page_url}/media/{picture['media_id']}", timeout=5)
     assert image.headers["content-type"] == "image/png"
     assert image.content.startswith(b"\x89PNG")
@@ -86,7 +89,7 @@ def test_a_picture_is_uploaded_to_the_emulator_and_shown(sandbox):
 def test_a_voice_clip_is_fetched_by_the_service_and_answered(sandbox):
     response = httpx.post(
         f"{sandbox.page_url}/api/voice",
-        data={"from": "wangwu", "conversation": "private:wangwu"},
+        data={"from": "wangwu", "conversation": f"{XIAOZHI}/private:wangwu"},
         files={"voice": ("hello.amr", VOICE.read_bytes(), "audio/amr")},
         timeout=5,
     )
@@ -95,7 +98,60 @@ def test_a_voice_clip_is_fetched_by_the_service_and_answered(sandbox):
     # No speech service is configured in the sandbox: the member is told so, not ignored.
     assert settled["status"] == "answered"
     assert "no speech-to-text service" in settled["note"]
-    assert "语音暂时无法识别" in sandbox.replies("private:wangwu")[-1]["text"]
+    assert "语音暂时无法识别" in sandbox.replies(f"{XIAOZHI}/private:wangwu")[-1]["text"]
+
+
+def test_the_it_app_has_its_own_prefix_and_welcome_and_answers_as_itself(sandbox):
+    chat = f"{IT}/private:lisi"
+    sandbox.open("lisi", chat)
+    wait_until(lambda: sandbox.replies(chat), what="the IT app's welcome")
+    unprefixed = sandbox.send("lisi", chat, "打印机连不上")
+    asked = sandbox.send("lisi", chat, "IT 打印机连不上")
+
+    ignored = sandbox.settled(unprefixed["id"])
+    assert (ignored["status"], ignored["note"]) == ("ignored", "no single_chat_prefix matched")
+    assert sandbox.settled(asked["id"])["status"] == "answered"
+    welcome, answer = [reply["text"] for reply in sandbox.replies(chat)]
+    assert welcome.startswith("你好，我是 IT 帮手")
+    assert answer.startswith("（离线模型）你说：打印机连不上")
+    # Sent through the IT app (its own agentid and token): nothing landed in 小知's chat.
+    assert sandbox.replies(f"{XIAOZHI}/private:lisi") == []
+    sandbox.open("lisi", chat)  # opened again: WeCom tells the app once per sandbox run
+    time.sleep(0.5)
+    assert len(sandbox.replies(chat)) == 2
+
+
+def test_the_bot_streams_its_answer_and_needs_a_mention_in_groups(sandbox):
+    private = sandbox.send("wangwu", f"{BOT}/private:wangwu", "周会几点？")
+    group = f"{BOT}/{WHITELISTED}"
+    unmentioned = sandbox.send("wangwu", group, "周会几点？")
+    mentioned = sandbox.send("wangwu", group, "@团队助手 周会几点？")
+    elsewhere = sandbox.send("wangwu", f"{BOT}/{NOT_WHITELISTED}", "@团队助手 你好")
+
+    assert sandbox.settled(private["id"])["status"] == "answered"
+    assert sandbox.settled(mentioned["id"])["status"] == "answered"
+    wait_until(lambda: sandbox.replies(group), what="the bot's answer in the group")
+    assert [r["text"] for r in sandbox.replies(f"{BOT}/private:wangwu")] == [
+        "（离线模型）你说：周会几点？\n我记得之前的 0 条消息。"
+    ]
+    assert sandbox.replies(group)[0]["text"].startswith("（离线模型）你说：周会几点？")
+    assert sandbox.bubble(unmentioned["id"])["status"] == "undelivered"
+    assert "@团队助手" in sandbox.bubble(unmentioned["id"])["note"]
+    assert sandbox.settled(elsewhere["id"])["note"] == (
+        "group 'wrkChitchat' is not in group_name_white_list"
+    )
+
+
+def test_the_page_offers_every_app_and_bot(sandbox):
+    setup = httpx.get(f"{sandbox.page_url}/api/setup", timeout=5).json()
+    assert [(c["id"], c["name"], c["kind"]) for c in setup["channels"]] == [
+        (XIAOZHI, "小知", "app"), (IT, "IT 帮手", "app"), (BOT, "团队助手", "aibot"),
+    ]
+    log = sandbox.log()
+    for line in ("app default (agent 1000002) at /wework_callback",
+                 "app it (agent 1000003) at /wework_callback/it",
+                 "aibot team at /wework_aibot/team"):
+        assert f"serving {line}" in log
 
 
 def test_the_operator_api_explains_the_same_messages_with_the_token(sandbox):
@@ -126,10 +182,16 @@ def test_with_a_model_configured_a_long_answer_arrives_in_ordered_parts(tmp_path
             asked = process.send("zhangsan", ME, "写长一点")
             assert process.settled(asked["id"])["status"] == "answered"
             parts = [reply["text"] for reply in process.replies(ME)]
+            asked_it = process.send("zhangsan", f"{IT}/private:zhangsan", "IT 你好")
+            assert process.settled(asked_it["id"])["status"] == "answered"
         finally:
             process.stop()
     assert len(parts) == 2 and "".join(parts) == long_answer
-    assert model.requests[0]["model"] == "m"
+    xiaozhi, it = model.requests
+    assert xiaozhi["model"] == it["model"] == "m"
+    # The same model, asked as each app: the IT app has a system prompt of its own.
+    assert it["messages"][0]["content"].startswith("你是公司的 IT 帮手")
+    assert xiaozhi["messages"][0]["content"] != it["messages"][0]["content"]
 
 
 def test_the_sandbox_never_replaces_a_real_configuration(tmp_path):

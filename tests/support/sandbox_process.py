@@ -76,6 +76,15 @@ class SandboxProcess:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def open(self, member: str, conversation: str) -> None:
+        """The member opens the chat, as the page does when it is clicked."""
+        response = httpx.post(
+            f"{self.page_url}/api/open",
+            json={"from": member, "conversation": conversation},
+            timeout=5,
+        )
+        assert response.status_code == 200, response.text
+
     def bubbles(self, conversation: str) -> list[dict]:
         everything = httpx.get(f"{self.page_url}/api/updates?since=0", timeout=5).json()
         return [b for b in everything["bubbles"] if b["conversation"] == conversation]
