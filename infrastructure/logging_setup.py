@@ -1,15 +1,22 @@
-"""Logging for the service: one line per record, with every secret redacted.
+"""Logging for the service: one line per record, with every secret redacted and no line a
+caller can forge.
 
-Two nets: the literal values of the configured secrets (and of each access token as soon as
-this process sees it, through `redact_also`), and patterns for credentials whatever their
-value (in URLs, JSON, Authorization headers, database URLs), for tokens not seen yet.
+Two nets for secrets: the literal values of the configured secrets (and of each access token
+as soon as this process sees it, through `redact_also`), and patterns for credentials whatever
+their value (in URLs, JSON, Authorization headers, database URLs), for tokens not seen yet.
+
+Values logged before authentication (a request's path, a reason quoting input) may carry CR,
+LF, VT, U+2028 and the like, which terminals and log viewers take as line breaks: a caller
+could write a line that looks like ours. Every logged value has them escaped (`\\r`,
+`\\u2028`); only our own templates and tracebacks keep real line breaks.
 """
 
 from __future__ import annotations
 
 import logging
+import numbers
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -17,13 +24,19 @@ from application.pipeline.log_context import current_message
 
 REDACTED = "[redacted]"
 
-_CREDENTIAL_NAMES = r"access_token|corpsecret|secret|api_?key|bearer_token|password|token|key"
+_CREDENTIAL_NAMES = (
+    r"access_token|corpsecret|secret|api_?key|bearer_token|password|passwd|token|key"
+    # The AI bot's response_url is a credential of its own (SECURITY.md).
+    r"|response_url|response_code"
+)
+# A name that ends in a credential word is one too: db_password, client_secret, x-api-key.
+_NAME = rf"[\w.-]*(?:{_CREDENTIAL_NAMES})"
 _PATTERNS = (
-    # query strings and key=value text: ...&access_token=XYZ, corpsecret=XYZ
-    (re.compile(rf"\b((?:{_CREDENTIAL_NAMES})=)[^&\s\"',;)]+", re.IGNORECASE), rf"\1{REDACTED}"),
-    # JSON and Python reprs: "access_token": "XYZ", 'api_key': 'XYZ'
+    # query strings and key=value text: ...&access_token=XYZ, corpsecret=XYZ, db_password=XYZ
+    (re.compile(rf"((?<![\w.-]){_NAME}=)[^&\s\"',;)]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # JSON and Python reprs: "access_token": "XYZ", 'db_api_key': 'XYZ'
     (
-        re.compile(rf"""(["'](?:{_CREDENTIAL_NAMES})["']\s*:\s*["'])[^"']+""", re.IGNORECASE),
+        re.compile(rf"""(["']{_NAME}["']\s*:\s*["'])[^"']+""", re.IGNORECASE),
         rf"\1{REDACTED}",
     ),
     # Authorization headers (as sent: capitalised, with a credential-sized value, so that
@@ -32,6 +45,11 @@ _PATTERNS = (
     # user:password@host in database and proxy URLs
     (re.compile(r"(://[^:/\s@]+:)[^@\s/]+@"), rf"\1{REDACTED}@"),
 )
+
+# What terminals, editors and log viewers may take as a line break or a cursor move: C0 and C1
+# controls, DEL, and Unicode's line and paragraph separators. A tab is left as it is.
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROLS_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Below INFO these libraries log SQL parameters, result rows and connection internals: message
 # text, and the access token on its way into and out of the shared cache.
@@ -88,6 +106,38 @@ class SecretRedactor(logging.Filter):
         return True
 
 
+class EscapeControls(logging.Filter):
+    """Escapes control characters before a record becomes a line: all of them in the logged
+    values (the arguments), all but the newline in the template and the traceback, which are
+    ours and may span lines. Runs before the redactor, which then joins them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, Mapping):
+            record.args = {key: _escaped(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_escaped(value) for value in record.args)
+        record.msg = _escape(str(record.msg), _CONTROLS_BUT_NEWLINE)
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = _escape(record.exc_text, _CONTROLS_BUT_NEWLINE)
+        if record.stack_info:
+            record.stack_info = _escape(record.stack_info, _CONTROLS_BUT_NEWLINE)
+        return True
+
+
+def _escaped(value: object) -> object:
+    # Numbers stay numbers for %d and %.1f; anything else is logged as its escaped text.
+    if isinstance(value, numbers.Number) or value is None:
+        return value
+    return _escape(str(value), _CONTROLS)
+
+
+def _escape(text: str, controls: re.Pattern[str]) -> str:
+    return controls.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
 def _worth_redacting(secret: str | None) -> bool:
     # A very short value would blank out ordinary words wherever it happens to occur.
     return bool(secret) and len(secret) >= 4
@@ -128,6 +178,7 @@ def configure_logging(
     handler = logging.StreamHandler()
     handler.setFormatter(_formatter(json_lines))
     _active = SecretRedactor(secrets)
+    handler.addFilter(EscapeControls())
     handler.addFilter(_active)
     handler.addFilter(MessageTag())
     root = logging.getLogger()
