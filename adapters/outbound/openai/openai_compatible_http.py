@@ -22,6 +22,8 @@ from tenacity import (
 )
 
 from adapters.outbound.bounded_read import read_at_most
+from adapters.outbound.public_hosts import public_host_problem
+from domain.url_origins import Origin, TrustedOrigins
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ class OpenAICompatibleHttp:
             raise ValueError("retry_attempts must be at least 1")
         self._client = client
         self._base_url = base_url.rstrip("/")
+        self._own_origin = TrustedOrigins([self._base_url])
         self._api_key = api_key or None
         self._error = error
         self._server = server
@@ -116,10 +119,21 @@ class OpenAICompatibleHttp:
 
     async def download(self, url: str, limit: int) -> bytes:
         """A file the server points to (an image's URL). Without the API key: such URLs are
-        signed, and often on another host that has no business seeing the key."""
-        target = httpx.URL(url)
-        if target.scheme not in ("http", "https"):
+        signed, and often on another host that has no business seeing the key. The server
+        names the URL, so it must not lead into this service's own network (see
+        public_hosts): only the server's own origin, or a host name that resolves to public
+        addresses alone, is fetched."""
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL:
+            target = None
+        if target is None or target.scheme not in ("http", "https") or not target.host:
             raise self._error(f"{self._server} answered a URL that is not http(s)")
+        origin = Origin.named(target.scheme, target.host, target.port)
+        if not self._own_origin.admits_origin(origin):
+            problem = await public_host_problem(origin)
+            if problem:
+                raise self._error(f"{self._server} answered a URL {problem}")
         return await self._retried(lambda: self._once(target, limit, method="GET"))
 
     def redact(self, text: str) -> str:
