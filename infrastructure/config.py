@@ -270,6 +270,8 @@ class LlmSettings(_Section):
     model: str = "gpt-4o-mini"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     timeout_seconds: float = Field(60.0, gt=0)
+    # The whole of one streamed answer (the AI bot's), however the server trickles it.
+    answer_timeout_seconds: float = Field(600.0, gt=0)
     temperature: float | None = Field(None, ge=0, le=2)
     image_model: str = "dall-e-3"
     image_size: str = "1024x1024"

@@ -5,10 +5,12 @@ messages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -42,6 +44,16 @@ _TIMEOUT_KINDS = {
 }
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """What one streamed answer may take in all: until `deadline` (the event loop's clock,
+    `seconds` after the request), and `limit` characters."""
+
+    deadline: float
+    seconds: float
+    limit: int
 
 
 class _Transient(Exception):
@@ -102,15 +114,21 @@ class OpenAICompatibleHttp:
         )
 
     @asynccontextmanager
-    async def post_for_lines(self, path: str, **content: Any) -> AsyncIterator[AsyncIterator[str]]:
+    async def post_for_lines(
+        self, path: str, *, total_seconds: float, limit: int, **content: Any
+    ) -> AsyncIterator[AsyncIterator[str]]:
         """The lines of the answer to a POST, read as they arrive (server-sent events).
         Retried only until the answer starts: starting over after its first line would give
-        the caller the beginning twice. A failure after that is the port's error at once."""
+        the caller the beginning twice. A failure after that is the port's error at once.
+        The client's timeout bounds each wait for bytes; a server that trickles them, or sends
+        keep-alives for ever, is stopped by `total_seconds` for the whole answer and by `limit`
+        characters for all of its lines."""
         url = httpx.URL(self._base_url + path)
+        deadline = asyncio.get_running_loop().time() + total_seconds
         response = await self._retried(
             lambda: self._opened_once(url, method="POST", headers=self._headers(), **content)
         )
-        lines = self._lines(response, url)
+        lines = self._lines(response, url, _Budget(deadline, total_seconds, limit))
         try:
             yield lines
         finally:
@@ -207,12 +225,31 @@ class OpenAICompatibleHttp:
             )
         return body
 
-    async def _lines(self, response: httpx.Response, url: httpx.URL) -> AsyncIterator[str]:
+    async def _lines(
+        self, response: httpx.Response, url: httpx.URL, budget: _Budget
+    ) -> AsyncIterator[str]:
         failure: Exception
+        received = 0
+        lines = response.aiter_lines()
         try:
-            async for line in response.aiter_lines():
+            while True:
+                # The deadline covers each wait only, never the caller's work between lines.
+                async with asyncio.timeout_at(budget.deadline):
+                    line = await anext(lines, None)
+                if line is None:
+                    return
+                received += len(line) + 1
+                if received > budget.limit:
+                    raise self._error(
+                        f"{self._server} answered more than {budget.limit:,} characters "
+                        f"from {_where(url)}"
+                    )
                 yield line
-            return
+        except TimeoutError:
+            failure = self._error(
+                f"{self._server} did not finish its answer within {budget.seconds:g}s "
+                f"at {_where(url)}"
+            )
         except httpx.TimeoutException as err:
             failure = self._error(self._timed_out(err, url, " in the middle of its answer"))
         except httpx.HTTPError as err:
