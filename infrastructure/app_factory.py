@@ -88,7 +88,10 @@ def build_app(container: Container) -> Starlette:
             await engine.dispose()
 
     telemetry = container.telemetry()
-    routes = health.routes(container.readiness(), telemetry.render, telemetry.content_type)
+    probe_guard = [container.admin().guard()] if config.admin.guards_probes else []
+    routes = health.routes(
+        container.readiness(), telemetry.render, telemetry.content_type, probe_guard
+    )
     channels = container.channel_containers()
     for settings in config.channels:
         routes += channels[settings.id].callback().routes(settings.callback_path)

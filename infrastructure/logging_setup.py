@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import numbers
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -138,6 +139,62 @@ def _escape(text: str, controls: re.Pattern[str]) -> str:
     return controls.sub(lambda match: ascii(match.group())[1:-1], text)
 
 
+class RepeatedLines(logging.Filter):
+    """Samples lines that anyone can cause, so that a flood of bad requests cannot fill the
+    disk: per kind, the first line in each `interval_seconds` is written, the rest are only
+    counted, and the next line of that kind written says how many were left out.
+
+    A kind is the `repeat_key` a caller gives the record (`extra={"repeat_key": ...}`: the
+    callback's refusals by status, code and reason, the admin guard's), or, for uvicorn's own
+    warnings about malformed HTTP, its template. At most `max_kinds` kinds are tracked; beyond
+    that, lines of new kinds are counted together."""
+
+    def __init__(
+        self,
+        interval_seconds: float = 60.0,
+        max_kinds: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__()
+        self._interval = interval_seconds
+        self._max_kinds = max_kinds
+        self._clock = clock
+        self._kinds: dict[Hashable, list[float | int]] = {}  # kind -> [window end, left out]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = _repeat_kind(record)
+        if kind is None:
+            return True
+        now = self._clock()
+        if kind not in self._kinds and len(self._kinds) >= self._max_kinds:
+            self._forget_quiet(now)
+            if len(self._kinds) >= self._max_kinds:
+                kind = "other kinds"
+        window = self._kinds.get(kind)
+        if window is not None and now < window[0]:
+            window[1] += 1
+            return False
+        left_out = window[1] if window is not None else 0
+        self._kinds[kind] = [now + self._interval, 0]
+        if left_out:
+            record.msg = f"{record.msg} (and {left_out} more like it not written)"
+        return True
+
+    def _forget_quiet(self, now: float) -> None:
+        quiet = [k for k, (end, left_out) in self._kinds.items() if end <= now and not left_out]
+        for kind in quiet:
+            del self._kinds[kind]
+
+
+def _repeat_kind(record: logging.LogRecord) -> Hashable | None:
+    kind = getattr(record, "repeat_key", None)
+    if kind is not None:
+        return kind
+    if record.name.startswith("uvicorn") and record.levelno == logging.WARNING:
+        return (record.name, str(record.msg))
+    return None
+
+
 def _worth_redacting(secret: str | None) -> bool:
     # A very short value would blank out ordinary words wherever it happens to occur.
     return bool(secret) and len(secret) >= 4
@@ -178,6 +235,7 @@ def configure_logging(
     handler = logging.StreamHandler()
     handler.setFormatter(_formatter(json_lines))
     _active = SecretRedactor(secrets)
+    handler.addFilter(RepeatedLines())
     handler.addFilter(EscapeControls())
     handler.addFilter(_active)
     handler.addFilter(MessageTag())
