@@ -22,6 +22,7 @@ from sandbox.chat_log import ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
 from sandbox.explainer import Explainer
 from sandbox.member_api import MemberApi
+from sandbox.same_origin import same_origin_only
 from sandbox.settings import SandboxKeys
 from wecom_emulator import SentMessage, WeComEmulator
 
@@ -71,7 +72,9 @@ class SandboxEmulator:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
         self.app = Starlette(
-            routes=self.wecom.routes() + members.routes() + page, lifespan=self._lifespan
+            routes=self.wecom.routes() + members.routes() + page,
+            middleware=same_origin_only(),
+            lifespan=self._lifespan,
         )
 
     @asynccontextmanager
