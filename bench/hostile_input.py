@@ -31,18 +31,12 @@ from tests.support.e2e import random_key, service_config  # noqa: E402
 from tests.support.hostile_callbacks import Peer  # noqa: E402
 from tests.support.hostile_flood import flood  # noqa: E402
 from tests.support.live_server import serve  # noqa: E402
-from tests.support.service_process import ServiceProcess, wait_until  # noqa: E402
+from tests.support.service_process import ServiceProcess, rss_mib, wait_until  # noqa: E402
 from wecom_emulator import WeComEmulator  # noqa: E402
 from wecom_emulator.callbacks import signed_callback, text_message_xml  # noqa: E402
 
 CALLBACK_PATH = "/wework_callback"
 MEMBER = "hostile-check"
-
-
-class WatchedService(ServiceProcess):
-    @property
-    def pid(self) -> int:
-        return self._process.pid
 
 
 def hostile_config(
@@ -55,7 +49,7 @@ def hostile_config(
     return config
 
 
-def stored_events(service: WatchedService, admin_token: str) -> int:
+def stored_events(service: ServiceProcess, admin_token: str) -> int:
     stats = httpx.get(
         f"{service.base_url}/admin/api/stats",
         headers={"Authorization": f"Bearer {admin_token}"},
@@ -64,7 +58,7 @@ def stored_events(service: WatchedService, admin_token: str) -> int:
     return sum(stats["events_by_type"].values())
 
 
-def valid_message_answered(service: WatchedService, wecom: WeComEmulator, peer: Peer) -> bool:
+def valid_message_answered(service: ServiceProcess, wecom: WeComEmulator, peer: Peer) -> bool:
     crypto = WeComCrypto(peer.token, peer.aes_key, wecom.corp_id)
     xml = text_message_xml(wecom.corp_id, MEMBER, "还在吗？", msg_id=1, agent_id=wecom.agent_id)
     params, body = signed_callback(crypto, xml)
@@ -80,15 +74,6 @@ def valid_message_answered(service: WatchedService, wecom: WeComEmulator, peer: 
     return True
 
 
-def rss_mib(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
-    except (OSError, StopIteration):
-        return None
-    return int(kib) / 1024
-
-
 def run(requests: int, concurrency: int, time_limit: float) -> int:
     wecom = WeComEmulator(known_users={MEMBER})
     admin_token = random_key(32)
@@ -96,7 +81,7 @@ def run(requests: int, concurrency: int, time_limit: float) -> int:
         workdir = Path(tmp)
         peer = Peer(random_key(32), random_key(43), wecom.corp_id, wecom.agent_id)
         config = hostile_config(wecom, wecom_url, peer, admin_token, workdir / "events.db")
-        service = WatchedService(config, workdir)
+        service = ServiceProcess(config, workdir)
         service.start()
         try:
             pid = service.pid
