@@ -6,6 +6,7 @@ answer slower than the stream arrives late through response_url, once."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 
 import pytest
 from dependency_injector import providers
@@ -72,27 +73,28 @@ def slow_model(seconds_per_piece: float) -> FakeChatModel:
     )
 
 
-@pytest.fixture
-def quick(tmp_path, responses):
-    # Slow enough that refreshes see it grow even on a loaded machine (about 1.5 s in all).
+@contextmanager
+def served(tmp_path, responses, model: FakeChatModel, stream_seconds: float):
     with serve(responses.app) as response_base:
-        app, peer = serve_bot(tmp_path, slow_model(0.15), 300, response_base)
+        app, peer = serve_bot(tmp_path, model, stream_seconds, response_base)
         with serve(app) as base:
             yield Served(
                 AiBotCaller(peer, f"{base}/wework_aibot"), responses, tmp_path / "events.db",
                 response_base,
             )
+
+
+@pytest.fixture
+def quick(tmp_path, responses):
+    # Slow enough that refreshes see it grow even on a loaded machine (about 1.5 s in all).
+    with served(tmp_path, responses, slow_model(0.15), stream_seconds=300) as bot:
+        yield bot
 
 
 @pytest.fixture
 def late(tmp_path, responses):
-    with serve(responses.app) as response_base:
-        app, peer = serve_bot(tmp_path, slow_model(0.25), 1.0, response_base)
-        with serve(app) as base:
-            yield Served(
-                AiBotCaller(peer, f"{base}/wework_aibot"), responses, tmp_path / "events.db",
-                response_base,
-            )
+    with served(tmp_path, responses, slow_model(0.25), stream_seconds=1.0) as bot:
+        yield bot
 
 
 def test_a_stream_is_assembled_across_refresh_callbacks(quick):

@@ -110,40 +110,37 @@ def test_ordinary_words_are_left_alone(logged, text):
     assert lines == [text]
 
 
-@pytest.mark.parametrize("control", ["\r", "\n", "\x0b", "\x0c", "\x85", "\u2028", "\x1b"])
-def test_a_logged_value_cannot_start_a_line_of_its_own(control):
+@pytest.fixture
+def escaped():
+    """A logger whose records go through the service's escaping and redaction, and its lines."""
     handler = Lines()
     handler.addFilter(EscapeControls())
     handler.addFilter(SecretRedactor([]))
     logger = logging.getLogger("test.forged")
     logger.addHandler(handler)
     logger.propagate = False
-    try:
-        forged = f"/admin/x{control}2026-01-01 00:00:00,000 INFO weworktop: FAKE LINE"
-        logger.warning("admin request to %s refused", forged)
-        logger.warning("as a mapping: %(path)s", {"path": forged})
-    finally:
-        logger.removeHandler(handler)
-    for line in handler.lines:
+    yield logger, handler.lines
+    logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("control", ["\r", "\n", "\x0b", "\x0c", "\x85", "\u2028", "\x1b"])
+def test_a_logged_value_cannot_start_a_line_of_its_own(escaped, control):
+    logger, lines = escaped
+    forged = f"/admin/x{control}2026-01-01 00:00:00,000 INFO weworktop: FAKE LINE"
+    logger.warning("admin request to %s refused", forged)
+    logger.warning("as a mapping: %(path)s", {"path": forged})
+    for line in lines:
         assert len(line.splitlines()) == 1
         assert control not in line and ascii(control)[1:-1] in line
 
 
-def test_tracebacks_keep_their_lines_but_not_a_forged_one():
-    handler = Lines()
-    handler.addFilter(EscapeControls())
-    handler.addFilter(SecretRedactor([]))
-    logger = logging.getLogger("test.forged.traceback")
-    logger.addHandler(handler)
-    logger.propagate = False
+def test_tracebacks_keep_their_lines_but_not_a_forged_one(escaped):
+    logger, lines = escaped
     try:
-        try:
-            raise ValueError("bad input\r\u20282026-01-01 INFO weworktop: FAKE")
-        except ValueError:
-            logger.exception("refused after an unexpected error")
-    finally:
-        logger.removeHandler(handler)
-    [line] = handler.lines
+        raise ValueError("bad input\r\u20282026-01-01 INFO weworktop: FAKE")
+    except ValueError:
+        logger.exception("refused after an unexpected error")
+    [line] = lines
     assert line.startswith("refused after an unexpected error\nTraceback")
     assert "\r" not in line and "\u2028" not in line
     assert not any(part.startswith("2026-01-01") for part in line.splitlines())
