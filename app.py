@@ -17,6 +17,7 @@ import uvicorn
 from infrastructure.app_factory import CONFIG_ENV, create_app
 from infrastructure.config import ConfigError
 from infrastructure.secret_env import ENTRY_SECRETS, SECRET_ENV
+from infrastructure.server_options import uvicorn_options
 
 EXAMPLE_CONFIG = Path(__file__).with_name("config.example.json")
 
@@ -79,15 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as err:
         print(f"weworktop: config error: {err}", file=sys.stderr)
         return 2
-    wecom = app.state.config.wecom
-    uvicorn.run(
-        app,
-        host=wecom.host,
-        port=wecom.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=wecom.shutdown_grace_seconds,
-    )
+    uvicorn.run(app, **uvicorn_options(app.state.config))
     return 0
 
 

@@ -31,8 +31,9 @@ BENCH_AGENT_ID = 1000002
 
 
 def serve_like_the_service(app: Any, port: int) -> None:
-    """uvicorn as app.py runs it (loop and HTTP parser on "auto": uvloop and httptools)."""
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    """uvicorn as app.py runs it (infrastructure/server_options.py): the loop on "auto"
+    (uvloop), the h11 parser, which bounds a request's headers."""
+    uvicorn.run(app, host="127.0.0.1", port=port, http="h11", log_config=None, access_log=False)
 
 
 def with_stats(app: Any, stats: Any) -> Any:

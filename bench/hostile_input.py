@@ -9,7 +9,10 @@ at its callback over loopback (bounded concurrency and time), then checks that:
 - the log holds no traceback (no refusal came from the unexpected-error guard);
 - the service is still healthy, and a valid message sent afterwards is answered.
 
-Prints the figures and exits 1 if any check fails.
+Then two attacks of the second review (bench/hostile_attacks.py): a flood of 8 MiB headers
+(peak memory and time per request) and a poison message (time until the member is told, image
+server calls, memory). Prints the figures, with a table for BENCHMARKS.md, and exits 1 if any
+check fails.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto  # noqa: E402
+from bench.hostile_attacks import header_flood, poison_message  # noqa: E402
+from bench.report import machine, table  # noqa: E402
+from tests.standins.openai_media_standin import OpenAIMediaStandIn  # noqa: E402
 from tests.support.e2e import random_key, service_config  # noqa: E402
 from tests.support.hostile_callbacks import Peer  # noqa: E402
 from tests.support.hostile_flood import flood  # noqa: E402
 from tests.support.live_server import serve  # noqa: E402
-from tests.support.service_process import ServiceProcess, wait_until  # noqa: E402
+from tests.support.service_process import ServiceProcess, rss_mib, wait_until  # noqa: E402
 from wecom_emulator import WeComEmulator  # noqa: E402
 from wecom_emulator.callbacks import signed_callback, text_message_xml  # noqa: E402
 
@@ -39,23 +45,22 @@ CALLBACK_PATH = "/wework_callback"
 MEMBER = "hostile-check"
 
 
-class WatchedService(ServiceProcess):
-    @property
-    def pid(self) -> int:
-        return self._process.pid
+SWEEP_SECONDS = 0.5
 
 
 def hostile_config(
-    wecom: WeComEmulator, wecom_url: str, peer: Peer, admin_token: str, db: Path
+    wecom: WeComEmulator, wecom_url: str, peer: Peer, admin_token: str, db: Path, images_url: str
 ) -> dict:
     config = service_config(
-        wecom, wecom_url, peer, f"sqlite:///{db}", callback_path=CALLBACK_PATH
+        wecom, wecom_url, peer, f"sqlite:///{db}", callback_path=CALLBACK_PATH,
+        image_create_prefix=["画"], sweep_seconds=SWEEP_SECONDS,
     )
     config["admin"] = {"enabled": True, "bearer_token": admin_token}
+    config["image"] = {"provider": "openai", "base_url": f"{images_url}/v1"}
     return config
 
 
-def stored_events(service: WatchedService, admin_token: str) -> int:
+def stored_events(service: ServiceProcess, admin_token: str) -> int:
     stats = httpx.get(
         f"{service.base_url}/admin/api/stats",
         headers={"Authorization": f"Bearer {admin_token}"},
@@ -64,7 +69,7 @@ def stored_events(service: WatchedService, admin_token: str) -> int:
     return sum(stats["events_by_type"].values())
 
 
-def valid_message_answered(service: WatchedService, wecom: WeComEmulator, peer: Peer) -> bool:
+def valid_message_answered(service: ServiceProcess, wecom: WeComEmulator, peer: Peer) -> bool:
     crypto = WeComCrypto(peer.token, peer.aes_key, wecom.corp_id)
     xml = text_message_xml(wecom.corp_id, MEMBER, "还在吗？", msg_id=1, agent_id=wecom.agent_id)
     params, body = signed_callback(crypto, xml)
@@ -80,23 +85,20 @@ def valid_message_answered(service: WatchedService, wecom: WeComEmulator, peer: 
     return True
 
 
-def rss_mib(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
-    except (OSError, StopIteration):
-        return None
-    return int(kib) / 1024
-
-
-def run(requests: int, concurrency: int, time_limit: float) -> int:
-    wecom = WeComEmulator(known_users={MEMBER})
+def run(requests: int, concurrency: int, time_limit: float, header_requests: int) -> int:
+    wecom, images = WeComEmulator(), OpenAIMediaStandIn()
     admin_token = random_key(32)
-    with tempfile.TemporaryDirectory() as tmp, serve(wecom.app) as wecom_url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(wecom.app) as wecom_url,
+        serve(images.app) as images_url,
+    ):
         workdir = Path(tmp)
         peer = Peer(random_key(32), random_key(43), wecom.corp_id, wecom.agent_id)
-        config = hostile_config(wecom, wecom_url, peer, admin_token, workdir / "events.db")
-        service = WatchedService(config, workdir)
+        config = hostile_config(
+            wecom, wecom_url, peer, admin_token, workdir / "events.db", images_url
+        )
+        service = ServiceProcess(config, workdir)
         service.start()
         try:
             pid = service.pid
@@ -111,6 +113,8 @@ def run(requests: int, concurrency: int, time_limit: float) -> int:
             events = stored_events(service, admin_token)
             healthy = httpx.get(f"{service.base_url}/healthz", timeout=5).status_code == 200
             answered = valid_message_answered(service, wecom, peer)
+            figures = header_flood(service, header_requests, concurrency)
+            figures += poison_message(service, wecom, images, peer.crypto, SWEEP_SECONDS)
         finally:
             service.stop()
         log = service.log()
@@ -144,6 +148,8 @@ def run(requests: int, concurrency: int, time_limit: float) -> int:
         ]
         if failed
     ]
+    failures += [f"{f.bench}: {f.metric} missed {f.target}" for f in figures if f.met is False]
+    print(f"\nmachine: {machine()}\n\n{table(figures)}\n")
     print("RESULT: " + ("PASS" if not failures else "FAIL (" + "; ".join(failures) + ")"))
     return 1 if failures else 0
 
@@ -153,9 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds of firing")
+    parser.add_argument("--header-requests", type=int, default=256)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    code = run(args.requests, args.concurrency, args.time_limit)
+    code = run(args.requests, args.concurrency, args.time_limit, args.header_requests)
     print(f"total time:        {time.monotonic() - started:.1f}s")
     return code
 

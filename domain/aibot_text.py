@@ -22,6 +22,9 @@ TAKING_LONGER = (
 CUT = "\n\n（回答过长，其余部分已省略 / the rest of this answer was too long to send）"
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+# Where LiveAnswer is in the model's text: answering, inside <think>, or just after </think>
+# (whose following blank space is dropped, as visible_text drops it).
+_ANSWER, _THINKING, _AFTER_THINKING = "answer", "thinking", "after thinking"
 
 
 def visible_text(raw: str, show_thinking: bool) -> str:
@@ -42,6 +45,69 @@ def visible_text(raw: str, show_thinking: bool) -> str:
         if end < 0:
             return "".join(shown)
         rest = rest[end + len(_THINK_CLOSE) :].lstrip()
+
+
+class LiveAnswer:
+    """What a stream shows while the model writes: live_content(prefix + visible_text(answer so
+    far)), kept up piece by piece in linear time. Each piece is looked at once (only a possible
+    half tag is carried to the next), and once the shown text reaches the live limit nothing
+    more is kept, since nothing more can be shown: a long answer, or a long reasoning section
+    arriving in thousands of pieces, costs no more than its length."""
+
+    def __init__(self, prefix: str, show_thinking: bool):
+        self._show_thinking = show_thinking
+        self._shown = [prefix]
+        self._size = _size(prefix)
+        self._carried = ""  # the end of the last piece, which the next may complete as a tag
+        self._state = _ANSWER
+        self._content = live_content(prefix)
+
+    def add(self, piece: str) -> str | None:
+        """The content to show now, or None when the piece changed nothing that is shown."""
+        if self._size > LIVE_LIMIT_BYTES:
+            return None
+        size = self._size
+        if self._show_thinking:
+            self._emit(piece)
+        else:
+            self._scan(self._carried + piece)
+        if self._size == size:
+            return None
+        self._content = live_content("".join(self._shown))
+        return self._content
+
+    @property
+    def content(self) -> str:
+        return self._content
+
+    def _scan(self, rest: str) -> None:
+        """visible_text's walk, resumable: the same text in, the same text shown."""
+        self._carried = ""
+        while rest:
+            if self._state == _ANSWER:
+                start = rest.find(_THINK_OPEN)
+                if start < 0:
+                    shown = _without_partial_tag(rest)
+                    self._emit(shown)
+                    self._carried = rest[len(shown) :]
+                    return
+                self._emit(rest[:start])
+                rest, self._state = rest[start + len(_THINK_OPEN) :], _THINKING
+            elif self._state == _THINKING:
+                end = rest.find(_THINK_CLOSE)
+                if end < 0:
+                    self._carried = rest[-(len(_THINK_CLOSE) - 1) :]
+                    return
+                rest, self._state = rest[end + len(_THINK_CLOSE) :], _AFTER_THINKING
+            else:
+                rest = rest.lstrip()
+                if rest:
+                    self._state = _ANSWER
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self._shown.append(text)
+            self._size += _size(text)
 
 
 def live_content(text: str) -> str:

@@ -69,6 +69,7 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
             clock=shared.clock,
         ),
         max_skew_seconds=_wecom.callback_max_skew_seconds,
+        response_origins=shared.response_url_origins,
         telemetry=shared.telemetry,
         channel=parts.name,
     )

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from adapters.inbound import health
 from adapters.outbound.persistence.sqlalchemy_migrations import migrate
 from infrastructure.config import AppConfig, load_config
+from infrastructure.config_permissions import readable_database_warnings
 from infrastructure.container import Container
 from infrastructure.logging_setup import configure_logging
 from infrastructure.secrets import reveal
@@ -36,9 +37,16 @@ def create_app(config_path: Path | None = None, *, trial: bool = False) -> Starl
     configure_logging(
         secrets_of(config), config.logging.level, json_lines=config.logging.format == "json"
     )
-    for warning in warnings:
+    for warning in warnings + database_warnings(config.storage.url):
         log.warning(warning)
     return build_app(Container(config=config))
+
+
+def database_warnings(storage_url: str) -> list[str]:
+    url = make_url(storage_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return []
+    return readable_database_warnings(Path(url.database))
 
 
 def secrets_of(config: AppConfig) -> list[str]:
@@ -80,7 +88,10 @@ def build_app(container: Container) -> Starlette:
             await engine.dispose()
 
     telemetry = container.telemetry()
-    routes = health.routes(container.readiness(), telemetry.render, telemetry.content_type)
+    probe_guard = [container.admin().guard()] if config.admin.guards_probes else []
+    routes = health.routes(
+        container.readiness(), telemetry.render, telemetry.content_type, probe_guard
+    )
     channels = container.channel_containers()
     for settings in config.channels:
         routes += channels[settings.id].callback().routes(settings.callback_path)

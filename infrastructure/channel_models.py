@@ -41,6 +41,7 @@ def chat_models(llm, client) -> dict[str, providers.Provider]:
             api_key=providers.Callable(reveal, llm.provided.api_key),
             model=llm.provided.model,
             temperature=llm.provided.temperature,
+            answer_seconds=llm.provided.answer_timeout_seconds,
         ),
         "echo": providers.Singleton(EchoChatModel),
     }

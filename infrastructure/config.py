@@ -214,6 +214,9 @@ class WeWorkTopSettings(RuleSettings):
     sweep_seconds: float = Field(2.0, gt=0)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     delivery_give_up_seconds: float = Field(3600.0, gt=0)
+    # Before any request is authenticated: its request line and headers, and open connections.
+    max_header_bytes: int = Field(16 * 1024, ge=4096, le=1024 * 1024)
+    max_connections: int = Field(1000, ge=1)
     aibot: AiBotSettings = AiBotSettings()
     apps: list[AppEntry] = []
     aibots: list[AiBotEntry] = []
@@ -270,6 +273,8 @@ class LlmSettings(_Section):
     model: str = "gpt-4o-mini"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     timeout_seconds: float = Field(60.0, gt=0)
+    # The whole of one streamed answer (the AI bot's), however the server trickles it.
+    answer_timeout_seconds: float = Field(600.0, gt=0)
     temperature: float | None = Field(None, ge=0, le=2)
     image_model: str = "dall-e-3"
     image_size: str = "1024x1024"
@@ -305,6 +310,12 @@ class AdminSettings(_Section):
     enabled: bool = False
     # Validated even when absent, so that "enabled without a token" stops start-up.
     bearer_token: SecretStr | None = Field(None, validate_default=True)
+    # /readyz and /metrics need the bearer token too (only when the surface is enabled).
+    protect_probes: bool = True
+
+    @property
+    def guards_probes(self) -> bool:
+        return self.enabled and self.protect_probes
 
     @field_validator("bearer_token")
     @classmethod

@@ -36,6 +36,7 @@ from application.pipeline.channel import Channels
 from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
 from application.pipeline.handle_message import HandleMessage
 from application.pipeline.operator_alerts import OperatorAlerts
+from domain.url_origins import response_url_origins
 from infrastructure.aibot_channel_container import AiBotChannelContainer
 from infrastructure.app_channel_container import AppChannelContainer
 from infrastructure.channel_models import chat_models, image_models, speech_models
@@ -111,7 +112,11 @@ class Container(containers.DeclarativeContainer):
         owner=owner,
         fetch_lease_seconds=_wecom.lease_seconds,
     )
-    aibot_response_url = providers.Singleton(HttpxAiBotResponseUrl, wecom_http)
+    # Where an AI bot message's response_url may point: WeCom's API, or api_base_url.
+    response_url_origins = providers.Singleton(response_url_origins, _wecom.api_base_url)
+    aibot_response_url = providers.Singleton(
+        HttpxAiBotResponseUrl, wecom_http, response_url_origins
+    )
 
     # The deployment's models (the top-level sections); a channel with a section of its own
     # gets models of its own (channel_models).

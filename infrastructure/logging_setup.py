@@ -1,15 +1,23 @@
-"""Logging for the service: one line per record, with every secret redacted.
+"""Logging for the service: one line per record, with every secret redacted and no line a
+caller can forge.
 
-Two nets: the literal values of the configured secrets (and of each access token as soon as
-this process sees it, through `redact_also`), and patterns for credentials whatever their
-value (in URLs, JSON, Authorization headers, database URLs), for tokens not seen yet.
+Two nets for secrets: the literal values of the configured secrets (and of each access token
+as soon as this process sees it, through `redact_also`), and patterns for credentials whatever
+their value (in URLs, JSON, Authorization headers, database URLs), for tokens not seen yet.
+
+Values logged before authentication (a request's path, a reason quoting input) may carry CR,
+LF, VT, U+2028 and the like, which terminals and log viewers take as line breaks: a caller
+could write a line that looks like ours. Every logged value has them escaped (`\\r`,
+`\\u2028`); only our own templates and tracebacks keep real line breaks.
 """
 
 from __future__ import annotations
 
 import logging
+import numbers
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -17,13 +25,19 @@ from application.pipeline.log_context import current_message
 
 REDACTED = "[redacted]"
 
-_CREDENTIAL_NAMES = r"access_token|corpsecret|secret|api_?key|bearer_token|password|token|key"
+_CREDENTIAL_NAMES = (
+    r"access_token|corpsecret|secret|api_?key|bearer_token|password|passwd|token|key"
+    # The AI bot's response_url is a credential of its own (SECURITY.md).
+    r"|response_url|response_code"
+)
+# A name that ends in a credential word is one too: db_password, client_secret, x-api-key.
+_NAME = rf"[\w.-]*(?:{_CREDENTIAL_NAMES})"
 _PATTERNS = (
-    # query strings and key=value text: ...&access_token=XYZ, corpsecret=XYZ
-    (re.compile(rf"\b((?:{_CREDENTIAL_NAMES})=)[^&\s\"',;)]+", re.IGNORECASE), rf"\1{REDACTED}"),
-    # JSON and Python reprs: "access_token": "XYZ", 'api_key': 'XYZ'
+    # query strings and key=value text: ...&access_token=XYZ, corpsecret=XYZ, db_password=XYZ
+    (re.compile(rf"((?<![\w.-]){_NAME}=)[^&\s\"',;)]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # JSON and Python reprs: "access_token": "XYZ", 'db_api_key': 'XYZ'
     (
-        re.compile(rf"""(["'](?:{_CREDENTIAL_NAMES})["']\s*:\s*["'])[^"']+""", re.IGNORECASE),
+        re.compile(rf"""(["']{_NAME}["']\s*:\s*["'])[^"']+""", re.IGNORECASE),
         rf"\1{REDACTED}",
     ),
     # Authorization headers (as sent: capitalised, with a credential-sized value, so that
@@ -32,6 +46,11 @@ _PATTERNS = (
     # user:password@host in database and proxy URLs
     (re.compile(r"(://[^:/\s@]+:)[^@\s/]+@"), rf"\1{REDACTED}@"),
 )
+
+# What terminals, editors and log viewers may take as a line break or a cursor move: C0 and C1
+# controls, DEL, and Unicode's line and paragraph separators. A tab is left as it is.
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROLS_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Below INFO these libraries log SQL parameters, result rows and connection internals: message
 # text, and the access token on its way into and out of the shared cache.
@@ -88,6 +107,94 @@ class SecretRedactor(logging.Filter):
         return True
 
 
+class EscapeControls(logging.Filter):
+    """Escapes control characters before a record becomes a line: all of them in the logged
+    values (the arguments), all but the newline in the template and the traceback, which are
+    ours and may span lines. Runs before the redactor, which then joins them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, Mapping):
+            record.args = {key: _escaped(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_escaped(value) for value in record.args)
+        record.msg = _escape(str(record.msg), _CONTROLS_BUT_NEWLINE)
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = _escape(record.exc_text, _CONTROLS_BUT_NEWLINE)
+        if record.stack_info:
+            record.stack_info = _escape(record.stack_info, _CONTROLS_BUT_NEWLINE)
+        return True
+
+
+def _escaped(value: object) -> object:
+    # Numbers stay numbers for %d and %.1f; anything else is logged as its escaped text.
+    if isinstance(value, numbers.Number) or value is None:
+        return value
+    return _escape(str(value), _CONTROLS)
+
+
+def _escape(text: str, controls: re.Pattern[str]) -> str:
+    return controls.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+class RepeatedLines(logging.Filter):
+    """Samples lines that anyone can cause, so that a flood of bad requests cannot fill the
+    disk: per kind, the first line in each `interval_seconds` is written, the rest are only
+    counted, and the next line of that kind written says how many were left out.
+
+    A kind is the `repeat_key` a caller gives the record (`extra={"repeat_key": ...}`: the
+    callback's refusals by status, code and reason, the admin guard's), or, for uvicorn's own
+    warnings about malformed HTTP, its template. At most `max_kinds` kinds are tracked; beyond
+    that, lines of new kinds are counted together."""
+
+    def __init__(
+        self,
+        interval_seconds: float = 60.0,
+        max_kinds: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__()
+        self._interval = interval_seconds
+        self._max_kinds = max_kinds
+        self._clock = clock
+        self._kinds: dict[Hashable, list[float | int]] = {}  # kind -> [window end, left out]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = _repeat_kind(record)
+        if kind is None:
+            return True
+        now = self._clock()
+        if kind not in self._kinds and len(self._kinds) >= self._max_kinds:
+            self._forget_quiet(now)
+            if len(self._kinds) >= self._max_kinds:
+                kind = "other kinds"
+        window = self._kinds.get(kind)
+        if window is not None and now < window[0]:
+            window[1] += 1
+            return False
+        left_out = window[1] if window is not None else 0
+        self._kinds[kind] = [now + self._interval, 0]
+        if left_out:
+            record.msg = f"{record.msg} (and {left_out} more like it not written)"
+        return True
+
+    def _forget_quiet(self, now: float) -> None:
+        quiet = [k for k, (end, left_out) in self._kinds.items() if end <= now and not left_out]
+        for kind in quiet:
+            del self._kinds[kind]
+
+
+def _repeat_kind(record: logging.LogRecord) -> Hashable | None:
+    kind = getattr(record, "repeat_key", None)
+    if kind is not None:
+        return kind
+    if record.name.startswith("uvicorn") and record.levelno == logging.WARNING:
+        return (record.name, str(record.msg))
+    return None
+
+
 def _worth_redacting(secret: str | None) -> bool:
     # A very short value would blank out ordinary words wherever it happens to occur.
     return bool(secret) and len(secret) >= 4
@@ -128,6 +235,8 @@ def configure_logging(
     handler = logging.StreamHandler()
     handler.setFormatter(_formatter(json_lines))
     _active = SecretRedactor(secrets)
+    handler.addFilter(RepeatedLines())
+    handler.addFilter(EscapeControls())
     handler.addFilter(_active)
     handler.addFilter(MessageTag())
     root = logging.getLogger()

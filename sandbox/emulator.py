@@ -24,6 +24,7 @@ from sandbox.chat_log import ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
 from sandbox.explainer import Explainer
 from sandbox.member_api import MemberApi
+from sandbox.same_origin import same_origin_only
 from sandbox.settings import SandboxKeys
 from wecom_emulator import SentMessage, WeComEmulator
 
@@ -94,6 +95,7 @@ class SandboxEmulator:
         ]
         self.app = Starlette(
             routes=self.wecom.routes() + responses.routes() + members.routes() + page,
+            middleware=same_origin_only(),
             lifespan=self._lifespan,
         )
 

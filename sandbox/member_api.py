@@ -102,6 +102,10 @@ class MemberApi:
         return JSONResponse({})
 
     async def send_text(self, request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            # A form or text/plain POST is what another site's page can send unasked.
+            return JSONResponse({"error": "send the message as application/json"}, 415)
         try:
             body, (channel, member, conversation, chat_id) = await self._json_in_chat(request)
             text = body.get("text")

@@ -34,10 +34,10 @@ class AskWithMemory:
         self,
         received: MessageReceived,
         prompt: str,
-        on_text: Callable[[str], None] | None = None,
+        on_piece: Callable[[str], None] | None = None,
     ) -> str:
-        """The model's answer; raises ChatModelError when there is none. With `on_text` the
-        model streams, and `on_text` is given the answer so far after each piece."""
+        """The model's answer; raises ChatModelError when there is none. With `on_piece` the
+        model streams, and `on_piece` is given each piece as it arrives."""
         budget = history_budget(self._max_tokens, self._system_prompt, prompt, self._count)
         # Only what was said before this message: later messages may already be queued.
         position = await self._store.position_of(received.stream_id, received.version)
@@ -46,10 +46,12 @@ class AskWithMemory:
         for turn in turns:
             messages += [ChatMessage("user", turn.prompt), ChatMessage("assistant", turn.answer)]
         messages.append(ChatMessage("user", prompt))
-        if on_text is None:
+        if on_piece is None:
             return await self._model.complete(messages, max_tokens=self._max_answer)
-        answer = ""
+        # Joined once at the end: adding each piece to a string would copy the answer so far
+        # for every piece, quadratic in a long answer.
+        pieces: list[str] = []
         async for piece in self._model.stream(messages, max_tokens=self._max_answer):
-            answer += piece
-            on_text(answer)
-        return answer
+            pieces.append(piece)
+            on_piece(piece)
+        return "".join(pieces)

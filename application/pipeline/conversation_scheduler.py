@@ -6,6 +6,11 @@ lease, handles its unsettled messages oldest first until none is left, and lets 
 A sweep looks at every conversation with unsettled messages now and then, so work left by a
 process that died (its leases run out), or accepted by one process while another held the
 lease, is never stranded.
+
+A conversation whose message waits for a retry (Postponed) has one timer for that time, and
+the sweep leaves it alone until then: otherwise every postponed conversation would be handled,
+leased and given a new timer on every sweep. A message whose handling keeps failing
+unexpectedly is given up after a few tries (FailureCap).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from application.pipeline.failure_cap import FailureCap
 from application.pipeline.log_context import current_message
 from application.pipeline.postponed import Postponed
 from application.ports.event_store import EventStore
@@ -34,6 +40,8 @@ class SchedulerSettings:
     # Conversations with a task (running or waiting for a worker). Beyond it, new work stays
     # in the store's pending list until a sweep, so a flood costs rows, not memory.
     max_tasks: int = 1024
+    # Unexpected failures of one message before it is given up (see FailureCap).
+    max_failures: int = 3
 
 
 class ConversationScheduler:
@@ -60,6 +68,9 @@ class ConversationScheduler:
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        # Postponed conversations: when they are due, and the one timer that wakes each.
+        self._wakes: dict[str, tuple[float, asyncio.TimerHandle]] = {}
+        self._failures = FailureCap(store, settings.max_failures)
 
     def notify(self, conversation_id: str) -> None:
         if self._closing:
@@ -79,8 +90,11 @@ class ConversationScheduler:
         if self._telemetry is not None:
             self._telemetry.pending_messages(len(pending))
         conversations = {item.conversation_id for item in pending}
+        now = self._clock()
         for conversation_id in conversations:
-            self.notify(conversation_id)
+            wake = self._wakes.get(conversation_id)
+            if wake is None or wake[0] <= now:
+                self.notify(conversation_id)
         return len(conversations)
 
     def start(self) -> None:
@@ -97,6 +111,9 @@ class ConversationScheduler:
         self._closing = True
         if self._sweeper:
             self._sweeper.cancel()
+        for _, timer in self._wakes.values():
+            timer.cancel()
+        self._wakes.clear()
         running = list(self._active.values())
         if running:
             _, unfinished = await asyncio.wait(
@@ -137,19 +154,34 @@ class ConversationScheduler:
                 try:
                     outcome = await self._handle(item.stream_id)
                 except Exception:
-                    # The message stays unsettled in the store and is tried again by the
-                    # next sweep; later messages of the conversation must not jump it.
-                    log.exception("handling %s failed; it stays queued", item.stream_id)
+                    # Unless given up, the message stays unsettled in the store and is tried
+                    # again by the next sweep; later messages of the conversation must not
+                    # jump it.
+                    if await self._failures.failed(item.stream_id):
+                        continue
                     return
+                self._failures.succeeded(item.stream_id)
                 if isinstance(outcome, Postponed):
                     self._wake_at(conversation_id, outcome.until)
                     return
             if not pending and conversation_id not in self._again:
+                self._forget_wake(conversation_id)
                 return
 
     def _wake_at(self, conversation_id: str, until: float) -> None:
+        self._forget_wake(conversation_id)
         delay = max(0.0, until - self._clock())
-        asyncio.get_running_loop().call_later(delay, self.notify, conversation_id)
+        timer = asyncio.get_running_loop().call_later(delay, self._wake, conversation_id)
+        self._wakes[conversation_id] = (until, timer)
+
+    def _wake(self, conversation_id: str) -> None:
+        self._wakes.pop(conversation_id, None)
+        self.notify(conversation_id)
+
+    def _forget_wake(self, conversation_id: str) -> None:
+        wake = self._wakes.pop(conversation_id, None)
+        if wake is not None:
+            wake[1].cancel()
 
     async def _keep_lease(self, lease: str) -> None:
         while True:

@@ -6,6 +6,7 @@ answer slower than the stream arrives late through response_url, once."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 
 import pytest
 from dependency_injector import providers
@@ -20,7 +21,7 @@ from tests.standins.aibot_response_standin import PATH, AiBotResponseStandIn
 from tests.support.aibot_caller import AiBotCaller, grows_monotonically, stored_event_types
 from tests.support.aibot_signing import AiBotPeer, text_payload
 from tests.support.e2e import random_key
-from tests.support.live_server import free_port, serve
+from tests.support.live_server import serve
 from tests.support.service_process import wait_until
 
 ANSWER = "周会在周三上午十点，地点是三楼大会议室。请提前五分钟到场。"
@@ -37,15 +38,16 @@ class Served:
         return text_payload(msg_id, content, chat_id=CHAT, response_url=url)
 
 
-def serve_bot(tmp_path, model: FakeChatModel, stream_seconds: float):
+def serve_bot(tmp_path, model: FakeChatModel, stream_seconds: float, response_base: str):
     token, aes_key = random_key(32), random_key(43)
     raw = {
         "services": {
             "weworktop": {
                 "corp_id": "ww-unused", "corp_secret": "unused", "agent_id": 1000001,
                 "token": random_key(32), "aes_key": random_key(43),
-                # The app's API is never needed here: nothing may reach it.
-                "api_base_url": f"http://127.0.0.1:{free_port()}",
+                # The app's API is never needed here; the response_url stand-in plays the API's
+                # origin, the only one besides WeCom's that a response_url may name.
+                "api_base_url": response_base,
                 "group_name_white_list": [CHAT],
                 "aibot": {"enabled": True, "token": token, "aes_key": aes_key},
             }
@@ -71,25 +73,28 @@ def slow_model(seconds_per_piece: float) -> FakeChatModel:
     )
 
 
+@contextmanager
+def served(tmp_path, responses, model: FakeChatModel, stream_seconds: float):
+    with serve(responses.app) as response_base:
+        app, peer = serve_bot(tmp_path, model, stream_seconds, response_base)
+        with serve(app) as base:
+            yield Served(
+                AiBotCaller(peer, f"{base}/wework_aibot"), responses, tmp_path / "events.db",
+                response_base,
+            )
+
+
 @pytest.fixture
 def quick(tmp_path, responses):
     # Slow enough that refreshes see it grow even on a loaded machine (about 1.5 s in all).
-    app, peer = serve_bot(tmp_path, slow_model(0.15), stream_seconds=300)
-    with serve(app) as base, serve(responses.app) as response_base:
-        yield Served(
-            AiBotCaller(peer, f"{base}/wework_aibot"), responses, tmp_path / "events.db",
-            response_base,
-        )
+    with served(tmp_path, responses, slow_model(0.15), stream_seconds=300) as bot:
+        yield bot
 
 
 @pytest.fixture
 def late(tmp_path, responses):
-    app, peer = serve_bot(tmp_path, slow_model(0.25), stream_seconds=1.0)
-    with serve(app) as base, serve(responses.app) as response_base:
-        yield Served(
-            AiBotCaller(peer, f"{base}/wework_aibot"), responses, tmp_path / "events.db",
-            response_base,
-        )
+    with served(tmp_path, responses, slow_model(0.25), stream_seconds=1.0) as bot:
+        yield bot
 
 
 def test_a_stream_is_assembled_across_refresh_callbacks(quick):

@@ -22,6 +22,7 @@ from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
 from adapters.inbound.wecom_aibot.wecom_aibot_json import passive_reply
 from application.channels.aibot.accept_aibot_message import AiBotAccepted
 from application.channels.aibot.stream_board import StreamReply
+from domain.url_origins import response_url_origins
 from tests.support.aibot_signing import text_payload
 from wecom_emulator.aibot_callbacks import BadReply, open_passive_reply
 
@@ -102,7 +103,10 @@ async def test_our_endpoint_accepts_a_callback_that_wechatpy_encrypted(ours, the
         theirs.encrypt_message(json.dumps(payload, ensure_ascii=False), NONCE)
     )
     fields = {child.tag: child.text for child in sealed}
-    callback = WeComAiBotCallback(ours, accept, refresh, max_skew_seconds=0)
+    callback = WeComAiBotCallback(
+        ours, accept, refresh, max_skew_seconds=0,
+        response_origins=response_url_origins("https://qyapi.weixin.qq.com"),
+    )
     transport = httpx.ASGITransport(app=Starlette(routes=callback.routes("/aibot")))
     async with httpx.AsyncClient(transport=transport, base_url="http://wecom.test") as client:
         response = await client.post(

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseUrl
 from application.ports.wecom import DeliveryError
+from domain.url_origins import TrustedOrigins, response_url_origins
 from tests.fakes.aibot import FakeAiBotResponseUrl
 from tests.standins.aibot_response_standin import PATH, USED_ERRCODE, AiBotResponseStandIn
 from tests.support.live_server import free_port, serve
@@ -70,8 +71,9 @@ def url(base_url):
 
 
 @pytest.fixture
-def responder(client):
-    return HttpxAiBotResponseUrl(client)
+def responder(client, base_url):
+    # The stand-in plays api_base_url, the one origin besides WeCom's a response_url may name.
+    return HttpxAiBotResponseUrl(client, response_url_origins(base_url))
 
 
 class TestHttpxAiBotResponseUrl(ResponseUrlContract):
@@ -122,7 +124,7 @@ async def test_an_unreachable_url_is_worth_another_try_and_never_named(caplog):
     gone = f"http://127.0.0.1:{free_port()}{PATH}?response_code={CODE}"
     async with httpx.AsyncClient(timeout=2) as client:
         with pytest.raises(DeliveryError) as unreachable:
-            await HttpxAiBotResponseUrl(client).post_markdown(gone, "答案")
+            await HttpxAiBotResponseUrl(client, TrustedOrigins([gone])).post_markdown(gone, "答案")
     assert not unreachable.value.permanent
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("adapters")]
     shown = "".join(traceback.format_exception(unreachable.value)) + "".join(ours)
@@ -133,3 +135,41 @@ async def test_a_url_that_is_not_http_is_refused_without_a_request(responder, st
     with pytest.raises(DeliveryError) as caught:
         await responder.post_markdown(f"file:///etc/passwd?response_code={CODE}", "答案")
     assert caught.value.permanent and CODE not in str(caught.value)
+
+
+@pytest.fixture
+def internal():
+    """A server on the service's own network that must never be reached through a message."""
+    inside = AiBotResponseStandIn()
+    inside.answer_next(200, {"errcode": 1, "errmsg": "internal admin: db password is hunter2"})
+    with serve(inside.app) as inside_url:
+        yield inside, inside_url
+
+
+async def test_a_response_url_off_the_trusted_origins_is_never_posted_to(responder, internal):
+    inside, inside_url = internal
+    for url in (
+        f"{inside_url}{PATH}?response_code={CODE}",
+        f"https://qyapi.weixin.qq.com@{inside_url.removeprefix('http://')}{PATH}",
+        f"{inside_url.replace('127.0.0.1', 'localhost')}{PATH}",
+    ):
+        with pytest.raises(DeliveryError) as caught:
+            await responder.post_markdown(url, "答案")
+        assert caught.value.permanent
+        assert "hunter2" not in caught.value.reason and CODE not in caught.value.reason
+    assert inside.posted == []
+
+
+@pytest.mark.parametrize("url", ["http://host:abc/", "http://[::1", "https:///nohost"])
+async def test_a_malformed_response_url_is_a_permanent_delivery_error(responder, url):
+    with pytest.raises(DeliveryError) as caught:
+        await responder.post_markdown(url, "答案")
+    assert caught.value.permanent
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+async def test_what_the_other_side_said_is_not_echoed_into_the_reason(responder, url, standin):
+    standin.answer_next(200, {"errcode": 40008, "errmsg": "from ip: 203.0.113.5, hint: [x]"})
+    with pytest.raises(DeliveryError) as caught:
+        await responder.post_markdown(url, "答案")
+    assert caught.value.reason == "response_url refused the message: errcode 40008"

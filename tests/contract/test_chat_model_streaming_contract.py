@@ -4,13 +4,20 @@ then what only the httpx adapter promises about its streamed requests and their 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 import traceback
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
+from adapters.outbound.openai import httpx_openai_chat_model
 from application.ports.models import ChatMessage, ChatModelError
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.chat_models import (
@@ -19,6 +26,7 @@ from tests.support.chat_models import (
     HttpxOpenAIChatModels,
     make_model,
 )
+from tests.support.live_server import serve
 
 CONVERSATION = (
     ChatMessage("system", "你是一个乐于助人的助手。"),
@@ -151,3 +159,39 @@ async def test_a_server_that_stops_sending_times_out(served, standin):
         with pytest.raises(ChatModelError, match=r"timed out after 0\.2s in the middle"):
             await streamed(make_model(impatient, served))
     assert len(standin.requests) == 1
+
+
+def keep_alive_server(pause: float) -> Starlette:
+    """A model server that starts its answer and then only ever sends keep-alives, each well
+    within the client's read timeout (stopped when the client goes away)."""
+
+    async def chat(_: Request) -> StreamingResponse:
+        async def events():
+            yield sse(delta("开始"))
+            for _ in range(1_000_000):
+                yield ": keep-alive\n\n"
+                await asyncio.sleep(pause)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+
+
+async def test_a_server_that_trickles_keep_alives_is_stopped_by_the_answer_timeout(client):
+    with serve(keep_alive_server(pause=0.05)) as base:
+        model = make_model(client, f"{base}/v1", answer_seconds=0.5)
+        started = time.monotonic()
+        with pytest.raises(ChatModelError, match=r"did not finish its answer within 0\.5s"):
+            await streamed(model)
+    assert time.monotonic() - started < 2.0
+
+
+async def test_a_server_that_never_stops_sending_is_cut_off_at_the_size_limit(
+    client, monkeypatch
+):
+    monkeypatch.setattr(httpx_openai_chat_model, "_ANSWER_MAX_BYTES", 10_000)
+    with (
+        serve(keep_alive_server(pause=0.0)) as base,
+        pytest.raises(ChatModelError, match="more than 10,000 characters"),
+    ):
+        await streamed(make_model(client, f"{base}/v1"))

@@ -5,9 +5,11 @@ only the httpx adapter promises: the request, retries, plain failures, and the k
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 import traceback
+import tracemalloc
 
 import httpx
 import pytest
@@ -19,7 +21,8 @@ from adapters.outbound.openai.httpx_openai_image_model import HttpxOpenAIImageMo
 from application.ports.models import ImageModelError
 from tests.fakes.image_model import FakeImageModel
 from tests.standins.openai_media_standin import FILES, IMAGES, OpenAIMediaStandIn
-from tests.support.live_server import free_port
+from tests.support.images import png_claiming
+from tests.support.live_server import free_port, serve
 
 PROMPT = "一只在月球上喝茶的猫, watercolour"
 SECRET = "sk-test-image-5e4d3c2b1a09f8e7"
@@ -252,3 +255,44 @@ async def test_an_unreachable_server_is_retried_then_reported(client):
         await make_model(client, base_url, retry_attempts=2).generate(PROMPT)
 
     assert f"{base_url}/images/generations" in str(raised.value)
+
+
+@pytest.mark.parametrize("answer", ["b64_json", "url"])
+async def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded(
+    client, served, standin, answer
+):
+    standin.image, standin.answer = png_claiming(13000, 13000), answer
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageModelError, match="over 16,777,216 pixels"):
+            await make_model(client, served).generate(PROMPT)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024
+
+
+@pytest.mark.parametrize("url", ["http://host:abc/x.png", "http://[::1", "https:///x.png"])
+async def test_a_malformed_image_url_is_the_ports_error(client, served, standin, url):
+    standin.send_raw_next(IMAGES, json.dumps({"data": [{"url": url}]}).encode(), times=10)
+
+    with pytest.raises(ImageModelError, match="not http"):
+        await make_model(client, served).generate(PROMPT)
+
+
+async def test_an_image_url_into_this_services_own_network_is_never_fetched(
+    client, served, standin
+):
+    inside = OpenAIMediaStandIn(answer="url")
+    with serve(inside.app) as inside_url:
+        port = inside_url.rsplit(":", 1)[1]
+        for url, reason in [
+            (f"{inside_url}/files/1", "with an IP address"),
+            (f"http://localhost:{port}/files/1", "inside this service's own network"),
+            ("http://169.254.169.254/latest/meta-data/", "with an IP address"),
+            ("http://no-such-host.invalid/x.png", "does not resolve"),
+        ]:
+            standin.send_raw_next(IMAGES, json.dumps({"data": [{"url": url}]}).encode())
+            with pytest.raises(ImageModelError, match=reason):
+                await make_model(client, served).generate(PROMPT)
+    assert inside.downloads == []

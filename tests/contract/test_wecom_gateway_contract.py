@@ -448,15 +448,15 @@ class TestHttpxWeComGateway:
         assert_secret_free(on_gettoken.value, wecom)
         assert_secret_free(on_send.value, wecom)
 
-    async def test_a_recipient_listed_in_invaliduser_is_a_permanent_failure(
-        self, make_gateway, wecom
+    @pytest.mark.parametrize("recipient", ["@all", f"alice|{OUTSIDER}", "", "-alice", "张三"])
+    async def test_a_recipient_that_is_not_one_userid_is_never_sent_to(
+        self, make_gateway, wecom, recipient
     ):
         with pytest.raises(DeliveryError) as raised:
-            await make_gateway().send_text(f"alice|{OUTSIDER}", "hello")
+            await make_gateway().send_text(recipient, "to the whole company?")
 
         assert raised.value.permanent
-        assert OUTSIDER in raised.value.reason
-        assert wecom.send_attempts == 1
+        assert wecom.send_attempts == 0
 
     async def test_concurrent_sends_fetch_one_token(self, make_gateway, wecom):
         gateway = make_gateway()

@@ -170,6 +170,42 @@ def test_no_sandbox_secret_is_printed_or_logged(sandbox):
     assert sandbox.admin_token not in sandbox.log()
 
 
+def test_other_web_pages_can_neither_chat_nor_read_the_log(sandbox):
+    chat = {"from": "zhangsan", "conversation": ME, "text": "CSRF 你好"}
+    page = sandbox.page_url
+    host = page.removeprefix("http://")
+    attempts = {
+        # A cross-site form or fetch without a preflight: text/plain.
+        "text/plain": httpx.post(
+            f"{page}/api/messages", content=json.dumps(chat),
+            headers={"Content-Type": "text/plain"}, timeout=5,
+        ),
+        "another origin": httpx.post(
+            f"{page}/api/messages", json=chat,
+            headers={"Origin": "http://evil.example"}, timeout=5,
+        ),
+        "a cross-site voice form": httpx.post(
+            f"{page}/api/voice", files={"voice": ("v.amr", VOICE.read_bytes())},
+            data={"from": "zhangsan", "conversation": ME},
+            headers={"Sec-Fetch-Site": "cross-site"}, timeout=5,
+        ),
+        # DNS rebinding: the attacker's name, resolved to 127.0.0.1.
+        "a rebound host name": httpx.get(
+            f"{page}/api/updates?since=0", headers={"Host": "rebind.evil.example"}, timeout=5
+        ),
+    }
+    assert {why: response.status_code for why, response in attempts.items()} == {
+        "text/plain": 415, "another origin": 403, "a cross-site voice form": 403,
+        "a rebound host name": 400,
+    }
+    assert "CSRF" not in json.dumps(sandbox.bubbles(ME), ensure_ascii=False)
+    own_page = httpx.post(
+        f"{page}/api/messages", json={**chat, "text": "同源 你好"},
+        headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}, timeout=5,
+    )
+    assert own_page.status_code == 200
+
+
 def test_with_a_model_configured_a_long_answer_arrives_in_ordered_parts(tmp_path):
     long_answer = "\n\n".join(f"第{i}段。" + "这是一个很长的回答。" * 12 for i in range(9))
     model = OpenAIStandIn(reply=lambda body: long_answer)

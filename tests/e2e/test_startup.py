@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -81,3 +82,28 @@ def test_unknown_keys_are_warned_about_and_secrets_never_printed(tmp_path):
     service.stop()
     assert "unknown key 'services.weworktop.coprid' is ignored" in service.log()
     assert SECRET not in service.log()
+
+
+def test_the_event_store_is_private_to_its_owner_and_a_readable_one_is_warned_about(tmp_path):
+    example = json.loads((ROOT / "config.example.json").read_text(encoding="utf-8"))
+    example["services"]["weworktop"].update(port=free_port(), host="127.0.0.1")
+    data = tmp_path / "data"
+    example["storage"]["url"] = f"sqlite:///{data}/events.db"
+    service = ServiceProcess(example, tmp_path)
+    previous = os.umask(0o022)  # the usual umask, under which files are created 0644
+    try:
+        service.start()
+        service.stop()
+    finally:
+        os.umask(previous)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in data.iterdir()}
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert modes.keys() >= {"events.db"} and set(modes.values()) == {0o600}, modes
+    assert "can read the event store" not in service.log()
+
+    (data / "events.db").chmod(0o644)
+    service.start()
+    service.stop()
+    assert "users other than its owner can read the event store (events.db mode 644)" in (
+        service.log()
+    )

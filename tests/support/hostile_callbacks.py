@@ -215,6 +215,9 @@ CASES: dict[str, Case] = {
     "oversized-content": lambda p, r: [
         p.post_plaintext(p.message(Content="x" * (MAX_FIELD_BYTES + 1)))
     ],
+    "forged-recipient": lambda p, r: [
+        p.post_plaintext(p.message(FromUserName=r.choice(["@all", "zhangsan|lisi", "-x", "张三"])))
+    ],
     "other-agent": lambda p, r: [p.post_plaintext(p.message(AgentID=p.agent_id + 1))],
     "wrong-method": lambda p, r: [CallbackRequest("PUT", p.params("x"), b"<xml/>")],
 }

@@ -26,6 +26,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str =
         time.sleep(0.02)
 
 
+def rss_mib(pid: int) -> float | None:
+    """The resident memory of a process, from /proc (None where there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
+    except (OSError, StopIteration):
+        return None
+    return int(kib) / 1024
+
+
 class ServiceProcess:
     def __init__(self, config: dict, workdir: Path):
         config["services"]["weworktop"].setdefault("port", free_port())
@@ -68,6 +78,13 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def rss_mib(self) -> float | None:
+        return rss_mib(self.pid)
 
     def _healthy(self) -> bool:
         if self._process.poll() is not None:

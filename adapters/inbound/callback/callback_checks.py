@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from adapters.inbound.callback.callback_errors import MalformedCallback, ReplayedCallback
+from domain.user_ids import is_user_id
 
 # sha1 in hex. WeCom's official samples compare it with the lowercase hexdigest, so anything
 # else could never verify; saying "malformed" instead of "forged" makes such a log line clearer.
@@ -39,6 +40,13 @@ def check_query_sizes(values: dict[str, str]) -> None:
         limit = MAX_QUERY_CHARS.get(name)
         if limit is not None and len(value) > limit:
             raise MalformedCallback(f"query parameter '{name}' is longer than {limit} characters")
+
+
+def checked_user_id(text: str, name: str) -> str:
+    """`text`, if it names exactly one member: the sender becomes the reply's `touser`."""
+    if not is_user_id(text):
+        raise MalformedCallback(f"{name} is not a WeCom UserID (one member, letters, digits, _-@.)")
+    return text
 
 
 def check_content_type(content_type: str | None) -> None:

@@ -115,9 +115,11 @@ class SignedCallback:
 
     def _refuse(self, request: Request, err: CallbackRejected) -> Response:
         client = request.client.host if request.client else "?"
+        # Anyone can send these: the log samples them by kind (infrastructure's RepeatedLines).
         log.warning(
             "callback to %s from %s refused with %d (%d): %s",
             self._channel, client, err.status, err.code, err.reason,
+            extra={"repeat_key": ("callback refused", err.status, err.code, err.reason)},
         )
         # The caller learns only the class of problem; the details are in our log.
         return PlainTextResponse(_PUBLIC_REASONS.get(err.status, "bad request"), err.status)
@@ -129,6 +131,7 @@ class SignedCallback:
         log.exception(
             "callback to %s from %s refused with 400 after an unexpected error",
             self._channel, client,
+            extra={"repeat_key": ("callback refused", "unexpected")},
         )
         return PlainTextResponse(_PUBLIC_REASONS[400], 400)
 

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.inbound.operator.failed_attempts import FailedAttempts
 from application.ports.operator_reads import StoreStatistics
 
 log = logging.getLogger(__name__)
@@ -29,20 +30,36 @@ ADMIN_PREFIX = "/admin"
 
 class BearerTokenGuard:
     """ASGI middleware: `Authorization: Bearer <token>` or 401, the token compared in
-    constant time (the scheme name, as HTTP says, in any case)."""
+    constant time (the scheme name, as HTTP says, in any case). An address that keeps failing
+    is answered 429 for a while (`failures`, shared by every guard of one surface)."""
 
-    def __init__(self, app: ASGIApp, token: str, public_paths: Collection[str] = ()):
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        public_paths: Collection[str] = (),
+        failures: FailedAttempts | None = None,
+    ):
         if not token:
             raise ValueError("the admin surface needs a bearer token")
         self._app = app
         self._expected = _digest(token.encode())
         self._public = frozenset(public_paths)
+        self._failures = failures or FailedAttempts()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
             scope["method"] in ("GET", "HEAD") and scope["path"] in self._public
         ):
             await self._app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("?",))[0]
+        wait = self._failures.retry_after(client)
+        if wait is not None:
+            self._refused(scope, client, 429, "too many failed bearer tokens")
+            retry = str(max(1, round(wait)))
+            refusal = PlainTextResponse("too many requests", 429, {"Retry-After": retry})
+            await refusal(scope, receive, send)
             return
         presented = dict(scope["headers"]).get(b"authorization", b"")
         scheme, _, token = presented.strip().partition(b" ")
@@ -51,16 +68,21 @@ class BearerTokenGuard:
         ):
             await self._app(scope, receive, send)
             return
-        client = scope.get("client") or ("?",)
-        log.warning(
-            "admin request from %s to %s refused with 401: %s",
-            client[0], scope.get("path", "?"),
-            "wrong bearer token" if presented else "no bearer token",
-        )
+        self._failures.failed(client)
+        self._refused(scope, client, 401, "wrong bearer token" if presented else "no bearer token")
         refusal = PlainTextResponse(
             "unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
         await refusal(scope, receive, send)
+
+    @staticmethod
+    def _refused(scope: Scope, client: str, status: int, why: str) -> None:
+        # Anyone can send these: the log samples them by kind (infrastructure's RepeatedLines).
+        log.warning(
+            "admin request from %s to %s refused with %d: %s",
+            client, scope.get("path", "?"), status, why,
+            extra={"repeat_key": ("admin refused", status, why)},
+        )
 
 
 def _digest(value: bytes) -> bytes:
@@ -81,13 +103,24 @@ class AdminSurface:
         self._read_statistics = read_statistics
         self._more_routes = list(more_routes)
         self._public_paths = public_paths
+        # One count of failed tokens per address for the surface and anything else it guards.
+        self._failures = FailedAttempts()
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/api/stats", self.stats, methods=["GET"]), *self._more_routes]
 
     def mount(self) -> Mount:
-        guard = Middleware(BearerTokenGuard, token=self._token, public_paths=self._public_paths)
+        guard = Middleware(
+            BearerTokenGuard,
+            token=self._token,
+            public_paths=self._public_paths,
+            failures=self._failures,
+        )
         return Mount(ADMIN_PREFIX, routes=self.routes(), middleware=[guard])
+
+    def guard(self) -> Middleware:
+        """The same token check for routes outside /admin (readiness and metrics)."""
+        return Middleware(BearerTokenGuard, token=self._token, failures=self._failures)
 
     async def stats(self, _: Request) -> JSONResponse:
         stats = await self._read_statistics()

@@ -1,6 +1,8 @@
 """The operator's view as JSON: each message with its status and a timeline of its events,
 every event with a one-line summary in plain words (Chinese first, then English) beside its
-recorded fields. Events hold no secret, only what members said and what was answered."""
+recorded fields. Events hold what members said and what was answered; the one credential
+among them, an AI bot message's response_url (whoever holds it may post into the chat for an
+hour), is shown only as whether there is one."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from domain.messages import channel_of
 
 _BASE_FIELDS = {field.name for field in dataclasses.fields(Event)}
 _QUOTED_CHARS = 120
+HIDDEN = "[hidden: a credential]"
 
 
 def message_json(report: MessageReport) -> dict[str, Any]:
@@ -58,6 +61,9 @@ def event_json(event: Event) -> dict[str, Any]:
         for name, value in dataclasses.asdict(event).items()
         if name not in _BASE_FIELDS
     }
+    message = detail.get("message")
+    if isinstance(message, dict) and message.get("response_url"):
+        message["response_url"] = HIDDEN
     return {
         "type": type(event).__name__,
         "version": event.version,

@@ -32,6 +32,7 @@ from application.channels.aibot.stream_board import StreamReply
 from application.pipeline.log_context import current_message
 from application.ports.telemetry import Telemetry
 from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage, message_key
+from domain.url_origins import TrustedOrigins
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class WeComAiBotCallback(SignedCallback):
         accept: AcceptAiBotMessage,
         refresh: RefreshStream,
         max_skew_seconds: int,
+        response_origins: TrustedOrigins,
         clock: Callable[[], float] = time.time,
         telemetry: Telemetry | None = None,
         channel: str = DEFAULT_AIBOT_CHANNEL,
@@ -53,13 +55,16 @@ class WeComAiBotCallback(SignedCallback):
         super().__init__(crypto, max_skew_seconds, clock, telemetry, channel)
         self._accept = accept
         self._refresh = refresh
+        self._response_origins = response_origins
 
     async def receive(self, request: Request) -> Response:
         try:
             signature, timestamp, nonce = self._query(request)
             encrypt = parse_envelope(await read_limited(request, MAX_ENVELOPE_BYTES))
             plaintext = self._crypto.open_message(signature, timestamp, nonce, encrypt)
-            callback = parse_callback(plaintext, self._clock, self._channel)
+            callback = parse_callback(
+                plaintext, self._clock, self._response_origins, self._channel
+            )
         except CallbackRejected as err:
             return self._refuse(request, err)
         except Exception:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.inbound.callback.callback_checks import checked_user_id
 from adapters.inbound.callback.callback_errors import CallbackTooLarge, MalformedCallback
 from adapters.inbound.callback.callback_limits import (
     MAX_ENVELOPE_BYTES,
@@ -22,6 +23,7 @@ from adapters.inbound.callback.callback_limits import (
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from application.channels.aibot.stream_board import StreamReply
 from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage
+from domain.url_origins import TrustedOrigins
 
 # A chat id and a user id both end up in one conversation id (a 255-character column, beside
 # the channel's name and a lease's prefix); WeCom's own are at most 64 characters.
@@ -60,10 +62,14 @@ def parse_envelope(body: bytes) -> str:
 
 
 def parse_callback(
-    plaintext: bytes, clock: Callable[[], float], channel: str = DEFAULT_AIBOT_CHANNEL
+    plaintext: bytes,
+    clock: Callable[[], float],
+    response_origins: TrustedOrigins,
+    channel: str = DEFAULT_AIBOT_CHANNEL,
 ) -> InboundMessage | StreamRefresh | NotAMessage:
     """The decrypted callback to the bot `channel`. The AI bot sends no time, so a message is
-    stamped on arrival."""
+    stamped on arrival. Its response_url must point to one of `response_origins` (WeCom's API,
+    or api_base_url)."""
     data = _parse(plaintext, "message")
     msg_type = _text(data, "msgtype", MAX_NAME_CHARS)
     if msg_type == "stream":
@@ -77,14 +83,16 @@ def parse_callback(
         raise MalformedCallback("chattype is neither single nor group")
     return InboundMessage(
         msg_type=msg_type,
-        from_user=_text(_object(data, "from"), "userid", MAX_ID_CHARS),
+        from_user=checked_user_id(
+            _text(_object(data, "from"), "userid", MAX_ID_CHARS), "from.userid"
+        ),
         create_time=int(clock()),
         agent_id=0,
         msg_id=_text(data, "msgid", MAX_MSGID_CHARS),
         content=_content(data, msg_type),
         chat_id=_text(data, "chatid", MAX_ID_CHARS) if chat_type == "group" else "",
         channel=channel,
-        response_url=_response_url(data),
+        response_url=_response_url(data, response_origins),
     )
 
 
@@ -124,12 +132,15 @@ def _content(data: dict[str, Any], msg_type: str) -> str:
     return content
 
 
-def _response_url(data: dict[str, Any]) -> str:
+def _response_url(data: dict[str, Any], origins: TrustedOrigins) -> str:
     url = data.get("response_url", "")
     if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
         raise MalformedCallback(f"response_url is not a URL of at most {MAX_URL_CHARS} chars")
     if url and not url.startswith(("https://", "http://")):
         raise MalformedCallback("response_url is not an http(s) URL")
+    if url and not origins.admits(url):
+        # Never named in the log: a response_url is a credential (and may be a lure).
+        raise MalformedCallback("response_url is not on WeCom's API origin (nor api_base_url's)")
     return url
 
 

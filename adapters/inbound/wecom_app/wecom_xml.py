@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from adapters.inbound.callback.callback_checks import checked_user_id
 from adapters.inbound.callback.callback_errors import CallbackTooLarge, MalformedCallback
 from adapters.inbound.callback.callback_limits import (
     MAX_ENVELOPE_BYTES,
@@ -72,7 +73,7 @@ def parse_message(
             )
     return InboundMessage(
         msg_type=msg_type,
-        from_user=_name(root, "FromUserName", required=True),
+        from_user=checked_user_id(_name(root, "FromUserName", required=True), "FromUserName"),
         create_time=_int64("CreateTime", _digits(root, "CreateTime", required=True)),
         agent_id=agent_id,
         msg_id=_digits(root, "MsgId", required=msg_type != "event"),

@@ -24,7 +24,7 @@ _CLIENT_ERROR_HINTS = {
     404: "check llm.base_url and llm.model",
 }
 # Far more than any answer within a member's max_tokens, reasoning included; a misbehaving
-# server's endless body is not read whole.
+# server's endless body (or endless keep-alives, streamed) is not read whole.
 _ANSWER_MAX_BYTES = 8 * 1024 * 1024
 _PATH = "/chat/completions"
 
@@ -38,12 +38,14 @@ class HttpxOpenAIChatModel:
         model: str,
         temperature: float | None = None,
         *,
+        answer_seconds: float = 600.0,
         retry_attempts: int = 3,
         retry_initial_wait: float = 1.0,
         retry_max_wait: float = 10.0,
     ):
         self._model = model
         self._temperature = temperature
+        self._answer_seconds = answer_seconds
         self._http = OpenAICompatibleHttp(
             client,
             base_url,
@@ -63,7 +65,9 @@ class HttpxOpenAIChatModel:
 
     async def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
         body = {**self._body(messages, max_tokens), "stream": True}
-        async with self._http.post_for_lines(_PATH, json=body) as lines:
+        async with self._http.post_for_lines(
+            _PATH, total_seconds=self._answer_seconds, limit=_ANSWER_MAX_BYTES, json=body
+        ) as lines:
             async for data in event_data(lines):
                 if data.strip() == DONE:
                     return

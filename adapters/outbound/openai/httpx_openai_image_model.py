@@ -15,6 +15,7 @@ import httpx
 from PIL import Image
 
 from adapters.outbound.openai.openai_compatible_http import OpenAICompatibleHttp
+from adapters.outbound.pillow_limits import IMAGE_MAX_PIXELS, too_many_pixels
 from application.ports.models import ImageModelError
 
 # A large PNG is a few MB; base64 adds a third. Past these, the answer is not an image.
@@ -80,13 +81,22 @@ def _decoded(b64: str) -> bytes:
 
 def _png_or_jpeg(data: bytes) -> bytes:
     """The image as it came if PNG or JPEG, else (WebP, say) as PNG, as the port promises."""
+    too_large = ImageModelError(f"{_SERVER} answered an image over {IMAGE_MAX_PIXELS:,} pixels")
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if too_many_pixels(image):
+                raise too_large
             image.load()
             if image.format in ("PNG", "JPEG"):
                 return data
             out = io.BytesIO()
             image.save(out, "PNG")
             return out.getvalue()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except ImageModelError:
+        raise
+    except Image.DecompressionBombError:
+        raise too_large from None
+    except Exception:
+        # Pillow's decoders meet crafted files with many kinds of error (OSError, ValueError,
+        # struct.error, ...): each means the same to the member.
         raise ImageModelError(f"{_SERVER} answered something that is not an image") from None

@@ -5,10 +5,12 @@ messages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -22,6 +24,8 @@ from tenacity import (
 )
 
 from adapters.outbound.bounded_read import read_at_most
+from adapters.outbound.public_hosts import public_host_problem
+from domain.url_origins import Origin, TrustedOrigins
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,16 @@ _TIMEOUT_KINDS = {
 }
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """What one streamed answer may take in all: until `deadline` (the event loop's clock,
+    `seconds` after the request), and `limit` characters."""
+
+    deadline: float
+    seconds: float
+    limit: int
 
 
 class _Transient(Exception):
@@ -69,6 +83,7 @@ class OpenAICompatibleHttp:
             raise ValueError("retry_attempts must be at least 1")
         self._client = client
         self._base_url = base_url.rstrip("/")
+        self._own_origin = TrustedOrigins([self._base_url])
         self._api_key = api_key or None
         self._error = error
         self._server = server
@@ -99,15 +114,21 @@ class OpenAICompatibleHttp:
         )
 
     @asynccontextmanager
-    async def post_for_lines(self, path: str, **content: Any) -> AsyncIterator[AsyncIterator[str]]:
+    async def post_for_lines(
+        self, path: str, *, total_seconds: float, limit: int, **content: Any
+    ) -> AsyncIterator[AsyncIterator[str]]:
         """The lines of the answer to a POST, read as they arrive (server-sent events).
         Retried only until the answer starts: starting over after its first line would give
-        the caller the beginning twice. A failure after that is the port's error at once."""
+        the caller the beginning twice. A failure after that is the port's error at once.
+        The client's timeout bounds each wait for bytes; a server that trickles them, or sends
+        keep-alives for ever, is stopped by `total_seconds` for the whole answer and by `limit`
+        characters for all of its lines."""
         url = httpx.URL(self._base_url + path)
+        deadline = asyncio.get_running_loop().time() + total_seconds
         response = await self._retried(
             lambda: self._opened_once(url, method="POST", headers=self._headers(), **content)
         )
-        lines = self._lines(response, url)
+        lines = self._lines(response, url, _Budget(deadline, total_seconds, limit))
         try:
             yield lines
         finally:
@@ -116,10 +137,21 @@ class OpenAICompatibleHttp:
 
     async def download(self, url: str, limit: int) -> bytes:
         """A file the server points to (an image's URL). Without the API key: such URLs are
-        signed, and often on another host that has no business seeing the key."""
-        target = httpx.URL(url)
-        if target.scheme not in ("http", "https"):
+        signed, and often on another host that has no business seeing the key. The server
+        names the URL, so it must not lead into this service's own network (see
+        public_hosts): only the server's own origin, or a host name that resolves to public
+        addresses alone, is fetched."""
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL:
+            target = None
+        if target is None or target.scheme not in ("http", "https") or not target.host:
             raise self._error(f"{self._server} answered a URL that is not http(s)")
+        origin = Origin.named(target.scheme, target.host, target.port)
+        if not self._own_origin.admits_origin(origin):
+            problem = await public_host_problem(origin)
+            if problem:
+                raise self._error(f"{self._server} answered a URL {problem}")
         return await self._retried(lambda: self._once(target, limit, method="GET"))
 
     def redact(self, text: str) -> str:
@@ -193,12 +225,31 @@ class OpenAICompatibleHttp:
             )
         return body
 
-    async def _lines(self, response: httpx.Response, url: httpx.URL) -> AsyncIterator[str]:
+    async def _lines(
+        self, response: httpx.Response, url: httpx.URL, budget: _Budget
+    ) -> AsyncIterator[str]:
         failure: Exception
+        received = 0
+        lines = response.aiter_lines()
         try:
-            async for line in response.aiter_lines():
+            while True:
+                # The deadline covers each wait only, never the caller's work between lines.
+                async with asyncio.timeout_at(budget.deadline):
+                    line = await anext(lines, None)
+                if line is None:
+                    return
+                received += len(line) + 1
+                if received > budget.limit:
+                    raise self._error(
+                        f"{self._server} answered more than {budget.limit:,} characters "
+                        f"from {_where(url)}"
+                    )
                 yield line
-            return
+        except TimeoutError:
+            failure = self._error(
+                f"{self._server} did not finish its answer within {budget.seconds:g}s "
+                f"at {_where(url)}"
+            )
         except httpx.TimeoutException as err:
             failure = self._error(self._timed_out(err, url, " in the middle of its answer"))
         except httpx.HTTPError as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -33,7 +35,7 @@ def build_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(parsed.database))
         # One connection per process. SQLite lets one connection write at a time, and a
         # second connection of the same process that wants to write waits in SQLite's busy
         # handler, which sleeps 1, 2, 5, 10… ms between tries however soon the lock is free:
@@ -45,6 +47,16 @@ def build_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
+
+
+def _create_private(database: Path) -> None:
+    """The database holds every message, each response_url and the live access token: its
+    folder is created readable by this user only, and so is the file, before SQLite creates
+    it with the umask's 0644. SQLite gives the -wal and -shm files the database file's mode.
+    An existing folder or file is left as it is (start-up warns when others can read it)."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:

@@ -17,6 +17,7 @@ from adapters.outbound.wecom.wecom_api import WeComApi
 from adapters.outbound.wecom.wecom_image_fit import fit_image
 from application.ports.shared_state import AccessTokenCache, LeaseStore
 from application.ports.wecom import DeliveryError, TokenStatus
+from domain.user_ids import is_user_id
 
 _SEND = "/cgi-bin/message/send"
 _CHAT_SEND = "/cgi-bin/appchat/send"
@@ -127,13 +128,14 @@ class HttpxWeComGateway:
         return name if isinstance(name, str) else None
 
     async def _send(self, to_user: str, msgtype: str, content: dict[str, Any]) -> str:
+        # WeCom reads "@all" as the whole company and "a|b" as two members: one reply, one member.
+        if not is_user_id(to_user):
+            raise DeliveryError("the recipient is not exactly one WeCom UserID", permanent=True)
         payload = {"touser": to_user, "msgtype": msgtype, "agentid": self._agent_id}
         body = await self._api.call("POST", _SEND, payload=payload | {msgtype: content})
-        invalid = set(str(body.get("invaliduser") or "").split("|"))
-        refused = [user for user in to_user.split("|") if user in invalid]
-        if refused:
+        if to_user in str(body.get("invaliduser") or "").split("|"):
             raise DeliveryError(
-                f"WeCom did not deliver to {', '.join(refused)}: not a member of the corp, or "
+                f"WeCom did not deliver to {to_user}: not a member of the corp, or "
                 "outside the app's visible range",
                 permanent=True,
             )

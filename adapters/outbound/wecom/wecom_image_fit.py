@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from PIL import Image
 
+from adapters.outbound.pillow_limits import IMAGE_MAX_PIXELS, too_many_pixels
 from application.ports.wecom import DeliveryError
 
 # WeCom says "10 MB"; the decimal reading is the one that cannot be too large.
@@ -28,15 +29,20 @@ def fit_image(data: bytes, filename: str, limit: int = IMAGE_MAX_BYTES) -> tuple
     """(image bytes, filename, content type) WeCom will take; DeliveryError when impossible."""
     if len(data) < IMAGE_MIN_BYTES:
         raise _refused(f"the image is empty ({len(data)} bytes)")
+    too_large = _refused(f"the image has more than {IMAGE_MAX_PIXELS:,} pixels")
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if too_many_pixels(image):
+                raise too_large
             # Decoded in full even when sent as it is: a truncated image would reach the
             # member as a broken picture.
             image.load()
             if image.format in _SENDABLE and len(data) <= limit:
                 return _named(data, filename, image.format)
             fitted, fmt = _reencoded(image, limit)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise too_large from None
+    except (OSError, ValueError, SyntaxError):
         raise _refused("it is not an image weworktop can read (JPG or PNG expected)") from None
     return _named(fitted, filename, fmt)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from application.channels.aibot.stream_board import StreamBoard, StreamTiming
 from application.pipeline.ask_with_memory import AskWithMemory
-from domain.aibot_text import live_content, visible_text
+from domain.aibot_text import LiveAnswer, visible_text
 from domain.events import MessageReceived
 
 
@@ -37,12 +37,15 @@ class StreamingAsk:
             stream_id, received.stream_id, self._timing.deadline(received.occurred_at)
         )
 
-        def show(answer_so_far: str) -> None:
-            shown = prefix + visible_text(answer_so_far, self._show_thinking)
-            self._board.write(stream_id, live_content(shown))
+        live = LiveAnswer(prefix, self._show_thinking)
+
+        def show(piece: str) -> None:
+            content = live.add(piece)
+            if content is not None:
+                self._board.write(stream_id, content)
 
         try:
-            answer = await self._ask(received, prompt, on_text=show)
+            answer = await self._ask(received, prompt, on_piece=show)
         finally:
             self._board.stop(stream_id)
         return visible_text(answer, self._show_thinking)

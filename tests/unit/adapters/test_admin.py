@@ -7,6 +7,7 @@ import pytest
 from starlette.applications import Starlette
 
 from adapters.inbound.operator.admin import AdminSurface
+from adapters.inbound.operator.failed_attempts import FailedAttempts
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
 
@@ -66,3 +67,44 @@ async def test_unknown_admin_paths_do_not_reveal_themselves_without_the_token(cl
 def test_an_empty_token_cannot_build_the_guard():
     with pytest.raises(ValueError):
         AdminSurface("", InMemoryEventStore().statistics).mount()
+
+
+async def test_an_address_that_keeps_guessing_is_throttled_and_others_are_not(store):
+    app = Starlette(routes=[AdminSurface(TOKEN, store.statistics).mount()])
+    right = {"Authorization": f"Bearer {TOKEN}"}
+
+    def client_from(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 1234))
+        return httpx.AsyncClient(transport=transport, base_url="http://admin.test")
+
+    async with client_from("203.0.113.66") as guesser, client_from("198.51.100.7") as operator:
+        statuses = [
+            (await guesser.get("/admin/api/stats", headers={"Authorization": f"Bearer g{n}"}))
+            .status_code
+            for n in range(12)
+        ]
+        throttled = await guesser.get("/admin/api/stats", headers=right)
+        assert (await operator.get("/admin/api/stats", headers=right)).status_code == 200
+    assert statuses == [401] * 10 + [429] * 2
+    assert throttled.status_code == 429  # even the right token is not compared now
+    assert 0 < int(throttled.headers["retry-after"]) <= 60
+
+
+def test_a_throttled_address_may_try_again_when_its_window_ends():
+    now = [0.0]
+    attempts = FailedAttempts(max_failures=3, window_seconds=60, clock=lambda: now[0])
+    for _ in range(3):
+        attempts.failed("a")
+    assert attempts.retry_after("a") == 60
+    now[0] = 59.5
+    assert attempts.retry_after("a") == 0.5
+    now[0] = 60
+    assert attempts.retry_after("a") is None
+
+
+def test_the_throttle_remembers_a_bounded_number_of_addresses():
+    attempts = FailedAttempts(max_failures=1, max_clients=100)
+    for n in range(10_000):
+        attempts.failed(f"10.0.{n // 256}.{n % 256}")
+    assert attempts.retry_after("10.0.0.0") is None  # forgotten: the oldest went first
+    assert attempts.retry_after("10.0.39.15") is not None

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from starlette.applications import Starlette
 
 from adapters.inbound import health
 from adapters.inbound.health import Readiness
+from adapters.inbound.operator.admin import AdminSurface
 from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
 from tests.fakes.event_store import InMemoryEventStore
 from tests.fakes.wecom import FakeWeComGateway
 
 NOW = 1_700_000_000.0
+TOKEN = "admin-token-0123456789abcdef"
 
 
 @pytest.fixture
@@ -47,11 +51,51 @@ async def test_ready_with_a_valid_token_says_how_long_it_lasts(client, parts):
     assert body["status"] == "ready" and body["wecom"] == {"token": "valid", "expires_in": 3600}
 
 
-async def test_not_ready_when_the_token_cannot_be_had_and_says_why(client, parts):
-    parts[1].token_error = "this server's IP is not trusted: add it to the app's trusted IPs"
+async def test_not_ready_when_the_token_cannot_be_had_without_wecoms_words(client, parts):
+    parts[1].token_error = "WeCom said: not allow to access from your ip, from ip: 198.51.100.4"
     response = await client.get("/readyz")
     assert response.status_code == 503
-    assert "trusted IPs" in response.json()["wecom"]["last_error"]
+    assert response.json()["wecom"] == {"token": "failing"}
+    assert "198.51.100.4" not in response.text
+
+
+async def test_readiness_is_worked_out_once_for_many_callers_within_its_cache_time(parts):
+    store, wecom, telemetry = parts
+    pings, clock = [], [NOW]
+
+    async def ping() -> None:
+        pings.append(clock[0])
+        await asyncio.sleep(0.01)  # a store round trip, while more callers arrive
+
+    readiness = Readiness(
+        ping, {"app:default": wecom.token_status}, clock=lambda: clock[0], cache_seconds=5
+    )
+    app = Starlette(routes=health.routes(readiness, telemetry.render, telemetry.content_type))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        answers = await asyncio.gather(*(client.get("/readyz") for _ in range(100)))
+        clock[0] += 4.9
+        await client.get("/readyz")
+        clock[0] += 0.2
+        await client.get("/readyz")
+    assert {answer.status_code for answer in answers} == {200}
+    assert pings == [NOW, clock[0]]
+
+
+async def test_readiness_and_metrics_can_need_the_admin_token(parts):
+    store, wecom, telemetry = parts
+    readiness = Readiness(store.ping, {"app:default": wecom.token_status}, clock=lambda: NOW)
+    surface = AdminSurface(TOKEN, store.statistics)
+    routes = health.routes(
+        readiness, telemetry.render, telemetry.content_type, [surface.guard()]
+    )
+    transport = httpx.ASGITransport(app=Starlette(routes=routes))
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        for path in ("/readyz", "/metrics"):
+            assert (await client.get(path)).status_code == 401
+            authorized = await client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert authorized.status_code == 200
+        assert (await client.get("/healthz")).status_code == 200
 
 
 async def test_each_channel_is_reported(client, parts):

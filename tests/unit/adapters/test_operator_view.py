@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 from adapters.inbound.operator.admin import AdminSurface
 from adapters.inbound.operator.operator_api import OperatorPages
+from adapters.inbound.operator.operator_json import HIDDEN
 from adapters.outbound.wecom.wecom_errors import advice
 from application.operator.operator_view import OperatorView
 from application.ports.wecom import TokenStatus
@@ -19,7 +20,7 @@ from domain.events import (
     ReplyDelivered,
     ReplyPartSent,
 )
-from domain.messages import InboundMessage
+from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
 
@@ -225,3 +226,18 @@ async def test_the_page_is_served_without_the_token_and_holds_no_data(client):
     script = await client.get("/admin/operator.js")
     assert script.status_code == 200 and "sessionStorage" in script.text
     assert (await client.post("/admin/")).status_code == 401
+
+
+async def test_a_response_url_is_shown_only_as_being_there(store, client):
+    url = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC-SECRET-1"
+    bot = InboundMessage(
+        msg_type="text", from_user="wangwu", create_time=1_700_000_000, agent_id=0,
+        msg_id="BOT1", content="你好", channel=DEFAULT_AIBOT_CHANNEL, response_url=url,
+    )
+    await store.append([received(bot)])
+    for path in ("messages/BOT1", "search?q=wangwu", "messages?limit=50"):
+        response = await client.get(f"/admin/api/{path}", headers=AUTH)
+        assert response.status_code == 200
+        assert "RC-SECRET-1" not in response.text
+    [message] = (await get(client, "messages/BOT1"))["messages"]
+    assert message["events"][0]["detail"]["message"]["response_url"] == HIDDEN

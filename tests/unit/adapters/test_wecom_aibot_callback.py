@@ -14,6 +14,7 @@ from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
 from application.channels.aibot.accept_aibot_message import AiBotAccepted
 from application.channels.aibot.stream_board import StreamReply
+from domain.url_origins import WECOM_API_ORIGIN, response_url_origins
 from tests.support.aibot_signing import AiBotPeer, refresh_payload, text_payload
 from wecom_emulator.callbacks import signed_echo
 
@@ -54,7 +55,8 @@ def peer():
 @pytest.fixture
 async def client(recorder):
     callback = WeComAiBotCallback(
-        WeComCrypto(TOKEN, AES_KEY, ""), recorder.accept, recorder.refresh, max_skew_seconds=300
+        WeComCrypto(TOKEN, AES_KEY, ""), recorder.accept, recorder.refresh, max_skew_seconds=300,
+        response_origins=response_url_origins(WECOM_API_ORIGIN),
     )
     app = Starlette(routes=callback.routes(PATH))
     transport = httpx.ASGITransport(app=app)

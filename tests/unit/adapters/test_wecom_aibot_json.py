@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from adapters.inbound.wecom_aibot.wecom_aibot_json import (
     parse_envelope,
 )
 from domain.messages import InboundMessage
+from domain.url_origins import response_url_origins
 from tests.support.aibot_signing import text_payload
 
 FUZZ = settings(
@@ -41,6 +43,9 @@ JSONISH = st.recursive(
 )
 
 
+ORIGINS = response_url_origins("http://127.0.0.1:5003")
+
+
 def clock() -> float:
     return 1_700_000_000.0
 
@@ -49,7 +54,7 @@ def clock() -> float:
 @given(st.dictionaries(KEYS, JSONISH, max_size=8))
 def test_any_json_object_is_read_or_refused_never_crashes(data):
     try:
-        result = parse_callback(json.dumps(data).encode(), clock)
+        result = parse_callback(json.dumps(data).encode(), clock, ORIGINS)
     except CallbackRejected:
         return
     assert isinstance(result, InboundMessage | StreamRefresh | NotAMessage)
@@ -60,14 +65,14 @@ def test_any_json_object_is_read_or_refused_never_crashes(data):
 @FUZZ
 @given(st.binary(max_size=200))
 def test_any_bytes_are_read_or_refused_never_crash(data):
-    for parse in (parse_envelope, lambda body: parse_callback(body, clock)):
+    for parse in (parse_envelope, lambda body: parse_callback(body, clock, ORIGINS)):
         with contextlib.suppress(CallbackRejected):
             parse(data)
 
 
 def test_deep_nesting_is_refused_like_any_malformed_input():
     deep = b"[" * 100_000 + b"]" * 100_000
-    for parse in (parse_envelope, lambda body: parse_callback(body, clock)):
+    for parse in (parse_envelope, lambda body: parse_callback(body, clock, ORIGINS)):
         try:
             parse(deep)
         except CallbackRejected as err:
@@ -77,9 +82,51 @@ def test_deep_nesting_is_refused_like_any_malformed_input():
 
 
 def test_a_message_is_stamped_on_arrival_and_keeps_where_to_answer_late():
-    payload = text_payload("M1", "你好", chat_id="wrkG", response_url="https://x.invalid/r?c=1")
-    message = parse_callback(json.dumps(payload).encode(), clock)
+    url = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=1"
+    payload = text_payload("M1", "你好", chat_id="wrkG", response_url=url)
+    message = parse_callback(json.dumps(payload).encode(), clock, ORIGINS)
     assert message.create_time == 1_700_000_000 and message.agent_id == 0
-    assert message.response_url == "https://x.invalid/r?c=1"
+    assert message.response_url == url
     assert message.dedup_key == "aibot:default/msg:M1"
     assert message.conversation_id == "aibot:default/group:wrkG"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/internal/admin",  # the service's own network
+        "http://qyapi.weixin.qq.com/cgi-bin/aibot/response",  # WeCom's host, but not its scheme
+        "https://qyapi.weixin.qq.com:8443/cgi-bin/aibot/response",  # nor its port
+        "https://qyapi.weixin.qq.com.evil.example/r",
+        "https://qyapi.weixin.qq.com@169.254.169.254/latest/meta-data",
+        "http://127.0.0.1:5004/r",  # api_base_url's host, another port
+        "http://10.0.0.7/r",
+        "http://[::1]:5003/r",
+        "http://host:abc/",
+    ],
+)
+def test_a_response_url_off_wecoms_origin_is_refused(url):
+    payload = text_payload("M1", "你好", response_url=url)
+    with pytest.raises(CallbackRejected) as refused:
+        parse_callback(json.dumps(payload).encode(), clock, ORIGINS)
+    assert "response_url" in refused.value.reason and url not in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC",
+        "https://QYAPI.weixin.qq.com:443/cgi-bin/aibot/response?response_code=RC",
+        "http://127.0.0.1:5003/cgi-bin/aibot/response?response_code=RC",  # api_base_url
+    ],
+)
+def test_a_response_url_on_wecoms_origin_or_api_base_url_is_kept(url):
+    payload = text_payload("M1", "你好", response_url=url)
+    assert parse_callback(json.dumps(payload).encode(), clock, ORIGINS).response_url == url
+
+
+@pytest.mark.parametrize("user", ["@all", "a|b", "张三", ""])
+def test_a_sender_that_is_not_one_userid_is_refused(user):
+    payload = text_payload("M1", "你好", user=user)
+    with pytest.raises(CallbackRejected):
+        parse_callback(json.dumps(payload).encode(), clock, ORIGINS)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from adapters.outbound.wecom.wecom_image_fit import fit_image
 from application.ports.wecom import DeliveryError
+from tests.support.images import png_claiming
 
 
 def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
@@ -95,3 +96,10 @@ def test_what_is_not_a_readable_image_is_refused_for_good(data):
 
     assert raised.value.permanent
     assert raised.value.reason.startswith("the image cannot be sent through WeCom: ")
+
+
+@pytest.mark.parametrize("size", [(13000, 13000), (4097, 4096)])
+def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded(size):
+    with pytest.raises(DeliveryError, match="more than 16,777,216 pixels") as refused:
+        fit_image(png_claiming(*size), "bomb.png")
+    assert refused.value.permanent

@@ -272,13 +272,31 @@ def test_unsafe_or_broken_plaintext_is_rejected(plaintext):
         parse_message(plaintext)
 
 
+@pytest.mark.parametrize("sender", ["@all", "zhangsan|lisi", "_x", "a b", "张三", "a" * 65])
+def test_a_sender_that_is_not_exactly_one_userid_is_refused(sender):
+    xml = text_message_xml(CORP_ID, sender, "hi", msg_id=1, agent_id=AGENT_ID)
+    with pytest.raises(MalformedCallback, match="is not a WeCom UserID"):
+        parse_message(xml.encode(), expected_agent_id=AGENT_ID)
+
+
+@pytest.mark.parametrize(
+    "sender", ["zhangsan", "Zhang.San@corp", "wx5823bf96d3bd56c7", "sys", "a" * 64]
+)
+def test_every_shape_of_userid_wecom_allows_is_taken(sender):
+    xml = text_message_xml(CORP_ID, sender, "hi", msg_id=1, agent_id=AGENT_ID)
+    assert parse_message(xml.encode(), expected_agent_id=AGENT_ID).from_user == sender
+
+
 _XML_TEXT = st.text(
     alphabet=st.characters(exclude_categories=("Cs", "Cc", "Cn"), include_characters="\n\t"),
     max_size=200,
 )
 
 
-@given(content=_XML_TEXT, from_user=_XML_TEXT.filter(bool), chat_id=_XML_TEXT)
+_USER_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_@.-]{0,63}", fullmatch=True)
+
+
+@given(content=_XML_TEXT, from_user=_USER_IDS, chat_id=_XML_TEXT)
 def test_signed_callback_helper_round_trips_through_the_real_parsers(content, from_user, chat_id):
     crypto = WeComCrypto("token", "a" * 43, CORP_ID)
     xml = text_message_xml(

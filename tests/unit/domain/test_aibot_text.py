@@ -1,6 +1,8 @@
 """What an AI bot stream shows: never taking back a word, reasoning hidden unless wanted,
 WeCom's 20480-byte limit kept."""
 
+import time
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,6 +12,7 @@ from domain.aibot_text import (
     LIVE_LIMIT_BYTES,
     STREAM_LIMIT_BYTES,
     TAKING_LONGER,
+    LiveAnswer,
     fit,
     live_content,
     stream_parts,
@@ -86,3 +89,29 @@ def test_a_stream_closed_early_says_the_answer_will_follow():
     closed = taking_longer("正在写")
     assert closed == "正在写" + TAKING_LONGER
     assert size(taking_longer("长" * 10000)) <= STREAM_LIMIT_BYTES
+
+
+@given(
+    raw=TEXTISH,
+    cuts=st.lists(st.integers(min_value=0, max_value=60), max_size=12),
+    prefix=st.sampled_from(["", "前缀 "]),
+    show_thinking=st.booleans(),
+)
+def test_a_live_answer_shows_what_the_whole_text_so_far_would(raw, cuts, prefix, show_thinking):
+    live = LiveAnswer(prefix, show_thinking)
+    bounds = [0, *sorted(set(cuts)), len(raw)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        live.add(raw[start:end])
+        expected = live_content(prefix + visible_text(raw[:end], show_thinking))
+        assert live.content == expected
+
+
+def test_a_live_answer_takes_linear_time_for_a_long_answer_in_tiny_pieces():
+    live = LiveAnswer("", show_thinking=False)
+    pieces = ["<think>", *["想" for _ in range(200_000)], "</think>\n"] + ["答" * 3] * 200_000
+    started = time.perf_counter()
+    changed = sum(live.add(piece) is not None for piece in pieces)
+    elapsed = time.perf_counter() - started
+    assert size(live.content) <= LIVE_LIMIT_BYTES
+    assert changed < 3000  # of 400,002 pieces: the board stops changing once it is full
+    assert elapsed < 2.0  # re-reading the answer for each piece took minutes

@@ -9,7 +9,13 @@ import pytest
 
 from application.ports.shared_state import CachedToken
 from infrastructure import logging_setup
-from infrastructure.logging_setup import REDACTED, SecretRedactor, configure_logging, redact_also
+from infrastructure.logging_setup import (
+    REDACTED,
+    EscapeControls,
+    SecretRedactor,
+    configure_logging,
+    redact_also,
+)
 from infrastructure.token_redaction import TokenRedactingCache
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 
@@ -74,6 +80,14 @@ def test_stack_traces_are_redacted_too(logged):
         ("{'api_key': 'sk-in-a-repr'}", "sk-in-a-repr"),
         ("Authorization: Bearer sk-live-abcdef123456", "sk-live-abcdef123456"),
         ("postgresql://weworktop:db-password@db.internal/weworktop", "db-password"),
+        # Names that end in a secret word are secrets too.
+        ("connecting with db_password=hunter2-db", "hunter2-db"),
+        ("client_secret=cs-value-1 and x-api-key=xk-value-2", "cs-value-1"),
+        ("client_secret=cs-value-1 and x-api-key=xk-value-2", "xk-value-2"),
+        ("MY_APP_TOKEN=tok-value-3", "tok-value-3"),
+        ('{"smtp_password": "pw-in-json", "n": 1}', "pw-in-json"),
+        ("{'openai_api_key': 'sk-in-a-repr-2'}", "sk-in-a-repr-2"),
+        ("late answer to response_url=https://qyapi.weixin.qq.com/x?response_code=RC1", "RC1"),
     ],
 )
 def test_credentials_are_redacted_whatever_their_value(logged, text, hidden):
@@ -86,6 +100,7 @@ def test_credentials_are_redacted_whatever_their_value(logged, text, hidden):
     "text",
     [
         "max_tokens=1000", "token budget of 4000", "dedup key msg:1:2", "corp_id=ww123",
+        "max_single_msg_tokens=1000", "tokens_used=12",
         "refused with 401: no bearer token",
     ],
 )
@@ -93,6 +108,42 @@ def test_ordinary_words_are_left_alone(logged, text):
     logger, lines, _ = logged
     logger.info(text)
     assert lines == [text]
+
+
+@pytest.fixture
+def escaped():
+    """A logger whose records go through the service's escaping and redaction, and its lines."""
+    handler = Lines()
+    handler.addFilter(EscapeControls())
+    handler.addFilter(SecretRedactor([]))
+    logger = logging.getLogger("test.forged")
+    logger.addHandler(handler)
+    logger.propagate = False
+    yield logger, handler.lines
+    logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("control", ["\r", "\n", "\x0b", "\x0c", "\x85", "\u2028", "\x1b"])
+def test_a_logged_value_cannot_start_a_line_of_its_own(escaped, control):
+    logger, lines = escaped
+    forged = f"/admin/x{control}2026-01-01 00:00:00,000 INFO weworktop: FAKE LINE"
+    logger.warning("admin request to %s refused", forged)
+    logger.warning("as a mapping: %(path)s", {"path": forged})
+    for line in lines:
+        assert len(line.splitlines()) == 1
+        assert control not in line and ascii(control)[1:-1] in line
+
+
+def test_tracebacks_keep_their_lines_but_not_a_forged_one(escaped):
+    logger, lines = escaped
+    try:
+        raise ValueError("bad input\r\u20282026-01-01 INFO weworktop: FAKE")
+    except ValueError:
+        logger.exception("refused after an unexpected error")
+    [line] = lines
+    assert line.startswith("refused after an unexpected error\nTraceback")
+    assert "\r" not in line and "\u2028" not in line
+    assert not any(part.startswith("2026-01-01") for part in line.splitlines())
 
 
 def test_a_token_learnt_at_run_time_is_redacted_from_then_on(logged):
