@@ -124,7 +124,9 @@ def test_start_up_names_every_channel_and_readyz_reports_each(deployment):
         assert log.count("serving app hr (agent 1000002) at /wework_callback/hr") == 1
         assert log.count("serving app it (agent 1000003) at /it-desk") == 1
         assert log.count("serving aibot team at /wework_aibot/team") == 1
-        ready = httpx.get(f"{service.base_url}/readyz", timeout=5)
+        # With the admin surface on, the probes want its token too (admin.protect_probes).
+        headers = {"Authorization": f"Bearer {deployment.admin_token}"}
+        ready = httpx.get(f"{service.base_url}/readyz", headers=headers, timeout=5)
         assert ready.status_code == 200
         assert set(ready.json()["channels"]) == {"app:hr", "app:it", "aibot:team"}
 
