@@ -20,10 +20,13 @@ def free_port() -> int:
 @contextmanager
 def serve(app, *, ready_timeout: float = 10.0) -> Iterator[str]:
     """Yields the base URL (http://127.0.0.1:PORT) while `app` is being served."""
-    port = free_port()
+    # Bound here and handed to uvicorn: a port looked up free and bound later could be taken
+    # in between by another test run.
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + ready_timeout
     while not server.started:
@@ -35,3 +38,4 @@ def serve(app, *, ready_timeout: float = 10.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()

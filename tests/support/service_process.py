@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -26,6 +27,11 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str =
         time.sleep(0.02)
 
 
+# The line the service logs once it listens: until this process has said it, an answer on
+# its port could be another program's.
+READY = "weworktop ready"
+
+
 def rss_mib(pid: int) -> float | None:
     """The resident memory of a process, from /proc (None where there is no /proc)."""
     try:
@@ -37,22 +43,38 @@ def rss_mib(pid: int) -> float | None:
 
 
 class ServiceProcess:
-    def __init__(self, config: dict, workdir: Path):
-        config["services"]["weworktop"].setdefault("port", free_port())
-        config["services"]["weworktop"].setdefault("host", "127.0.0.1")
+    """The config is written to `workdir`; the process starts in `cwd` (by default there too).
+    `verify`: how to trust the service's certificate when its config serves HTTPS."""
+
+    def __init__(
+        self,
+        config: dict,
+        workdir: Path,
+        verify: ssl.SSLContext | bool = True,
+        cwd: Path | None = None,
+    ):
+        wecom = config["services"]["weworktop"]
+        # Always a free port, whatever the config says: 5001 may be a sandbox a person runs.
+        wecom["port"] = free_port()
+        wecom.setdefault("host", "127.0.0.1")
         self.config = config
-        self.port = config["services"]["weworktop"]["port"]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.port = wecom["port"]
+        scheme = "https" if wecom.get("ssl_certfile") else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
+        self.verify = verify
         self.config_path = workdir / "config.json"
         self.config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         self.log_path = workdir / "service.log"
+        self.cwd = cwd or workdir
         self._process: subprocess.Popen | None = None
+        self._readies_before = 0
 
     def start(self) -> None:
+        self._readies_before = self.log().count(READY) if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--config", str(self.config_path)],
-            cwd=self.config_path.parent,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -89,7 +111,10 @@ class ServiceProcess:
     def _healthy(self) -> bool:
         if self._process.poll() is not None:
             raise AssertionError(f"the service exited at start-up:\n{self.log()}")
+        if self.log().count(READY) <= self._readies_before:
+            return False
         try:
-            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+            response = httpx.get(f"{self.base_url}/healthz", timeout=1, verify=self.verify)
         except httpx.HTTPError:
             return False
+        return response.status_code == 200
