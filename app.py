@@ -12,12 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from infrastructure.app_factory import CONFIG_ENV, create_app
 from infrastructure.config import ConfigError
 from infrastructure.secret_env import ENTRY_SECRETS, SECRET_ENV
-from infrastructure.server_options import uvicorn_options
+from infrastructure.serving import serve
 
 EXAMPLE_CONFIG = Path(__file__).with_name("config.example.json")
 
@@ -55,9 +53,15 @@ def start_sandbox(models_config: Path | None) -> int:
     try:
         return run_sandbox(create_app, models_from(models_config))
     except ConfigError as err:
-        print(f"weworktop: config error: {err}", file=sys.stderr)
+        return refused(err.lines)
     except (OSError, ValueError) as err:
         print(f"weworktop: the sandbox could not start: {err}", file=sys.stderr)
+    return 2
+
+
+def refused(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"weworktop: config error: {problem}", file=sys.stderr)
     return 2
 
 
@@ -76,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     if path is None:
         return start_sandbox(None)
     try:
-        app = create_app(path, trial=path == EXAMPLE_CONFIG)
-    except (ConfigError, ValueError) as err:
-        print(f"weworktop: config error: {err}", file=sys.stderr)
-        return 2
-    uvicorn.run(app, **uvicorn_options(app.state.config))
-    return 0
+        app = create_app(path)
+    except ConfigError as err:
+        return refused(err.lines)
+    except ValueError as err:
+        return refused([str(err)])
+    return serve(app, path)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,8 @@ def config_path_from_env() -> Path:
     return Path(os.environ.get(CONFIG_ENV, "config.json"))
 
 
-def create_app(config_path: Path | None = None, *, trial: bool = False) -> Starlette:
-    """`trial`: started on the shipped example, whose placeholder secrets need no guarding."""
-    config, warnings = load_config(
-        config_path or config_path_from_env(), check_permissions=not trial
-    )
+def create_app(config_path: Path | None = None) -> Starlette:
+    config, warnings = load_config(config_path or config_path_from_env())
     configure_logging(
         secrets_of(config), config.logging.level, json_lines=config.logging.format == "json"
     )

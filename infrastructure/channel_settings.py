@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr, ValidationError
 
+from infrastructure.config_problems import validation_problems
+
 DEFAULT_NAME = "default"
 
 
@@ -152,9 +154,8 @@ def _merge(section: Any, override: dict[str, Any] | None, where: str) -> Any:
     try:
         return type(section).model_validate({**section.model_dump(), **override})
     except ValidationError as err:
-        first = err.errors(include_input=False, include_url=False)[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"services.weworktop.{where}.{key}: {first['msg']}") from None
+        problems = [f"services.weworktop.{where}.{problem}" for problem in validation_problems(err)]
+        raise ValueError("; ".join(problems)) from None
 
 
 def _rules(wecom: Any, entry: Any) -> Any:

@@ -1,7 +1,8 @@
 """config.json: the product's documented keys, their defaults, and one clear line per mistake.
 
 Secrets may come from the environment instead of the file (and then win over it), so the
-file can be shared without them.
+file can be shared without them. Types are strict ("5001" is not a port, "yes" is not true),
+and every mistake of a file is reported at once, each naming its key and what was found.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from infrastructure.channel_settings import (
     ChannelSettings,
@@ -35,6 +38,7 @@ from infrastructure.channel_settings import (
     speech_endpoint,
 )
 from infrastructure.config_permissions import exposed_secrets_warnings
+from infrastructure.config_problems import placeholder_problems, validation_problems
 from infrastructure.secret_env import apply_secret_env, holds_a_secret
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -49,8 +53,11 @@ AES_KEY_SHAPE = r"[A-Za-z0-9]{43}"
 
 
 def _shaped(value: SecretStr, shape: str, what: str) -> SecretStr:
-    if not re.fullmatch(shape, value.get_secret_value()):
-        raise ValueError(f"must be {what}")
+    revealed = value.get_secret_value()
+    if not re.fullmatch(shape, revealed):
+        # Its length and kind of characters, never the value: it is a secret.
+        odd = "" if revealed.isascii() and revealed.isalnum() else ", not all letters and digits"
+        raise ValueError(f"must be {what}; found {len(revealed)} characters{odd}")
     return value
 
 
@@ -76,12 +83,17 @@ MIN_ADMIN_TOKEN_CHARS = 16
 
 
 class ConfigError(Exception):
-    """A configuration mistake, described in one line that names the key."""
+    """Configuration mistakes of one file, one line each naming the key."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.lines = [f"{source}: {problem}" for problem in problems]
+        super().__init__("\n".join(self.lines))
 
 
 class _Section(BaseModel):
-    # Unknown keys are kept so they can be warned about, not rejected.
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # Strict: a JSON file states its types plainly, and a quoted number or a "yes" taken
+    # silently would hide a mistake. Unknown keys are kept to be warned about, not rejected.
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
 
 class RateLimitSettings(_Section):
@@ -205,6 +217,10 @@ class WeWorkTopSettings(RuleSettings):
     aes_key: SecretStr | None = None
     host: str = "0.0.0.0"
     port: int = Field(5001, ge=1, le=65535)
+    # HTTPS served directly: a PEM certificate (with its chain) and its key, both or neither;
+    # a path is taken from the configuration file's folder.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
     callback_path: CallbackPath = "/wework_callback"
     api_base_url: str = "https://qyapi.weixin.qq.com"
     callback_max_skew_seconds: int = Field(300, ge=0)
@@ -231,16 +247,36 @@ class WeWorkTopSettings(RuleSettings):
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         return None if value is None else _token(value)
 
-    @model_validator(mode="after")
-    def _seed_app_whole(self) -> WeWorkTopSettings:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _seed_app_whole(cls, data: Any, handler: Any) -> WeWorkTopSettings:
         """The top-level app is all four keys or none (then `apps` or `aibots` must say what
-        to serve): one given means the others are missing, as in the seed's configuration."""
+        to serve): one given means the others, and corp_id, are missing, as in the seed's
+        configuration. Told together with the other keys' mistakes, not after them."""
+        given = data if isinstance(data, dict) else {}
         seed_keys = ("corp_secret", "agent_id", "token", "aes_key")
-        missing = [key for key in seed_keys if getattr(self, key) is None]
-        if missing and len(missing) < len(seed_keys):
+        missing = [
+            InitErrorDetails(type="missing", loc=(key,), input=given)
+            for key in ("corp_id", *seed_keys)
+            if given.get(key) is None and any(given.get(seed) is not None for seed in seed_keys)
+        ]
+        try:
+            settings = handler(data)
+        except ValidationError as err:
+            if not missing:
+                raise
             raise ValidationError.from_exception_data(
-                type(self).__name__,
-                [InitErrorDetails(type="missing", loc=(key,), input=None) for key in missing],
+                cls.__name__, [*missing, *_details(err)]
+            ) from None
+        if missing:
+            raise ValidationError.from_exception_data(cls.__name__, missing)
+        return settings
+
+    @model_validator(mode="after")
+    def _tls_files_together(self) -> WeWorkTopSettings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError(
+                "ssl_certfile and ssl_keyfile go together: set both to serve HTTPS, or neither"
             )
         return self
 
@@ -251,6 +287,16 @@ class WeWorkTopSettings(RuleSettings):
     @property
     def rules(self) -> RuleSettings:
         return RuleSettings(**{key: getattr(self, key) for key in RULE_KEYS})
+
+
+def _details(err: ValidationError) -> list[InitErrorDetails]:
+    """`err`'s errors, to be raised again among others."""
+    return [
+        InitErrorDetails(
+            type=error["type"], loc=error["loc"], input=error["input"], ctx=error.get("ctx", {})
+        )
+        for error in err.errors()
+    ]
 
 
 def _token(value: SecretStr) -> SecretStr:
@@ -304,6 +350,19 @@ class SpeechSettings(_Section):
 
 class StorageSettings(_Section):
     url: str = "sqlite:///data/weworktop.db"
+
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, url: str) -> str:
+        try:
+            make_url(url)
+        except ArgumentError:
+            # Not echoed: a database URL may hold a password.
+            raise ValueError(
+                "must be a database URL such as sqlite:///data/weworktop.db or "
+                "postgresql://user@host/db"
+            ) from None
+        return url
 
 
 class AdminSettings(_Section):
@@ -381,41 +440,53 @@ def load_config(
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
+        raise ConfigError(str(path), ["no such configuration file"]) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path}: not readable JSON ({_plain(err)})") from None
+        raise ConfigError(str(path), [f"not readable JSON ({_plain(err)})"]) from None
     # Looked at before the environment's secrets are merged into `raw`.
     exposed = exposed_secrets_warnings(path, holds_a_secret(raw)) if check_permissions else []
     config, warnings = parse_config(
         raw, os.environ if environ is None else environ, source=str(path)
     )
-    return config, warnings + exposed
+    return _paths_beside(config, path.parent), warnings + exposed
 
 
 def parse_config(
     raw: Any, environ: Mapping[str, str], source: str = "config"
 ) -> tuple[AppConfig, list[str]]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a JSON object")
+        raise ConfigError(source, ["the top level must be a JSON object"])
     apply_secret_env(raw, environ)
+    problems = placeholder_problems(raw)
     try:
         config = AppConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{source}: {_first_error(err)}") from None
+        raise ConfigError(source, validation_problems(err) + problems) from None
+    if problems:
+        raise ConfigError(source, problems)
     return config, [f"{source}: {warning}" for warning in _unknown_keys(config)]
 
 
-def _first_error(err: ValidationError) -> str:
-    # Only the location and message: pydantic's input echo could carry a secret.
-    first = err.errors(include_input=False, include_url=False)[0]
-    key = ".".join(str(part) for part in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    if not key:  # the whole configuration's check, whose message names its keys
-        return message
-    if first["type"] == "missing":
-        return f"{key}: required key is missing"
-    more = len(err.errors()) - 1
-    return f"{key}: {message}" + (f" (and {more} more problems)" if more else "")
+def _paths_beside(config: AppConfig, folder: Path) -> AppConfig:
+    """Relative paths of the file (a SQLite database, the TLS files) are taken from its
+    folder, not from wherever the service happens to be started."""
+    wecom, folder = config.wecom, folder.resolve()
+    tls = {
+        key: str(folder / value)
+        for key, value in (("ssl_certfile", wecom.ssl_certfile), ("ssl_keyfile", wecom.ssl_keyfile))
+        if value
+    }
+    services = config.services.model_copy(update={"weworktop": wecom.model_copy(update=tls)})
+    storage = config.storage.model_copy(update={"url": _sqlite_beside(config.storage.url, folder)})
+    return config.model_copy(update={"services": services, "storage": storage})
+
+
+def _sqlite_beside(storage_url: str, folder: Path) -> str:
+    url = make_url(storage_url)
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return storage_url
+    return url.set(database=str(folder / database)).render_as_string(hide_password=False)
 
 
 def _unknown_keys(model: BaseModel, prefix: str = "") -> list[str]:

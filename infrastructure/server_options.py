@@ -26,4 +26,7 @@ def uvicorn_options(config: AppConfig) -> dict[str, Any]:
         "log_config": None,
         "access_log": False,
         "timeout_graceful_shutdown": wecom.shutdown_grace_seconds,
+        # HTTPS served directly, when a certificate is configured (else a proxy's job).
+        "ssl_certfile": wecom.ssl_certfile,
+        "ssl_keyfile": wecom.ssl_keyfile,
     }

@@ -21,7 +21,7 @@ import uvicorn
 
 from sandbox.corp import SAMPLE_CORP
 from sandbox.emulator import SandboxEmulator
-from sandbox.settings import MODEL_SECTIONS, SandboxKeys, service_config
+from sandbox.settings import DATA_DIR, MODEL_SECTIONS, SandboxKeys, service_config
 
 SERVICE_PORT, EMULATOR_PORT = 5001, 5002
 # "SERVICE,PAGE" ports to try first instead (0: any free port), e.g. for tests that must not
@@ -29,7 +29,7 @@ SERVICE_PORT, EMULATOR_PORT = 5001, 5002
 PORTS_ENV = "WEWORKTOP_SANDBOX_PORTS"
 # Where an operator finds the bearer token of the sandbox's operator's view: it is a secret,
 # so it is not printed; the file is readable by its owner only and removed at exit.
-ADMIN_TOKEN_FILE = Path("data") / "sandbox-admin-token"
+ADMIN_TOKEN_FILE = DATA_DIR / "sandbox-admin-token"
 STOP_SECONDS = 5
 
 

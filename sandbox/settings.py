@@ -8,11 +8,13 @@ import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sandbox.corp import Assistant, Corp
 
-STORAGE_URL = "sqlite:///data/sandbox.db"
+# Where a sandbox keeps its events and its admin token: ./data of the folder it starts in.
+DATA_DIR = Path("data")
 # The model sections a sandbox takes from the operator's own configuration, if given.
 MODEL_SECTIONS = ("llm", "image", "speech")
 
@@ -77,7 +79,8 @@ def service_config(
             },
         },
         **(models or {"llm": {"provider": "echo"}}),
-        "storage": {"url": STORAGE_URL},
+        # Absolute: the generated configuration lives in a temporary folder.
+        "storage": {"url": f"sqlite:///{(DATA_DIR / 'sandbox.db').resolve()}"},
         "admin": {"enabled": True, "bearer_token": keys.admin_token},
     }
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
 
 import httpx
+import pytest
 
-from tests.support.live_server import free_port
 from tests.support.service_process import ROOT, ServiceProcess
 from tests.unit.infrastructure.test_config import PRODUCT_EXAMPLE, SECRET
 
@@ -27,14 +28,20 @@ def write(path, config) -> str:
     return str(path)
 
 
-def test_a_missing_required_key_stops_start_up_with_one_line(tmp_path):
+def test_every_mistake_stops_start_up_at_once_one_line_each(tmp_path):
     config = json.loads(json.dumps(PRODUCT_EXAMPLE))
     del config["services"]["weworktop"]["corp_id"]
+    config["services"]["weworktop"].update(port="5001", speech_recognition="yes")
     result = run_app("--config", write(tmp_path / "c.json", config), cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        f"weworktop: config error: {tmp_path / 'c.json'}: "
-        "services.weworktop.corp_id: required key is missing"
+    assert sorted(result.stderr.strip().splitlines()) == [
+        f"weworktop: config error: {tmp_path / 'c.json'}: {problem}"
+        for problem in (
+            "services.weworktop.corp_id: required key is missing",
+            'services.weworktop.port: must be a whole number; found the string "5001"',
+            'services.weworktop.speech_recognition: must be true or false; found the string '
+            '"yes"',
+        )
     ]
 
 
@@ -44,19 +51,78 @@ def test_a_missing_config_file_is_named(tmp_path):
     assert "nope.json: no such configuration file" in result.stderr
 
 
-def test_the_shipped_example_starts_as_is(tmp_path):
-    port = free_port()
+def test_the_shipped_example_is_refused_on_its_placeholders_one_line_per_key():
+    """Started as a person would from the checkout, with the relative path; anyone who has read
+    the example could forge callbacks to a service running on its keys."""
+    result = run_app("--config", "config.example.json", cwd=ROOT)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(": ")[3] for line in lines] == [
+        f"services.weworktop.{key}" for key in ("corp_id", "corp_secret", "token", "aes_key")
+    ]
+    assert all(
+        line.startswith("weworktop: config error: config.example.json: ")
+        and "still the example's placeholder" in line
+        for line in lines
+    )
+    assert "chmod" not in result.stderr
+
+
+def test_with_its_keys_filled_in_the_example_starts_and_warns_of_nothing(tmp_path):
     example = json.loads((ROOT / "config.example.json").read_text(encoding="utf-8"))
-    example["services"]["weworktop"].update(port=port, host="127.0.0.1")
-    example["storage"]["url"] = f"sqlite:///{tmp_path}/e.db"
+    example["services"]["weworktop"].update(
+        corp_id="ww1234567890", corp_secret=SECRET, token="RealToken1", aes_key="C" * 43,
+    )
     service = ServiceProcess(example, tmp_path)
-    # The example as shipped, but on a free port and its own database.
+    service.config_path.chmod(0o600)
     service.start()
     try:
         assert httpx.get(f"{service.base_url}/healthz").json() == {"status": "ok"}
     finally:
         service.stop()
     assert "model echo" in service.log()
+    assert " WARNING " not in service.log()
+
+
+@pytest.mark.parametrize(
+    "problem, expected",
+    [
+        ("port", "port {port} on 127.0.0.1 is taken by another program "
+                 "(services.weworktop.port): stop that program, or set another port"),
+        ("certificate", "services.weworktop.ssl_certfile and ssl_keyfile are not a usable PEM "
+                        "certificate and key (No such file or directory)"),
+    ],
+)
+def test_what_stops_start_up_is_named_with_its_setting_and_ready_is_never_said(
+    tmp_path, problem, expected
+):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        config = json.loads(json.dumps(PRODUCT_EXAMPLE))
+        config["services"]["weworktop"].update(host="127.0.0.1", port=port)
+        if problem == "certificate":
+            taken.close()
+            config["services"]["weworktop"].update(ssl_certfile="a.pem", ssl_keyfile="a.key")
+        config["storage"] = {"url": "sqlite:///w.db"}
+        result = run_app("--config", write(tmp_path / "c.json", config), cwd=tmp_path)
+    assert result.returncode == 2
+    line = f"weworktop cannot start: {tmp_path / 'c.json'}: {expected.format(port=port)}"
+    assert line in result.stderr
+    assert "ready" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_relative_database_is_kept_beside_the_config_and_its_path_logged(tmp_path):
+    config = json.loads(json.dumps(PRODUCT_EXAMPLE))
+    config["storage"] = {"url": "sqlite:///data/events.db"}
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    service = ServiceProcess(config, tmp_path / "etc", cwd=tmp_path / "elsewhere")
+    service.start()
+    service.stop()
+    database = tmp_path / "etc" / "data" / "events.db"
+    assert database.exists()
+    assert not (tmp_path / "elsewhere" / "data").exists()
+    assert f"store sqlite:///{database}" in service.log()
 
 
 def test_the_default_start_prints_the_one_line_about_the_sandbox(tmp_path):
@@ -85,10 +151,10 @@ def test_unknown_keys_are_warned_about_and_secrets_never_printed(tmp_path):
 
 
 def test_the_event_store_is_private_to_its_owner_and_a_readable_one_is_warned_about(tmp_path):
-    example = json.loads((ROOT / "config.example.json").read_text(encoding="utf-8"))
-    example["services"]["weworktop"].update(port=free_port(), host="127.0.0.1")
+    # The example's placeholders stop start-up: a configuration with real-looking keys.
+    example = json.loads(json.dumps(PRODUCT_EXAMPLE))
     data = tmp_path / "data"
-    example["storage"]["url"] = f"sqlite:///{data}/events.db"
+    example["storage"] = {"url": f"sqlite:///{data}/events.db"}
     service = ServiceProcess(example, tmp_path)
     previous = os.umask(0o022)  # the usual umask, under which files are created 0644
     try:
