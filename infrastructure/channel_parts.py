@@ -26,7 +26,8 @@ from infrastructure.config import RuleSettings
 from infrastructure.secrets import reveal
 
 
-def chat_rules(rules: RuleSettings) -> ChatRules:
+def chat_rules(settings: ChannelSettings) -> ChatRules:
+    rules = settings.rules
     return ChatRules(
         single_chat_prefix=tuple(rules.single_chat_prefix),
         single_chat_reply_prefix=rules.single_chat_reply_prefix,
@@ -36,7 +37,8 @@ def chat_rules(rules: RuleSettings) -> ChatRules:
         group_name_white_list=tuple(rules.group_name_white_list),
         group_memory=rules.group_memory,
         image_create_prefix=tuple(rules.image_create_prefix),
-        speech_recognition=rules.speech_recognition,
+        # Without a speech-to-text service, voice gets the "voice is off" reply.
+        speech_recognition=settings.hears_voice,
         voice_off_reply=rules.voice_off_reply,
         unsupported_reply=rules.unsupported_reply,
         welcome_message=rules.welcome_message,
@@ -55,7 +57,7 @@ class ChannelParts(containers.DeclarativeContainer):
     shared = providers.DependenciesContainer()
 
     name = settings.provided.id
-    rules = providers.Singleton(chat_rules, settings.provided.rules)
+    rules = providers.Singleton(chat_rules, settings)
     rate_limiter = providers.Singleton(
         SenderRateLimiter, providers.Callable(rate_limit, settings.provided.rules)
     )

@@ -64,6 +64,11 @@ class ChannelSettings:
     def id(self) -> str:
         return f"{self.kind}:{self.name}"
 
+    @property
+    def hears_voice(self) -> bool:
+        """Voice messages are transcribed: asked for, and a speech-to-text service is there."""
+        return self.rules.speech_recognition and self.speech.provider != "none"
+
     def secrets(self) -> list[SecretStr | None]:
         return [
             self.token, self.aes_key, self.llm.api_key, self.image.api_key, self.speech.api_key

@@ -23,12 +23,12 @@ def startup_notes(config: AppConfig, ffmpeg_warning: Callable[[], str | None]) -
             )
         # An AI bot's voice arrives transcribed by WeCom: the setting is the app's alone.
         if rules.speech_recognition and isinstance(channel, AppChannelSettings):
-            transcribing = True
-            if channel.speech.provider == "none":
+            transcribing = transcribing or channel.hears_voice
+            if not channel.hears_voice:
                 notes.append(
-                    f"{where}speech_recognition is on but no speech-to-text service is "
-                    'configured (llm.provider "openai", or a "speech" section): voice messages '
-                    "get a reply saying voice is not working"
+                    f"{where}speech_recognition is on but there is no speech-to-text service: "
+                    "voice messages will get a 'voice is off' reply; set a `speech` section to "
+                    "transcribe them"
                 )
     warning = ffmpeg_warning() if transcribing else None
     if warning:

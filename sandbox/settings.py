@@ -44,6 +44,16 @@ class SandboxKeys:
         return cls({assistant.channel: ChannelKeys() for assistant in corp.assistants})
 
 
+def transcribes(models: dict[str, Any]) -> bool:
+    """Whether the model sections give the service a speech-to-text service, by the rule the
+    README states: a `speech` section's provider, else the `llm` server when it is `openai`.
+    Without one, voice is left off, and a voice clip gets the "voice is off" reply."""
+    speech, llm = (models.get(name) for name in ("speech", "llm"))
+    if isinstance(speech, dict) and speech.get("provider"):
+        return speech["provider"] != "none"
+    return isinstance(llm, dict) and llm.get("provider") == "openai"
+
+
 def service_config(
     corp: Corp,
     keys: SandboxKeys,
@@ -71,7 +81,7 @@ def service_config(
                 "group_chat_prefix": list(seed.group_prefixes),
                 "group_name_white_list": corp.whitelist,
                 "image_create_prefix": ["画", "生成图片", "创建图像"],
-                "speech_recognition": True,
+                "speech_recognition": transcribes(models or {}),
                 "conversation_max_tokens": 4000,
                 "max_single_msg_tokens": 1000,
                 "apps": [_app_entry(app, keys.channels[app.channel]) for app in more_apps],

@@ -40,7 +40,10 @@ def service_config(rules: ChatRules, system_prompt: str):
         "token": "TestToken", "aes_key": "a" * 43, "rate_limit": None, **rule_keys,
     }
     llm = {"provider": "echo", "system_prompt": system_prompt}
-    raw = {"services": {"weworktop": wecom}, "llm": llm}
+    # A speech service to transcribe with (the tests put a fake in its place): without one,
+    # speech_recognition would leave voice off.
+    speech = {"provider": "openai", "base_url": "http://speech.test/v1"}
+    raw = {"services": {"weworktop": wecom}, "llm": llm, "speech": speech}
     return parse_config(raw, {})[0]
 
 
