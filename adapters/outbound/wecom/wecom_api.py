@@ -30,6 +30,7 @@ from adapters.outbound.wecom.wecom_access_token import WeComAccessTokens, token_
 from adapters.outbound.wecom.wecom_errors import (
     TOKEN_REJECTED,
     refusal,
+    shown_url,
     unreachable,
     worth_retrying,
 )
@@ -243,7 +244,7 @@ class WeComApi:
             ) as response:
                 return await _answer(response, request)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            failure = unreachable(error, request.path)
+            failure = unreachable(error, shown_url(self._base_url, request.path))
         # Raised outside the except block so that the httpx error, whose message holds the URL
         # with the secret or the token, is not chained onto it as __context__.
         raise failure

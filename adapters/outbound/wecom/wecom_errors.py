@@ -65,17 +65,33 @@ def worth_retrying(error: BaseException) -> bool:
     )
 
 
-def unreachable(error: Exception, path: str) -> DeliveryError:
+def unreachable(error: Exception, where: str) -> DeliveryError:
+    """`where`: the endpoint's URL as `shown_url` gives it, which names the api_base_url
+    tried (not a secret) and nothing that is."""
     kind = type(error).__name__
     if isinstance(error, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return DeliveryError(
-            f"cannot call WeCom {path} ({kind}): services.weworktop.api_base_url is not a "
+            f"cannot call WeCom at {where} ({kind}): services.weworktop.api_base_url is not a "
             "usable URL",
             permanent=True,
         )
     if isinstance(error, httpx.TimeoutException):
-        return DeliveryError(f"WeCom {path} did not answer in time ({kind})", permanent=False)
-    return DeliveryError(f"could not reach WeCom {path} ({kind})", permanent=False)
+        return DeliveryError(f"WeCom at {where} did not answer in time ({kind})", permanent=False)
+    return DeliveryError(
+        f"could not reach WeCom at {where} ({kind}); check services.weworktop.api_base_url "
+        "and this server's network",
+        permanent=False,
+    )
+
+
+def shown_url(base_url: str, path: str) -> str:
+    """The URL of a WeCom call as errors may show it: without a userinfo part (a proxy's
+    credentials may be there) and without the query, which holds the secret or the token."""
+    try:
+        url = httpx.URL(base_url + path)
+    except httpx.InvalidURL:
+        return path  # the base URL cannot be read at all; the error says what to check
+    return str(url.copy_with(userinfo=b""))
 
 
 def refusal(body: dict[str, Any], path: str, hidden: Iterable[str]) -> DeliveryError | None:
