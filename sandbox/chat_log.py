@@ -41,6 +41,7 @@ class Bubble:
     msg_id: str = ""  # set for a member's message: the MsgId of its callback
     status: str = ""  # set for a member's message: DELIVERING, WAITING, … or the outcome's
     note: str = ""  # why it was not answered, or what went wrong
+    reply: str = ""  # set once answered: "answer", "notice" or "image"
     at: float = 0.0
     revision: int = 0
 
@@ -53,11 +54,14 @@ class ChatLog:
         self._bubbles: dict[int, Bubble] = {}
         self._revision = 0
 
-    def add(self, conversation: str, sender: str, kind: str, **fields: Any) -> Bubble:
+    def add(
+        self, conversation: str, sender: str, kind: str, at: float | None = None, **fields: Any
+    ) -> Bubble:
+        """`at`: when it was said, if not now (a message remembered from an earlier run)."""
         self._revision += 1
         bubble = Bubble(
-            self._revision, conversation, sender, kind, at=time.time(), revision=self._revision,
-            **fields,
+            self._revision, conversation, sender, kind, at=at or time.time(),
+            revision=self._revision, **fields,
         )
         self._bubbles[bubble.id] = bubble
         if len(self._bubbles) > MAX_BUBBLES:

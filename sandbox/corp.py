@@ -86,8 +86,9 @@ SAMPLE_CORP = Corp(
         Assistant(
             "app:default", "小知", "/wework_callback", agent_id=1000002,
             group_prefixes=("小知", "@小知"),
-            hint="直接提问；「画 一只猫」生成图片；#help 查看命令。 "
-            "Ask anything; 画 一只猫 draws a picture; #help lists the commands.",
+            hint="直接提问；「画 一只猫」生成图片；贴一段长文看长回答分条到达；#help 查看命令。 "
+            "Ask anything; 画 一只猫 draws a picture; paste a long text to see a long answer "
+            "arrive in parts; #help lists the commands.",
         ),
         Assistant(
             "app:it", "IT 帮手", "/wework_callback/it", agent_id=1000003,

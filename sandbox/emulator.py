@@ -23,7 +23,9 @@ from sandbox.callbacks import CallbackSender
 from sandbox.chat_log import ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
 from sandbox.explainer import Explainer
+from sandbox.history import restore
 from sandbox.member_api import MemberApi
+from sandbox.operator_client import OperatorClient
 from sandbox.same_origin import same_origin_only
 from sandbox.settings import SandboxKeys
 from wecom_emulator import SentMessage, WeComEmulator
@@ -79,18 +81,22 @@ class SandboxEmulator:
             )
             for bot in corp.bots
         }
+        self._operator = OperatorClient(self._client, service_url + "/admin", keys.admin_token)
+        self._explainer = Explainer(self._operator, self.log)
         members = MemberApi(
             corp,
             self.log,
             self.wecom.media,
             apps,
             bots,
-            Explainer(self._client, service_url + "/admin", keys.admin_token, self.log),
+            self._explainer,
             self._spawn,
             operator_url=service_url + "/admin/",
         )
         page = [
             Route("/", self._page, methods=["GET"]),
+            # Asked for by browsers and tools that do not read the page's icon link.
+            Route("/favicon.ico", self._icon, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
         self.app = Starlette(
@@ -108,6 +114,12 @@ class SandboxEmulator:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._client.aclose()
+
+    async def restore(self) -> None:
+        """Shows the conversations the service's store remembers (after a restart), and
+        follows the messages among them that the service is still working on."""
+        for bubble in await restore(self._operator, self.log):
+            self._spawn(self._explainer.follow(bubble))
 
     def _show(self, message: SentMessage) -> None:
         """What an app sent, as the members see it in their chat with that app."""
@@ -128,3 +140,6 @@ class SandboxEmulator:
 
     async def _page(self, _) -> FileResponse:
         return FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)
+
+    async def _icon(self, _) -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
+import logging
 import os
 import signal
 import socket
@@ -33,8 +35,29 @@ ADMIN_TOKEN_FILE = DATA_DIR / "sandbox-admin-token"
 STOP_SECONDS = 5
 
 
+# Which of the two servers is running the code that logs: both log through uvicorn's one
+# logger, and "Application startup complete." twice would not say which is which.
+_SERVING = contextvars.ContextVar("sandbox_server", default="")
+
+
+class _NameTheServer(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SERVING.get():
+            record.msg = f"{_SERVING.get()}: {record.msg}"
+        return True
+
+
 class _Server(uvicorn.Server):
     """Signals belong to the runner, which stops the service first, then the emulator."""
+
+    def __init__(self, config: uvicorn.Config, name: str):
+        super().__init__(config)
+        self.name = name
+
+    async def serve(self, sockets=None) -> None:
+        # Set in the server's own task: everything it starts, its lifespan too, inherits it.
+        _SERVING.set(self.name)
+        await super().serve(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self):
@@ -99,7 +122,7 @@ def run_sandbox(
     _write_admin_token(keys.admin_token)
     try:
         return asyncio.run(
-            _serve_both(service, emulator.app, service_sock, emulator_sock, emulator_url, out)
+            _serve_both(service, emulator, service_sock, emulator_sock, emulator_url, out)
         )
     finally:
         _forget_admin_token(keys.admin_token)
@@ -120,39 +143,51 @@ def _forget_admin_token(token: str) -> None:
             ADMIN_TOKEN_FILE.unlink()
 
 
-async def _serve_both(service_app, emulator_app, service_sock, emulator_sock, page_url, out):
+async def _serve_both(
+    service_app, emulator: SandboxEmulator, service_sock, emulator_sock, page_url, out
+):
     quiet = {"log_config": None, "access_log": False, "timeout_graceful_shutdown": STOP_SECONDS}
-    service = _Server(uvicorn.Config(service_app, **quiet))
-    emulator = _Server(uvicorn.Config(emulator_app, **quiet))
+    service_port, emulator_port = service_sock.getsockname()[1], emulator_sock.getsockname()[1]
+    service = _Server(uvicorn.Config(service_app, **quiet), f"service (port {service_port})")
+    emulator_server = _Server(
+        uvicorn.Config(emulator.app, **quiet), f"WeCom emulator and page (port {emulator_port})"
+    )
+    names = _NameTheServer()
+    logging.getLogger("uvicorn.error").addFilter(names)
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         if service.should_exit:  # a second Ctrl-C: stop without waiting
-            service.force_exit = emulator.force_exit = True
+            service.force_exit = emulator_server.force_exit = True
         service.should_exit = True
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop)
-    emulator_task = asyncio.create_task(emulator.serve(sockets=[emulator_sock]))
+    emulator_task = asyncio.create_task(emulator_server.serve(sockets=[emulator_sock]))
     service_task = asyncio.create_task(service.serve(sockets=[service_sock]))
-    announce = asyncio.create_task(_announce(service, emulator, service_sock, page_url, out))
+    announce = asyncio.create_task(
+        _announce(service, emulator_server, emulator.restore, service_sock, page_url, out)
+    )
     try:
         await service_task
     finally:
         announce.cancel()
-        emulator.should_exit = True
+        emulator_server.should_exit = True
         await emulator_task
+        logging.getLogger("uvicorn.error").removeFilter(names)
     return 0 if service.started else 1
 
 
-async def _announce(service, emulator, service_sock, page_url, out) -> None:
+async def _announce(service, emulator, restore, service_sock, page_url, out) -> None:
     while not (service.started and emulator.started):
         await asyncio.sleep(0.05)
+    # Before the page is announced, so that it opens on what the store remembers.
+    await restore()
     port = service_sock.getsockname()[1]
     print(
         f"weworktop sandbox: open {page_url}/ to chat as a WeCom member (Ctrl-C stops)\n"
         f"  operator's view: http://127.0.0.1:{port}/admin/ "
-        f"(bearer token in {ADMIN_TOKEN_FILE})",
+        f"(bearer token in {ADMIN_TOKEN_FILE.resolve()})",
         file=out,
         flush=True,
     )

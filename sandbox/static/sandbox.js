@@ -5,8 +5,14 @@
 "use strict";
 
 const POLL_MS = 300;
+// Closer to the end than this, the chat follows new messages; scrolled further up, it stays.
+const FOLLOW_PX = 40;
 const state = {
   setup: null, member: "", channel: "", chat: "", bubbles: new Map(), revision: 0,
+  // The shown bubbles' elements by id, kept while unchanged: a picture is not loaded again
+  // (and measured at no height again) every time the chat is drawn.
+  drawn: new Map(),
+  following: true,
 };
 const $ = (id) => document.getElementById(id);
 
@@ -32,18 +38,29 @@ function nameOf(member) {
   return found ? found.name : member;
 }
 
+// [text, class] of the line under a member's message.
 function noteFor(bubble) {
   const why = bubble.note;
   switch (bubble.status) {
-    case "delivering": return "发送中… sending";
-    case "waiting": return "等待回复… waiting for the service";
-    case "answered": return why ? `✓ 已回答 answered (${why})` : "✓ 已回答 answered";
-    case "ignored": return `没有回答，因为 Not answered because: ${why}`;
-    case "failed": return `回复失败 Reply failed: ${why}`;
-    case "postponed": return `回复推迟，稍后重试 Reply postponed: ${why}`;
-    case "undelivered": return `回调未送达 Callback not delivered: ${why}`;
-    default: return "";
+    case "delivering": return ["发送中… sending", "pending"];
+    case "waiting": return ["等待回复… waiting for the service", "pending"];
+    case "answered": return answeredNote(bubble);
+    case "ignored": return [`没有回答，因为 Not answered because: ${why}`, "bad"];
+    case "failed": return [`回复失败 Reply failed: ${why}`, "bad"];
+    case "postponed": return [`回复推迟，稍后重试 Reply postponed: ${why}`, "pending"];
+    case "undelivered": return [`回调未送达 Callback not delivered: ${why}`, "bad"];
+    default: return ["", ""];
   }
+}
+
+// A notice (help, "voice is off", the model failed…) is a reply, but not an answer.
+function answeredNote(bubble) {
+  if (bubble.reply !== "notice") return ["✓ 已回答 answered", "good"];
+  if (bubble.kind === "voice") {
+    return [`语音没有转成文字，回复了说明 Voice not transcribed, a notice was sent: ${bubble.note}`,
+      "notice"];
+  }
+  return [`回复了提示，不是回答 A notice was sent, not an answer: ${bubble.note}`, "notice"];
 }
 
 function bubbleItem(bubble) {
@@ -60,26 +77,42 @@ function bubbleItem(bubble) {
     const image = element("img");
     image.src = `/media/${encodeURIComponent(bubble.media_id)}`;
     image.alt = "图片 picture";
+    // Its height is known only once it has loaded: follow the chat again then.
+    image.addEventListener("load", () => { if (state.following) scrollToEnd(); });
     body.append(image);
   } else if (bubble.kind === "voice") {
-    body.textContent = `[语音 voice] ${bubble.text}`;
+    body.textContent = `[语音 voice] ${bubble.text}`.trim();
   } else {
     body.textContent = bubble.text;
   }
   item.append(body);
-  const note = noteFor(bubble);
-  if (note) item.append(element("span", note, `note ${bubble.status}`));
+  const [note, tone] = noteFor(bubble);
+  if (note) item.append(element("span", note, `note ${tone}`));
   return item;
 }
 
-function renderBubbles() {
+function drawn(bubble) {
+  const known = state.drawn.get(bubble.id);
+  // Whose messages are "mine" changes with the member chosen.
+  if (known && known.revision === bubble.revision && known.member === state.member) {
+    return known.item;
+  }
+  const item = bubbleItem(bubble);
+  state.drawn.set(bubble.id, { revision: bubble.revision, member: state.member, item });
+  return item;
+}
+
+function scrollToEnd() {
   const list = $("bubbles");
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.scrollTop = list.scrollHeight;
+}
+
+function renderBubbles() {
   const shown = [...state.bubbles.values()]
     .filter((bubble) => bubble.conversation === state.chat)
     .sort((a, b) => a.id - b.id);
-  list.replaceChildren(...shown.map(bubbleItem));
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  $("bubbles").replaceChildren(...shown.map(drawn));
+  if (state.following) scrollToEnd();
 }
 
 function renderChannels() {
@@ -146,6 +179,7 @@ function openChat(chat) {
     if (channel.kind === "app") report(enter(chat));
   }
   renderChats();
+  state.following = true;
   renderBubbles();
   $("text").focus();
 }
@@ -192,6 +226,7 @@ async function sendText(text) {
     body: JSON.stringify({ from: state.member, conversation: state.chat, text }),
   });
   remember(bubble);
+  state.following = true; // one's own message is always shown, and what follows it
   renderBubbles();
 }
 
@@ -201,6 +236,7 @@ async function sendVoice(file) {
   form.append("conversation", state.chat);
   form.append("voice", file);
   remember(await call("/api/voice", { method: "POST", body: form }));
+  state.following = true;
   renderBubbles();
 }
 
@@ -233,6 +269,10 @@ async function start() {
     if (!text.trim()) return;
     $("text").value = "";
     report(sendText(text));
+  });
+  $("bubbles").addEventListener("scroll", () => {
+    const list = $("bubbles");
+    state.following = list.scrollHeight - list.scrollTop - list.clientHeight < FOLLOW_PX;
   });
   $("voice").addEventListener("change", () => {
     const [file] = $("voice").files;

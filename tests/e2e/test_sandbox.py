@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.standins.openai_media_standin import OpenAIMediaStandIn
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.live_server import serve
 from tests.support.sandbox_process import SandboxProcess
@@ -43,6 +44,16 @@ def test_without_config_json_the_sandbox_starts_and_says_so_in_one_line(tmp_path
         assert "weworktop ready" in process.log()
     finally:
         assert process.stop() == 0
+    assert " WARNING " not in process.log()
+    # Two servers in one process: each of uvicorn's lines says which one it is about.
+    started = [
+        line for line in process.log().splitlines()
+        if "Started server process" in line or "Application startup complete." in line
+    ]
+    assert len(started) == 4
+    assert {line.split("uvicorn.error: ")[1].split(" (port")[0] for line in started} == {
+        "service", "WeCom emulator and page",
+    }
     assert (tmp_path / "data" / "sandbox.db").exists()
     assert not (tmp_path / "data" / "sandbox-admin-token").exists()
 
@@ -86,19 +97,43 @@ def test_a_picture_is_uploaded_to_the_emulator_and_shown(sandbox):
     assert image.content.startswith(b"\x89PNG")
 
 
-def test_a_voice_clip_is_fetched_by_the_service_and_answered(sandbox):
+def send_voice(sandbox: SandboxProcess, member: str) -> dict:
     response = httpx.post(
         f"{sandbox.page_url}/api/voice",
-        data={"from": "wangwu", "conversation": f"{XIAOZHI}/private:wangwu"},
+        data={"from": member, "conversation": f"{XIAOZHI}/private:{member}"},
         files={"voice": ("hello.amr", VOICE.read_bytes(), "audio/amr")},
         timeout=5,
     )
     assert response.status_code == 200
-    settled = sandbox.settled(response.json()["id"])
-    # No speech service is configured in the sandbox: the member is told so, not ignored.
-    assert settled["status"] == "answered"
-    assert "no speech-to-text service" in settled["note"]
-    assert "语音暂时无法识别" in sandbox.replies(f"{XIAOZHI}/private:wangwu")[-1]["text"]
+    return sandbox.settled(response.json()["id"])
+
+
+def test_without_a_speech_service_a_voice_clip_gets_the_voice_is_off_notice(sandbox):
+    settled = send_voice(sandbox, "wangwu")
+    # A notice, not an answer: the page shows the clip as not transcribed.
+    assert (settled["status"], settled["reply"], settled["note"]) == (
+        "answered", "notice", "voice off",
+    )
+    assert "语音识别没有开启" in sandbox.replies(f"{XIAOZHI}/private:wangwu")[-1]["text"]
+
+
+def test_with_a_speech_service_a_voice_clip_is_fetched_transcribed_and_answered(tmp_path):
+    speech = OpenAIMediaStandIn(transcript="明天几点开会")
+    with serve(speech.app) as speech_url:
+        models = {"llm": {"provider": "echo"}, "speech": {"base_url": f"{speech_url}/v1",
+                                                         "provider": "openai"}}
+        (tmp_path / "models.json").write_text(json.dumps(models), encoding="utf-8")
+        process = SandboxProcess(tmp_path, "--sandbox", "--config", "models.json")
+        process.start()
+        try:
+            settled = send_voice(process, "zhangsan")
+            [reply] = process.replies(ME)
+        finally:
+            process.stop()
+    assert (settled["status"], settled["reply"]) == ("answered", "answer")
+    assert reply["text"].startswith("（离线模型）你说：明天几点开会")
+    assert speech.transcriptions[0].data[:4] == b"RIFF"  # fetched from the emulator, decoded
+    assert " WARNING " not in process.log()
 
 
 def test_the_it_app_has_its_own_prefix_and_welcome_and_answers_as_itself(sandbox):
@@ -152,6 +187,46 @@ def test_the_page_offers_every_app_and_bot(sandbox):
                  "app it (agent 1000003) at /wework_callback/it",
                  "aibot team at /wework_aibot/team"):
         assert f"serving {line}" in log
+
+
+def test_a_long_message_gets_the_offline_model_s_long_answer_in_ordered_parts(sandbox):
+    text = "".join(f"第{i}句话，说得长一些。" for i in range(80))
+    asked = sandbox.send("lisi", f"{XIAOZHI}/private:lisi", text)
+    assert sandbox.settled(asked["id"])["status"] == "answered"
+    parts = [reply["text"] for reply in sandbox.replies(f"{XIAOZHI}/private:lisi")]
+    assert len(parts) == 2 and all(len(part.encode()) <= 2048 for part in parts)
+    assert "".join(parts).startswith(f"（离线模型）你说：{text}\n")
+
+
+def test_after_a_restart_each_conversation_is_shown_from_the_store(tmp_path):
+    process = SandboxProcess(tmp_path)
+    process.start()
+    try:
+        for text in ("第一句", "第二句"):
+            process.settled(process.send("zhangsan", ME, text)["id"])
+        silent = process.send("lisi", f"{XIAOZHI}/{NOT_WHITELISTED}", "小知 有人吗")
+        process.settled(silent["id"])
+    finally:
+        process.stop()
+    process.start()
+    try:
+        shown = [(b["sender"], b["text"], b["status"]) for b in process.bubbles(ME)]
+        ignored = process.bubbles(f"{XIAOZHI}/{NOT_WHITELISTED}")
+        third = process.send("zhangsan", ME, "第三句")
+        process.settled(third["id"])
+        latest = process.replies(ME)[-1]["text"]
+    finally:
+        process.stop()
+    assert shown == [
+        ("zhangsan", "第一句", "answered"),
+        ("", "（离线模型）你说：第一句\n我记得之前的 0 条消息。", ""),
+        ("zhangsan", "第二句", "answered"),
+        ("", "（离线模型）你说：第二句\n我记得之前的 1 条消息。", ""),
+    ]
+    assert [(b["text"], b["status"], b["note"]) for b in ignored] == [
+        ("小知 有人吗", "ignored", "group '闲聊群' is not in group_name_white_list"),
+    ]
+    assert latest.endswith("我记得之前的 2 条消息。")
 
 
 def test_the_operator_api_explains_the_same_messages_with_the_token(sandbox):

@@ -1,5 +1,7 @@
 """An offline ChatModel for trying the service without any model server: it echoes the last
-user message and says how much history arrived, so a person can watch memory work."""
+user message and says how much history arrived, so a person can watch memory work. The echo is
+as long as the answer may be (`max_tokens`, a character per token as for Chinese), so a long
+message shows a long answer arriving in parts."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ from collections.abc import AsyncIterator, Sequence
 
 from application.ports.models import ChatMessage
 
-# However large max_tokens is, an echo longer than this shows nothing new to the person testing.
-_ECHO_LIMIT = 300
 # Streamed a few characters at a time, so a person trying the AI bot sees a stream grow.
 _PIECE_CHARS = 4
 
@@ -18,7 +18,7 @@ class EchoChatModel:
         said = [m.content for m in messages if m.role == "user"]
         last = said[-1] if said else ""
         earlier = max(len(said) - 1, 0)
-        limit = max(1, min(_ECHO_LIMIT, max_tokens))
+        limit = max(1, max_tokens)
         echo = last if len(last) <= limit else last[:limit] + "…"
         if _is_english(last):
             return f"(offline model) You said: {echo}\nI remember {earlier} earlier message(s)."

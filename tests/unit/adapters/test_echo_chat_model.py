@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.outbound.offline.echo_chat_model import EchoChatModel
 from application.ports.models import ChatMessage
+from domain.reply_text import split_parts
 
 
 async def test_echoes_a_chinese_message_in_chinese():
@@ -34,11 +35,18 @@ async def test_counts_the_earlier_user_messages_it_was_given():
     assert "之前的 2 条消息" in answer
 
 
-async def test_a_huge_message_is_cut_to_a_few_hundred_characters():
-    answer = await EchoChatModel().complete([ChatMessage("user", "字" * 10_000)], 100_000)
+async def test_a_long_message_is_echoed_whole_for_a_long_answer_in_parts():
+    answer = await EchoChatModel().complete([ChatMessage("user", "字" * 900)], 1000)
 
-    assert "字" * 300 + "…" in answer
-    assert len(answer) < 400
+    assert "你说：" + "字" * 900 + "\n" in answer
+    assert len(split_parts(answer)) == 2
+
+
+async def test_the_echo_stops_at_max_tokens():
+    answer = await EchoChatModel().complete([ChatMessage("user", "字" * 10_000)], 1000)
+
+    assert "字" * 1000 + "…" in answer
+    assert len(answer) < 1100
 
 
 async def test_a_small_max_tokens_cuts_the_echo_shorter():
