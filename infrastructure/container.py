@@ -82,6 +82,15 @@ def token_statuses(built: dict[str, object]) -> dict[str, object]:
     return {name: container.token_status() for name, container in built.items()}
 
 
+def name_directories(config: AppConfig, built: dict[str, object]) -> dict[str, object]:
+    """Each app's directory of group and member names, by channel (a bot has none)."""
+    return {
+        settings.id: built[settings.id].directory()
+        for settings in config.channels
+        if isinstance(settings, AppChannelSettings)
+    }
+
+
 class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     config = providers.Dependency(instance_of=AppConfig)
@@ -169,6 +178,7 @@ class Container(containers.DeclarativeContainer):
             store=event_store,
             token_statuses=providers.Callable(token_statuses, channel_containers),
             advice=providers.Object(advice),
+            directories=providers.Callable(name_directories, config, channel_containers),
         ),
     )
     admin = providers.Singleton(

@@ -4,18 +4,21 @@ page size, so a busy service can be looked at without slowing it down."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from application.channels.app.name_directory import NameDirectory
 from application.pipeline.channel import UnknownChannel
 from application.ports.event_store import EventStore
 from application.ports.operator_reads import OperatorReads, ReceivedEntry
 from application.ports.wecom import TokenStatus
-from domain.events import DeliveryFailed, Event
+from domain.events import DeliveryFailed, Event, MessageReceived
 from domain.message_outcome import Outcome, outcome
+from domain.messages import InboundMessage
 
 
 class OperatorStore(EventStore, OperatorReads, Protocol):
@@ -27,6 +30,9 @@ MAX_PAGE = 200
 CONVERSATION_WINDOW = 500
 # WeCom errors are counted over the newest delivery problems.
 PROBLEM_WINDOW = 1000
+# Names WeCom has not told yet are waited for at most this long; the rest are shown by their
+# ids, so that a WeCom that does not answer cannot hold the operator's view up.
+NAMES_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,11 @@ class ConversationSummary:
     last_at: float
     messages: int  # among the newest CONVERSATION_WINDOW messages of the service
     senders: tuple[str, ...]
+    chat_id: str = ""  # a group's; "" for a private chat
+    # Where WeCom tells them: the group's name, or in a private chat the member's; and the
+    # senders' names in the order of `senders`. "" where not known.
+    title: str = ""
+    sender_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,9 @@ TokenStatusReader = Callable[[], Awaitable[TokenStatus]]
 
 class OperatorView:
     """`token_statuses`: every configured channel by name, with its access-token reader (None
-    for a channel without a token). A channel not among them raises UnknownChannel."""
+    for a channel without a token). A channel not among them raises UnknownChannel.
+    `directories`: each app's names of groups and members, by channel (a bot has none: WeCom's
+    API names neither its groups nor, for it, its members)."""
 
     def __init__(
         self,
@@ -88,11 +101,13 @@ class OperatorView:
         token_statuses: Mapping[str, TokenStatusReader | None],
         advice: Callable[[int], str | None],
         clock: Callable[[], float] = time.time,
+        directories: Mapping[str, NameDirectory] | None = None,
     ):
         self._store = store
         self._token_statuses = token_statuses
         self._advice = advice
         self._clock = clock
+        self._directories = directories or {}
 
     async def channels(self) -> list[ChannelReport]:
         return [
@@ -142,16 +157,25 @@ class OperatorView:
         window = await self._store.received(CONVERSATION_WINDOW, channel=self._known(channel))
         for entry in window:
             grouped.setdefault(entry.conversation_id, []).append(entry)
-        return [
+        shown = list(grouped.items())[: _page(limit)]
+        # Each conversation's newest message says its channel, and whether it is a group.
+        streams = await self._store.read_streams([entries[0].stream_id for _, entries in shown])
+        newest = {
+            conversation_id: _received(streams.get(entries[0].stream_id, []))
+            for conversation_id, entries in shown
+        }
+        summaries = [
             ConversationSummary(
                 conversation_id,
                 last_position=entries[0].position,
                 last_at=entries[0].occurred_at,
                 messages=len(entries),
                 senders=tuple(dict.fromkeys(entry.from_user for entry in entries)),
+                chat_id=newest[conversation_id].chat_id if newest[conversation_id] else "",
             )
-            for conversation_id, entries in list(grouped.items())[: _page(limit)]
+            for conversation_id, entries in shown
         ]
+        return await self._named(summaries, newest)
 
     async def wecom_errors(self) -> ErrorReport:
         problems = await self._store.delivery_problems(PROBLEM_WINDOW)
@@ -188,6 +212,41 @@ class OperatorView:
         left = None if status.valid_until is None else status.valid_until - self._clock()
         return TokenReport(status.valid_until, left, status.last_error)
 
+    async def _named(
+        self,
+        summaries: list[ConversationSummary],
+        newest: Mapping[str, InboundMessage | None],
+    ) -> list[ConversationSummary]:
+        channel_of = {
+            conversation: message.channel if message else ""
+            for conversation, message in newest.items()
+        }
+        chats: dict[tuple[str, str], Awaitable[str | None]] = {}
+        members: dict[tuple[str, str], Awaitable[str]] = {}
+        for summary in summaries:
+            channel = channel_of[summary.conversation_id]
+            directory = self._directories.get(channel)
+            if directory is None:
+                continue
+            if summary.chat_id and (channel, summary.chat_id) not in chats:
+                chats[channel, summary.chat_id] = directory.chat_name(summary.chat_id)
+            for user in summary.senders:
+                if (channel, user) not in members:
+                    members[channel, user] = directory.member_name(user)
+        chat_names, member_names = await asyncio.gather(_answered(chats), _answered(members))
+        named = []
+        for summary in summaries:
+            channel = channel_of[summary.conversation_id]
+            # The directory gives back the UserID itself for a member it has no name for.
+            names = tuple(
+                "" if member_names.get((channel, user), user) == user
+                else member_names[channel, user]
+                for user in summary.senders
+            )
+            title = chat_names.get((channel, summary.chat_id), "") if summary.chat_id else names[0]
+            named.append(replace(summary, title=title, sender_names=names))
+        return named
+
     def _known(self, channel: str | None) -> str | None:
         if channel is not None and channel not in self._token_statuses:
             raise UnknownChannel(channel)
@@ -204,3 +263,21 @@ class OperatorView:
 
 def _page(limit: int) -> int:
     return max(1, min(MAX_PAGE, limit))
+
+
+def _received(stream: list[Event]) -> InboundMessage | None:
+    first = stream[0] if stream else None
+    return first.message if isinstance(first, MessageReceived) else None
+
+
+async def _answered(asks: Mapping[Hashable, Awaitable[str | None]]) -> dict[Hashable, str]:
+    """The names that came within NAMES_WAIT_SECONDS, by what was asked."""
+    tasks = {key: asyncio.ensure_future(ask) for key, ask in asks.items()}
+    if not tasks:
+        return {}
+    _, late = await asyncio.wait(tasks.values(), timeout=NAMES_WAIT_SECONDS)
+    for task in late:
+        task.cancel()
+    # A lookup that failed is a name not known, never a failed page.
+    done = [(key, task) for key, task in tasks.items() if task not in late and not task.exception()]
+    return {key: task.result() for key, task in done if task.result()}

@@ -27,6 +27,7 @@ _PAGE_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/operator.js": ("operator.js", "text/javascript; charset=utf-8"),
     "/operator.css": ("operator.css", "text/css; charset=utf-8"),
+    "/favicon.svg": ("favicon.svg", "image/svg+xml"),
 }
 # The page runs only its own script and talks only to its own origin; nothing may frame it.
 _PAGE_HEADERS = {

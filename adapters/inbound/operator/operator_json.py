@@ -81,6 +81,9 @@ def conversation_json(summary: ConversationSummary) -> dict[str, Any]:
         "last_at": summary.last_at,
         "messages": summary.messages,
         "senders": list(summary.senders),
+        "chat_id": summary.chat_id,
+        "title": summary.title,
+        "sender_names": list(summary.sender_names),
     }
 
 

@@ -3,14 +3,18 @@ refused and what to do, the token's state; the API only with the token, the page
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from starlette.applications import Starlette
 
 from adapters.inbound.operator.admin import AdminSurface
 from adapters.inbound.operator.operator_api import OperatorPages
-from adapters.inbound.operator.operator_json import HIDDEN
+from adapters.inbound.operator.operator_json import HIDDEN, conversation_json
 from adapters.outbound.wecom.wecom_errors import advice
+from application.channels.app.name_directory import NameDirectory
+from application.operator import operator_view
 from application.operator.operator_view import OperatorView
 from application.ports.wecom import TokenStatus
 from domain.events import (
@@ -22,6 +26,7 @@ from domain.events import (
 )
 from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
+from tests.fakes.wecom import LOOKUP, FakeWeComGateway
 from tests.support.events import answered, received, text_message
 
 TOKEN = "admin-token-0123456789abcdef"
@@ -241,3 +246,50 @@ async def test_a_response_url_is_shown_only_as_being_there(store, client):
         assert "RC-SECRET-1" not in response.text
     [message] = (await get(client, "messages/BOT1"))["messages"]
     assert message["events"][0]["detail"]["message"]["response_url"] == HIDDEN
+
+
+class HangingNames(FakeWeComGateway):
+    """A WeCom that never answers a name lookup."""
+
+    async def member_name(self, user_id: str) -> str | None:
+        await asyncio.Event().wait()
+
+
+async def conversations_named_by(store, gateway) -> list[dict]:
+    async def token_status() -> TokenStatus:
+        return TokenStatus(valid_until=None, last_error=None)
+
+    directories = {"app:default": NameDirectory(gateway)}
+    view = OperatorView(store, {"app:default": token_status}, advice, directories=directories)
+    return [conversation_json(c) for c in await view.conversations()]
+
+
+async def test_conversations_show_the_group_s_and_the_members_names_from_wecom(store):
+    gateway = FakeWeComGateway(chats={"wrkChitchat": "闲聊群"}, names={"zhangsan": "张三"})
+    shown = [
+        (c["chat_id"], c["title"], c["senders"], c["sender_names"])
+        for c in await conversations_named_by(store, gateway)
+    ]
+    assert shown == [
+        ("", "", ["lisi"], [""]),  # a member WeCom has no name for keeps the UserID alone
+        ("wrkChitchat", "闲聊群", ["zhangsan"], ["张三"]),
+        ("", "张三", ["zhangsan"], ["张三"]),
+    ]
+
+
+async def test_names_wecom_cannot_give_leave_the_ids_and_the_page_works(store, monkeypatch):
+    failing = FakeWeComGateway()
+    failing.fail_next(times=10, on=LOOKUP)
+    assert {c["title"] for c in await conversations_named_by(store, failing)} == {""}
+
+    monkeypatch.setattr(operator_view, "NAMES_WAIT_SECONDS", 0.05)
+    hanging = HangingNames(chats={"wrkChitchat": "闲聊群"})
+    titles = [c["title"] for c in await conversations_named_by(store, hanging)]
+    assert titles == ["", "闲聊群", ""]
+
+
+async def test_the_token_prompt_says_where_the_sandbox_keeps_the_token(client):
+    page = (await client.get("/admin/")).text
+    assert "data/sandbox-admin-token" in page and "WEWORKTOP_ADMIN_TOKEN" in page
+    icon = await client.get("/admin/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"

@@ -83,17 +83,33 @@ function showErrors(report) {
       `The newest ${report.looked_at} delivery problems, since ${when(report.since)}.`;
 }
 
+// "张三 (zhangsan)" where the name is known, else the id alone.
+function named(name, id) {
+  return name ? `${name} (${id})` : id;
+}
+
+// "群聊 group · 闲聊群 (wrkChitchat) · app:default": what, who, and through which app or bot.
+function conversationTitle(conversation) {
+  const kind = conversation.chat_id ? "群聊 group" : "私聊 private";
+  const who = conversation.chat_id || conversation.senders[0];
+  const through = conversation.channel ? ` · ${conversation.channel}` : "";
+  return `${kind} · ${named(conversation.title, who)}${through}`;
+}
+
 function showConversations(conversations) {
   const list = $("conversations");
   list.replaceChildren();
   for (const conversation of conversations) {
-    const button = element("button", conversation.conversation_id);
+    const title = conversationTitle(conversation);
+    const button = element("button", title);
     button.type = "button";
+    button.title = conversation.conversation_id;
     button.addEventListener("click", () =>
-      loadMessages({ conversation: conversation.conversation_id }, conversation.conversation_id));
+      loadMessages({ conversation: conversation.conversation_id }, title));
+    const senders = conversation.senders.map((id, i) => named(conversation.sender_names[i], id));
     const item = element("li");
     item.append(button, element("span",
-      ` · ${conversation.messages} 条 messages · ${conversation.senders.join(", ")} · ` +
+      ` · ${conversation.messages} 条 messages · ${senders.join(", ")} · ` +
       when(conversation.last_at)));
     list.append(item);
   }
