@@ -1,5 +1,8 @@
 # The two commands: `make run` and `make test`. Both create .venv and install what they need,
 # at the versions (and hashes) of the lock files; `make lock` refreshes those from pyproject.toml.
+# `make run` starts on ./config.json (CONFIG=path for another), or the sandbox without one;
+# `make sandbox` starts the sandbox even beside a config.json (CONFIG=path lends it that
+# file's model sections).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +11,7 @@ INSTALL_PROJECT := $(BIN)/python -m pip install --quiet --no-deps -e .
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	--no-emit-index-url --no-emit-find-links --resolver=backtracking
 
-.PHONY: run test lint bench clean lock
+.PHONY: run sandbox test lint bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +36,9 @@ lock: | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/python app.py $(if $(CONFIG),--config $(CONFIG))
+
+sandbox: $(VENV)/.installed-run
+	$(BIN)/python app.py --sandbox $(if $(CONFIG),--config $(CONFIG))
 
 lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports

@@ -21,9 +21,11 @@ _OPERATOR = re.compile(r"operator's view: (http://127\.0\.0\.1:\d+)/admin/")
 
 
 class SandboxProcess:
-    def __init__(self, workdir: Path, *args: str):
+    """`args` are app.py's; `command` replaces `python app.py` (`make sandbox`, say)."""
+
+    def __init__(self, workdir: Path, *args: str, command: list[str] | None = None):
         self.workdir = workdir
-        self.args = args
+        self.command = command or [sys.executable, str(ROOT / "app.py"), *args]
         self.log_path = workdir / "sandbox.log"
         self.printed = ""
         self.page_url = self.service_url = ""
@@ -31,12 +33,14 @@ class SandboxProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), *self.args],
+            self.command,
             cwd=self.workdir,
             stdout=subprocess.PIPE,
             stderr=self.log_path.open("ab"),
             # Any free ports: 5001/5002 may be a sandbox a person (or another test) runs.
             env={**os.environ, "PYTHONUNBUFFERED": "1", "WEWORKTOP_SANDBOX_PORTS": "0,0"},
+            # A group of its own: a `make` in front of python would not pass SIGTERM on.
+            start_new_session=True,
         )
         try:
             self.printed = self._read_until(_OPERATOR, timeout)
@@ -50,11 +54,11 @@ class SandboxProcess:
         """SIGTERM, as Ctrl-C or a service manager would; returns the exit code."""
         if self._process is None:
             return 0
-        self._process.send_signal(signal.SIGTERM)
+        os.killpg(self._process.pid, signal.SIGTERM)
         try:
             code = self._process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self._process.kill()
+            os.killpg(self._process.pid, signal.SIGKILL)
             code = self._process.wait()
         self._process.stdout.close()
         self._process = None
