@@ -277,6 +277,16 @@ def test_at_phone_width_nothing_is_cut_off(phone):
     expect(phone.locator("#chat-hint")).to_contain_text("不在白名单")
     assert fully_visible(phone, "#chat-hint")
     screenshot(phone, "not-whitelisted")
+    # 王五's chat, with its picture, opens at its end once the picture has loaded.
+    choose_member(phone, "wangwu")
+    open_chat(phone, "private:wangwu")
+    picture = phone.locator("#bubbles li[data-kind='image'] img").last
+    phone.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=picture.element_handle()
+    )
+    phone.wait_for_timeout(200)
+    assert at_the_end(phone)
+    screenshot(phone, "picture-then-message")
 
 
 def test_no_request_of_the_page_goes_unanswered(page):
