@@ -30,6 +30,7 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
         AiBotChannel,
         name=parts.name,
         rules=parts.rules,
+        access=parts.access,
         rate_limiter=parts.rate_limiter,
         count_tokens=providers.Object(estimate_tokens),
         asker=providers.Singleton(

@@ -38,6 +38,7 @@ class AppChannelContainer(containers.DeclarativeContainer):
         AppChannel,
         name=parts.name,
         rules=parts.rules,
+        access=parts.access,
         rate_limiter=parts.rate_limiter,
         count_tokens=providers.Object(estimate_tokens),
         asker=parts.ask_with_memory,

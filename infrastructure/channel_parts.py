@@ -10,6 +10,7 @@ from application.pipeline.accept_message import AcceptMessage
 from application.pipeline.ask_with_memory import AskWithMemory
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
 from application.pipeline.timed_chat_model import TimedChatModel
+from domain.access import AccessRule
 from domain.policy import ChatRules
 from domain.rate_limit import RateLimit
 from domain.tokens import estimate_tokens
@@ -52,12 +53,24 @@ def rate_limit(rules: RuleSettings) -> RateLimit:
     return RateLimit(messages=settings.messages, per_seconds=settings.per_seconds)
 
 
+def access_rule(rules: RuleSettings) -> AccessRule:
+    access = rules.access
+    return AccessRule(
+        allow_users=frozenset(access.allow_users),
+        deny_users=frozenset(access.deny_users),
+        allow_departments=frozenset(access.allow_departments),
+        deny_departments=frozenset(access.deny_departments),
+        denied_reply=access.denied_reply,
+    )
+
+
 class ChannelParts(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=ChannelSettings)
     shared = providers.DependenciesContainer()
 
     name = settings.provided.id
     rules = providers.Singleton(chat_rules, settings)
+    access = providers.Singleton(access_rule, settings.provided.rules)
     rate_limiter = providers.Singleton(
         SenderRateLimiter, providers.Callable(rate_limit, settings.provided.rules)
     )

@@ -103,6 +103,16 @@ class RateLimitSettings(_Section):
     per_seconds: float = Field(60.0, gt=0)
 
 
+class AccessSettings(_Section):
+    """Who may ask the channel (domain.access): deny lists win, empty allow lists admit all."""
+
+    allow_users: list[str] = []
+    deny_users: list[str] = []
+    allow_departments: list[int] = []
+    deny_departments: list[int] = []
+    denied_reply: str = ""
+
+
 class AiBotSettings(_Section):
     """The AI bot (智能机器人) in API mode: group chats by @-mention, answers streamed."""
 
@@ -160,6 +170,7 @@ class RuleSettings(_Section):
     conversation_max_tokens: int = Field(4000, gt=0)
     max_single_msg_tokens: int = Field(1000, gt=0)
     rate_limit: RateLimitSettings | None = RateLimitSettings()
+    access: AccessSettings = AccessSettings()
 
 
 RULE_KEYS = tuple(RuleSettings.model_fields)

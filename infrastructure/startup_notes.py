@@ -21,6 +21,8 @@ def startup_notes(config: AppConfig, ffmpeg_warning: Callable[[], str | None]) -
                 f"{where}group_name_white_list is empty: no group message will be answered "
                 '(list group names, or "ALL_GROUP" for every group)'
             )
+        if not isinstance(channel, AppChannelSettings):
+            notes += [f"{where}{note}" for note in _bot_department_notes(rules)]
         # An AI bot's voice arrives transcribed by WeCom: the setting is the app's alone.
         if rules.speech_recognition and isinstance(channel, AppChannelSettings):
             transcribing = transcribing or channel.hears_voice
@@ -34,3 +36,18 @@ def startup_notes(config: AppConfig, ffmpeg_warning: Callable[[], str | None]) -
     if warning:
         notes.append(warning)
     return notes
+
+
+def _bot_department_notes(rules) -> list[str]:
+    """An AI bot has no WeCom directory to look departments up in: department lists cannot
+    admit anyone to it, and a deny list refuses everyone (access fails closed)."""
+    access = rules.access
+    if not (access.allow_departments or access.deny_departments):
+        return []
+    note = (
+        "access lists departments, but an AI bot cannot look members' departments up: "
+        "only access.allow_users admits anyone to it"
+    )
+    if access.deny_departments:
+        note += ", and access.deny_departments refuses every member"
+    return [note]

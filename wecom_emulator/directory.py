@@ -1,6 +1,7 @@
 """Who and what WeCom knows in the corp: the members an app may message (every one, unless
-they are listed), their names for user/get, and the group chats with their names and members
-for appchat. One directory serves every corp the emulator plays."""
+they are listed), their names and departments for user/get, the departments and tags a
+message may be sent to, and the group chats with their names and members for appchat. One
+directory serves every corp the emulator plays."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ class Directory:
         names: Mapping[str, str] | None,
         chats: Mapping[str, str] | None,
         chat_members: Mapping[str, Sequence[str]] | None,
+        departments: Mapping[int, Sequence[str]] | None = None,
+        tags: Mapping[int, Sequence[str]] | None = None,
     ):
         """`known_users` None accepts every recipient; `chats` None accepts a send to any
-        chatid (and appchat/get then finds none)."""
+        chatid (and appchat/get then finds none); `departments` and `tags` (id: members)
+        are the only ones a message may be sent to (a member in none is in department 1)."""
         self._known_users = None if known_users is None else frozenset(known_users)
         self._names = dict(names or {})
         self._chats = None if chats is None else dict(chats)
         self._chat_members = {chat: list(users) for chat, users in (chat_members or {}).items()}
+        self._departments = {dept: list(users) for dept, users in (departments or {}).items()}
+        self._tags = {tag: list(users) for tag, users in (tags or {}).items()}
 
     def knows(self, user: str) -> bool:
         return self._known_users is None or user in self._known_users
@@ -32,7 +38,18 @@ class Directory:
         """user/get's answer; 60111 for a member WeCom does not know."""
         if userid not in self._names:
             raise Refused(60111)
-        return {"userid": userid, "name": self._names[userid]}
+        departments = [d for d, users in self._departments.items() if userid in users] or [1]
+        return {
+            "userid": userid, "name": self._names[userid], "department": departments,
+            "main_department": departments[0],
+        }
+
+    def department_members(self, department: int) -> list[str] | None:
+        """Who is in the department; None for a department the corp does not have."""
+        return self._departments.get(department)
+
+    def tag_members(self, tag: int) -> list[str] | None:
+        return self._tags.get(tag)
 
     def check_chat(self, chatid: Any) -> str:
         """A chatid appchat/send takes; 86003 for a chat that does not exist."""

@@ -61,19 +61,22 @@ class WeComEmulator:
         names: Mapping[str, str] | None = None,
         chats: Mapping[str, str] | None = None,
         chat_members: Mapping[str, Sequence[str]] | None = None,
+        departments: Mapping[int, Sequence[str]] | None = None,
+        tags: Mapping[int, Sequence[str]] | None = None,
         media: Mapping[str, bytes] | None = None,
         on_delivery: Callable[[SentMessage], None] | None = None,
     ):
         """The first app is (`corp_id`, `agent_id`, `corp_secret`: random unless given).
         `known_users` None accepts every recipient; `names` (userid: name) are the members
         user/get finds; `chats` (chatid: name) the group chats, None accepting a send to any
-        chatid, with their `chat_members` (owner first), see Directory; `media` (media_id:
+        chatid, with their `chat_members` (owner first); `departments` and `tags` (id: members)
+        for user/get and sends to toparty/totag, see Directory; `media` (media_id:
         bytes) what the first corp holds, as voice clips members sent."""
         self.expires_in = expires_in
         self.tokens = TokenBook()
         self.media = MediaStore()
         self.first_app = self.add_app(agent_id, corp_id=corp_id, corp_secret=corp_secret)
-        self.directory = Directory(known_users, names, chats, chat_members)
+        self.directory = Directory(known_users, names, chats, chat_members, departments, tags)
         for media_id, data in (media or {}).items():
             self.add_media(media_id, data)
         self._on_delivery = on_delivery

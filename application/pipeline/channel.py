@@ -13,6 +13,7 @@ from typing import Protocol
 
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from domain.access import AccessRule
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
 from domain.messages import InboundMessage
@@ -22,7 +23,11 @@ from domain.policy import ChatRules, Decision
 class Channel(Protocol):
     name: str  # "<kind>:<name>", as messages carry it
     rules: ChatRules
+    access: AccessRule
     rate_limiter: SenderRateLimiter
+
+    async def departments(self, user: str) -> tuple[int, ...] | None:
+        """The member's departments, the main one first; None when they cannot be known."""
 
     async def decide(self, message: InboundMessage, said: str | None) -> Decision:
         """The rules' decision; `said` is a voice message's transcript once there is one."""

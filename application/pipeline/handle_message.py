@@ -13,6 +13,7 @@ from application.pipeline.postponed import Postponed
 from application.ports.event_store import EventStore
 from application.ports.models import ChatModelError, ImageModelError, SpeechError
 from domain import notices
+from domain.access import access_refusal
 from domain.events import (
     AnswerComposed,
     Event,
@@ -68,6 +69,10 @@ class HandleMessage:
     async def _compose(self, channel: Channel, progress: MessageProgress) -> list[Event]:
         message = progress.received.message
         decision = await channel.decide(message, progress.transcript)
+        if not isinstance(decision, Ignore):
+            refusal = await self._refused(channel, progress)
+            if refusal is not None:
+                return [refusal]
         if isinstance(decision, Transcribe | AskModel | DrawImage):
             # Only model calls cost money, so only they count against the sender's budget.
             refusal = await self._over_budget(channel, progress)
@@ -86,6 +91,22 @@ class HandleMessage:
             await self._store.append([progress.record(VoiceTranscribed, transcript=transcript)])
             decision = await channel.decide(message, transcript)
         return await self._act(channel, progress, decision)
+
+    async def _refused(self, channel: Channel, progress: MessageProgress) -> Event | None:
+        """The answer to a member the channel's access rule keeps out: its denied_reply, or
+        silence. Asked only of messages that would be answered, so chatter is not refused."""
+        rule = channel.access
+        if not rule.restricts:
+            return None
+        user = progress.received.message.from_user
+        departments = await channel.departments(user) if rule.needs_departments else ()
+        why = access_refusal(rule, user, departments)
+        if why is None:
+            return None
+        log.info("message %s not answered: access denied: %s", progress.received.stream_id, why)
+        if rule.denied_reply:
+            return await self._notice(channel, progress, rule.denied_reply, f"access denied: {why}")
+        return progress.record(MessageIgnored, reason=f"access denied: {why}")
 
     async def _over_budget(self, channel: Channel, progress: MessageProgress) -> Event | None:
         verdict = channel.rate_limiter.check(progress.received.message.from_user)

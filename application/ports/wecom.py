@@ -17,6 +17,14 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True)
+class Member:
+    """A member as user/get describes them."""
+
+    name: str
+    departments: tuple[int, ...]  # department ids, the main department first
+
+
+@dataclass(frozen=True)
 class TokenStatus:
     """The access token as far as this process knows, without asking WeCom for one."""
 
@@ -46,8 +54,9 @@ class WeComGateway(Protocol):
     async def chat_name(self, chat_id: str) -> str | None:
         """appchat/get's name; None when WeCom does not know the chat."""
 
-    async def member_name(self, user_id: str) -> str | None:
-        """user/get's name; None when the member is outside the app's visible range."""
+    async def member(self, user_id: str) -> Member | None:
+        """user/get's name and departments; None when the member is outside the app's
+        visible range."""
 
     async def token_status(self) -> TokenStatus:
         """The cached token's state; never calls gettoken."""

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
-from application.ports.wecom import DeliveryError, WeComGateway
+from application.ports.wecom import DeliveryError, Member, WeComGateway
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 from tests.fakes.wecom import FakeWeComGateway
@@ -43,6 +43,8 @@ WRONG_SECRET = "wrong-secret-0a1b2c3d4e5f6a7b8c9d"
 CHAT, UNKNOWN_CHAT = "wrkchat-dev", "wrkchat-gone"
 CHATS = {CHAT: "研发群 R&D"}
 NAMES = {"alice": "张三", "bob": "Bob Li"}
+# Alice is in departments 2 (her main one) and 3, Bob in 3.
+DEPARTMENTS = {2: ["alice"], 3: ["alice", "bob"]}
 VOICE_ID = "voice-media-1"
 VOICE = (Path(__file__).parents[1] / "data" / "voice_hello.amr").read_bytes()
 
@@ -151,19 +153,20 @@ class WeComGatewayContract:
 
     async def test_chats_and_members_the_app_knows_have_their_names(self, gateway):
         assert await gateway.chat_name(CHAT) == CHATS[CHAT]
-        assert await gateway.member_name("alice") == NAMES["alice"]
-        assert await gateway.member_name("bob") == NAMES["bob"]
+        assert await gateway.member("alice") == Member(NAMES["alice"], (2, 3))
+        assert await gateway.member("bob") == Member(NAMES["bob"], (3,))
 
     async def test_a_chat_or_member_the_app_does_not_know_has_no_name(self, gateway):
         assert await gateway.chat_name(UNKNOWN_CHAT) is None
-        assert await gateway.member_name(OUTSIDER) is None
+        assert await gateway.member(OUTSIDER) is None
 
 
 class TestFakeWeComGateway(WeComGatewayContract):
     @pytest.fixture
     def gateway(self) -> FakeWeComGateway:
         return FakeWeComGateway(
-            invalid_users={OUTSIDER}, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE}
+            invalid_users={OUTSIDER}, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE},
+            departments={"alice": (2, 3), "bob": (3,)},
         )
 
     @pytest.fixture
@@ -184,7 +187,10 @@ class TestFakeWeComGateway(WeComGatewayContract):
 
 @pytest.fixture
 def wecom() -> WeComEmulator:
-    return WeComEmulator(known_users=MEMBERS, chats=CHATS, names=NAMES, media={VOICE_ID: VOICE})
+    return WeComEmulator(
+        known_users=MEMBERS, chats=CHATS, names=NAMES, departments=DEPARTMENTS,
+        media={VOICE_ID: VOICE},
+    )
 
 
 @pytest.fixture
@@ -678,7 +684,7 @@ class TestHttpxWeComGatewayGroupsAndMedia:
         gateway = make_gateway(retry_attempts=2)
 
         with pytest.raises(DeliveryError) as raised:
-            await (gateway.chat_name(CHAT) if endpoint == CHAT_GET else gateway.member_name("bob"))
+            await (gateway.chat_name(CHAT) if endpoint == CHAT_GET else gateway.member("bob"))
 
         assert (raised.value.permanent, raised.value.errcode) == (False, 45009)
         assert wecom.calls(endpoint) == 2

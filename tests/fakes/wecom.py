@@ -7,7 +7,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from application.ports.wecom import DeliveryError, TokenStatus
+from application.ports.wecom import DeliveryError, Member, TokenStatus
 
 # What `fail_next(on=...)` can make fail.
 SEND, UPLOAD, DOWNLOAD, LOOKUP = "send", "upload", "download", "lookup"
@@ -22,11 +22,13 @@ class FakeWeComGateway:
         chats: Mapping[str, str] | None = None,
         names: Mapping[str, str] | None = None,
         media: Mapping[str, bytes] | None = None,
+        departments: Mapping[str, tuple[int, ...]] | None = None,
     ):
         """Sending to one of `invalid_users` fails permanently, as WeCom's 81013 does.
         `chats` (chat_id: name) are the group chats; None accepts a send to any chat id, whose
         name is then unknown. `names` (user_id: name) are the members the app can see, `media`
-        (media_id: bytes) what download_media finds besides the uploaded images."""
+        (media_id: bytes) what download_media finds besides the uploaded images; `departments`
+        (user_id: department ids, the main one first) those of the members named."""
         self.sent: list[tuple[str, str]] = []
         self.chat_sent: list[tuple[str, str]] = []
         self.images_sent: list[tuple[str, str]] = []
@@ -36,6 +38,8 @@ class FakeWeComGateway:
         self._chats = None if chats is None else dict(chats)
         self._names = dict(names or {})
         self._media = dict(media or {})
+        self._departments = dict(departments or {})
+        self.member_lookups = 0
         self._failures: dict[str, deque[tuple[str, int | None, bool]]] = {
             kind: deque() for kind in (SEND, UPLOAD, DOWNLOAD, LOOKUP)
         }
@@ -88,9 +92,12 @@ class FakeWeComGateway:
     async def token_status(self) -> TokenStatus:
         return TokenStatus(self.token_valid_until, self.token_error)
 
-    async def member_name(self, user_id: str) -> str | None:
+    async def member(self, user_id: str) -> Member | None:
+        self.member_lookups += 1
         self._fail_if_scripted(LOOKUP)
-        return self._names.get(user_id)
+        if user_id not in self._names:
+            return None
+        return Member(self._names[user_id], tuple(self._departments.get(user_id, ())))
 
     def _deliver(
         self,

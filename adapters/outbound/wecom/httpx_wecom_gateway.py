@@ -16,7 +16,7 @@ import httpx
 from adapters.outbound.wecom.wecom_api import WeComApi
 from adapters.outbound.wecom.wecom_image_fit import fit_image
 from application.ports.shared_state import AccessTokenCache, LeaseStore
-from application.ports.wecom import DeliveryError, TokenStatus
+from application.ports.wecom import DeliveryError, Member, TokenStatus
 from domain.user_ids import is_user_id
 
 _SEND = "/cgi-bin/message/send"
@@ -120,12 +120,19 @@ class HttpxWeComGateway:
         name = info.get("name") if isinstance(info, dict) else None
         return name if isinstance(name, str) else None
 
-    async def member_name(self, user_id: str) -> str | None:
+    async def member(self, user_id: str) -> Member | None:
         body = await self._api.call(
             "GET", _USER_GET, {"userid": user_id}, tolerated=_NO_SUCH_MEMBER
         )
         name = body.get("name")
-        return name if isinstance(name, str) else None
+        if body.get("errcode", 0) in _NO_SUCH_MEMBER or not isinstance(name, str):
+            return None
+        listed = body.get("department")
+        departments = [d for d in listed if type(d) is int] if isinstance(listed, list) else []
+        main = body.get("main_department")
+        if type(main) is int:
+            departments = [main] + [d for d in departments if d != main]
+        return Member(name, tuple(departments))
 
     async def _send(self, to_user: str, msgtype: str, content: dict[str, Any]) -> str:
         # WeCom reads "@all" as the whole company and "a|b" as two members: one reply, one member.

@@ -10,6 +10,7 @@ from application.channels.aibot.streaming_ask import StreamingAsk
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
 from application.ports.models import ImageModelError, SpeechError, TokenCounter
+from domain.access import AccessRule
 from domain.aibot_text import stream_parts
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
@@ -21,6 +22,7 @@ from domain.policy import ChatRules, Decision, decide_aibot_message
 class AiBotChannel:
     name: str
     rules: ChatRules
+    access: AccessRule
     rate_limiter: SenderRateLimiter
     count_tokens: TokenCounter
     asker: StreamingAsk
@@ -29,6 +31,9 @@ class AiBotChannel:
     async def decide(self, message: InboundMessage, said: str | None) -> Decision:
         # WeCom transcribes a bot's voice messages itself: `said` is never asked for.
         return decide_aibot_message(message, self.rules, self.count_tokens)
+
+    async def departments(self, user: str) -> tuple[int, ...] | None:
+        return None  # a bot has no access to WeCom's directory
 
     async def ask(self, received: MessageReceived, prompt: str) -> str:
         return await self.asker(received, prompt)

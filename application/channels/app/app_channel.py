@@ -12,6 +12,7 @@ from application.pipeline.media_work import DrawPicture, TranscribeVoice
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
 from application.ports.models import TokenCounter
+from domain.access import AccessRule
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
 from domain.messages import InboundMessage
@@ -23,6 +24,7 @@ from domain.reply_text import flatten_markdown, split_parts
 class AppChannel:
     name: str
     rules: ChatRules
+    access: AccessRule
     rate_limiter: SenderRateLimiter
     count_tokens: TokenCounter
     asker: AskWithMemory
@@ -36,6 +38,9 @@ class AppChannel:
         if message.is_group:
             group_name = await self.directory.chat_name(message.chat_id)
         return decide_app_message(message, self.rules, self.count_tokens, group_name, said)
+
+    async def departments(self, user: str) -> tuple[int, ...] | None:
+        return await self.directory.departments(user)
 
     async def ask(self, received: MessageReceived, prompt: str) -> str:
         return await self.asker(received, prompt)

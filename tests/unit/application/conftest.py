@@ -29,15 +29,16 @@ class FakeClock:
         return self.now
 
 
-def service_config(rules: ChatRules, system_prompt: str):
-    """The seed's single-app configuration, with `rules` as its rule keys."""
+def service_config(rules: ChatRules, system_prompt: str, **keys):
+    """The seed's single-app configuration, with `rules` as its rule keys and `keys` (access,
+    quota, …) beside them."""
     rule_keys = {
         key: list(value) if isinstance(value, tuple) else value
         for key, value in dataclasses.asdict(rules).items()
     }
     wecom = {
         "corp_id": "ww-test", "corp_secret": "test-secret", "agent_id": 1000001,
-        "token": "TestToken", "aes_key": "a" * 43, "rate_limit": None, **rule_keys,
+        "token": "TestToken", "aes_key": "a" * 43, "rate_limit": None, **rule_keys, **keys,
     }
     llm = {"provider": "echo", "system_prompt": system_prompt}
     # A speech service to transcribe with (the tests put a fake in its place): without one,
@@ -74,7 +75,9 @@ class Service:
         settings: SchedulerSettings | None = None,
         wecom: FakeWeComGateway | None = None,
         rate_limiter=None,
+        **keys,
     ):
+        """`keys` are more keys of services.weworktop (access, quota, …)."""
         self.clock = clock or FakeClock()
         self.store = InMemoryEventStore()
         self.model = model or FakeChatModel()
@@ -83,7 +86,7 @@ class Service:
         self.speech = FakeSpeechToText()
         self.converter = FakeAudioConverter()
         self.leases = leases or InMemoryLeaseStore()
-        container = Container(config=service_config(rules or ChatRules(), system_prompt))
+        container = Container(config=service_config(rules or ChatRules(), system_prompt, **keys))
         with_fakes(
             container, self.store, self.leases, self.model, self.wecom, self.clock, owner,
             settings or SchedulerSettings(workers=4),
