@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from domain.messages import InboundMessage
+from domain.usage import Usage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +47,18 @@ class VoiceTranscribed(Event):
     """What a voice message said; it is then handled as if it had been typed."""
 
     transcript: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelUsed(Event):
+    """What handling the message cost (a chat answer, a picture, a transcript), recorded in
+    the batch of the event it paid for and added to the usage totals in that transaction.
+    It holds no content: retention and erasure leave it, and so the totals, as they are."""
+
+    channel: str
+    member: str
+    department: int | None  # the member's main department; None when unknown (AI bots)
+    usage: Usage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +132,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MessageIgnored,
         MemoryCleared,
         VoiceTranscribed,
+        ModelUsed,
         AnswerComposed,
         NoticeComposed,
         ImageComposed,

@@ -323,6 +323,15 @@ class Services(_Section):
     weworktop: WeWorkTopSettings
 
 
+class PriceSettings(_Section):
+    """What the model server charges (any currency), for the estimated cost of usage."""
+
+    input_per_1k: float = Field(0.0, ge=0)
+    output_per_1k: float = Field(0.0, ge=0)
+    per_picture: float = Field(0.0, ge=0)
+    per_audio_minute: float = Field(0.0, ge=0)
+
+
 class LlmSettings(_Section):
     provider: Literal["openai", "echo"] = "echo"
     base_url: str = "https://api.openai.com/v1"
@@ -336,6 +345,7 @@ class LlmSettings(_Section):
     image_model: str = "dall-e-3"
     image_size: str = "1024x1024"
     speech_model: str = "whisper-1"
+    price: PriceSettings = PriceSettings()
 
 
 class ImageSettings(_Section):

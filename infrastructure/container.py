@@ -21,6 +21,7 @@ from dependency_injector import containers, providers
 from adapters.inbound.health import Readiness
 from adapters.inbound.operator.admin import AdminSurface
 from adapters.inbound.operator.operator_api import OperatorPages
+from adapters.inbound.operator.usage_api import UsageApi
 from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
 from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
 from adapters.outbound.persistence.sqlalchemy_engine import build_engine
@@ -32,11 +33,13 @@ from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.wecom.wecom_errors import advice
 from application.channels.aibot.stream_board import StreamBoard
 from application.operator.operator_view import OperatorView
+from application.operator.usage_report import UsageReport
 from application.pipeline.channel import Channels
 from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
 from application.pipeline.handle_message import HandleMessage
 from application.pipeline.operator_alerts import OperatorAlerts
 from domain.url_origins import response_url_origins
+from domain.usage import Price
 from infrastructure.aibot_channel_container import AiBotChannelContainer
 from infrastructure.app_channel_container import AppChannelContainer
 from infrastructure.channel_models import chat_models, image_models, speech_models
@@ -75,6 +78,18 @@ def channel_containers(config: AppConfig, shared: containers.Container) -> dict[
 
 def channels_of(built: dict[str, object]) -> Channels:
     return Channels(container.channel() for container in built.values())
+
+
+def channel_prices(config: AppConfig) -> dict[str, Price]:
+    """Each channel's `llm.price` (its own section's, else the top level's)."""
+    return {
+        channel.id: Price(**channel.llm.price.model_dump(include=set(Price.__annotations__)))
+        for channel in config.channels
+    }
+
+
+def joined(*route_lists: list) -> list:
+    return [route for routes in route_lists for route in routes]
 
 
 def token_statuses(built: dict[str, object]) -> dict[str, object]:
@@ -181,10 +196,18 @@ class Container(containers.DeclarativeContainer):
             directories=providers.Callable(name_directories, config, channel_containers),
         ),
     )
+    usage_api = providers.Singleton(
+        UsageApi,
+        providers.Singleton(
+            UsageReport, reads=event_store, prices=providers.Callable(channel_prices, config)
+        ),
+    )
     admin = providers.Singleton(
         AdminSurface,
         bearer_token=providers.Callable(reveal, config.provided.admin.bearer_token),
         read_statistics=event_store.provided.statistics,
-        more_routes=operator_pages.provided.routes.call(),
+        more_routes=providers.Callable(
+            joined, operator_pages.provided.routes.call(), usage_api.provided.routes.call()
+        ),
         public_paths=operator_pages.provided.public_paths,
     )

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from application.pipeline.memory_reader import MemoryReader
 from application.ports.event_store import EventStore
-from application.ports.models import ChatMessage, ChatModel, TokenCounter
+from application.ports.models import ChatAnswer, ChatMessage, ChatModel, TokenCounter
 from domain.events import MessageReceived
 from domain.memory import history_budget
+from domain.usage import Usage, estimated_usage
 
 
 class AskWithMemory:
@@ -35,9 +36,10 @@ class AskWithMemory:
         received: MessageReceived,
         prompt: str,
         on_piece: Callable[[str], None] | None = None,
-    ) -> str:
-        """The model's answer; raises ChatModelError when there is none. With `on_piece` the
-        model streams, and `on_piece` is given each piece as it arrives."""
+    ) -> ChatAnswer:
+        """The model's answer and what it cost (our estimate when the server did not say);
+        raises ChatModelError when there is none. With `on_piece` the model streams, and
+        `on_piece` is given each piece as it arrives."""
         budget = history_budget(self._max_tokens, self._system_prompt, prompt, self._count)
         # Only what was said before this message: later messages may already be queued.
         position = await self._store.position_of(received.stream_id, received.version)
@@ -47,11 +49,25 @@ class AskWithMemory:
             messages += [ChatMessage("user", turn.prompt), ChatMessage("assistant", turn.answer)]
         messages.append(ChatMessage("user", prompt))
         if on_piece is None:
-            return await self._model.complete(messages, max_tokens=self._max_answer)
+            answer = await self._model.complete(messages, max_tokens=self._max_answer)
+        else:
+            answer = await self._streamed(messages, on_piece)
+        usage = answer.usage or estimated_usage(
+            (m.content for m in messages), answer.text, self._count
+        )
+        return ChatAnswer(answer.text, usage)
+
+    async def _streamed(
+        self, messages: list[ChatMessage], on_piece: Callable[[str], None]
+    ) -> ChatAnswer:
         # Joined once at the end: adding each piece to a string would copy the answer so far
         # for every piece, quadratic in a long answer.
         pieces: list[str] = []
+        usage = None
         async for piece in self._model.stream(messages, max_tokens=self._max_answer):
+            if isinstance(piece, Usage):
+                usage = piece
+                continue
             pieces.append(piece)
             on_piece(piece)
-        return "".join(pieces)
+        return ChatAnswer("".join(pieces), usage)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from application.pipeline.media_work import Transcript
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.ports.models import ChatAnswer
 from domain.access import AccessRule
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
@@ -32,8 +34,9 @@ class Channel(Protocol):
     async def decide(self, message: InboundMessage, said: str | None) -> Decision:
         """The rules' decision; `said` is a voice message's transcript once there is one."""
 
-    async def ask(self, received: MessageReceived, prompt: str) -> str:
-        """The model's answer as it will be shown; raises ChatModelError when there is none."""
+    async def ask(self, received: MessageReceived, prompt: str) -> ChatAnswer:
+        """The model's answer as it will be shown, and its cost; raises ChatModelError when
+        there is none."""
 
     def render(self, answer: str) -> str:
         """The answer in the form this channel's client shows (plain text or markdown)."""
@@ -44,7 +47,7 @@ class Channel(Protocol):
     def split(self, text: str) -> tuple[str, ...]:
         """The parts the reply is delivered in."""
 
-    async def transcribe(self, media_id: str) -> str:
+    async def transcribe(self, media_id: str) -> Transcript:
         """A voice message's words; raises SpeechError."""
 
     async def draw(self, prompt: str) -> str:

@@ -20,6 +20,7 @@ from domain.events import (
     ImageComposed,
     MemoryCleared,
     MessageIgnored,
+    ModelUsed,
     NoticeComposed,
     VoiceTranscribed,
 )
@@ -36,6 +37,7 @@ from domain.policy import (
     Transcribe,
 )
 from domain.rate_limit import SlowDown
+from domain.usage import Usage
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +82,18 @@ class HandleMessage:
                 return [refusal]
         if isinstance(decision, Transcribe):
             try:
-                transcript = await channel.transcribe(message.media_id)
+                heard = await channel.transcribe(message.media_id)
             except SpeechError as err:
                 log.warning("voice %s not transcribed: %s", progress.received.stream_id, err)
                 notice = await self._notice(
                     channel, progress, notices.VOICE_FAILED, f"speech: {err}"
                 )
                 return [notice]
+            used = await self._used(channel, progress, Usage(audio_seconds=heard.audio_seconds))
             # Kept at once: a crash later must not cost a second transcription.
-            await self._store.append([progress.record(VoiceTranscribed, transcript=transcript)])
-            decision = await channel.decide(message, transcript)
+            transcribed = progress.record(VoiceTranscribed, transcript=heard.text)
+            await self._store.append([used, transcribed])
+            decision = await channel.decide(message, heard.text)
         return await self._act(channel, progress, decision)
 
     async def _refused(self, channel: Channel, progress: MessageProgress) -> Event | None:
@@ -136,45 +140,64 @@ class HandleMessage:
             text = notices.too_long(decision.tokens, decision.limit)
             return [await self._notice(channel, progress, text, "message too long")]
         if isinstance(decision, DrawImage):
-            return [await self._draw(channel, progress, decision.prompt)]
+            return await self._draw(channel, progress, decision.prompt)
         assert isinstance(decision, AskModel)
-        return [await self._answer(channel, progress, decision.prompt)]
+        return await self._answer(channel, progress, decision.prompt)
 
-    async def _answer(self, channel: Channel, progress: MessageProgress, prompt: str) -> Event:
+    async def _answer(
+        self, channel: Channel, progress: MessageProgress, prompt: str
+    ) -> list[Event]:
         try:
             answer = await channel.ask(progress.received, prompt)
         except ChatModelError as err:
             log.warning("model failed for %s: %s", progress.received.stream_id, err)
-            return await self._notice(
-                channel, progress, notices.MODEL_FAILED, f"model failed: {err}"
-            )
-        if not answer.strip():
-            return await self._notice(
-                channel, progress, notices.MODEL_FAILED, "model returned an empty answer"
-            )
+            return [
+                await self._notice(channel, progress, notices.MODEL_FAILED, f"model failed: {err}")
+            ]
+        used = await self._used(channel, progress, answer.usage or Usage())
+        if not answer.text.strip():
+            reason = "model returned an empty answer"
+            return [used, await self._notice(channel, progress, notices.MODEL_FAILED, reason)]
         message = progress.received.message
         prefix = "" if message.is_group else channel.rules.single_chat_reply_prefix
-        text = await channel.address(message, prefix + channel.render(answer))
-        return self._record_reply(
-            channel, progress, AnswerComposed, text, prompt=prompt, answer=answer
+        text = await channel.address(message, prefix + channel.render(answer.text))
+        answered = self._record_reply(
+            channel, progress, AnswerComposed, text, prompt=prompt, answer=answer.text
         )
+        return [used, answered]
 
-    async def _draw(self, channel: Channel, progress: MessageProgress, prompt: str) -> Event:
+    async def _draw(
+        self, channel: Channel, progress: MessageProgress, prompt: str
+    ) -> list[Event]:
         try:
             media_id = await channel.draw(prompt)
         except ImageModelError as err:
             log.warning("picture for %s failed: %s", progress.received.stream_id, err)
-            return await self._notice(
-                channel, progress, notices.IMAGE_FAILED, f"image failed: {err}"
-            )
+            return [
+                await self._notice(channel, progress, notices.IMAGE_FAILED, f"image failed: {err}")
+            ]
+        used = await self._used(channel, progress, Usage(pictures=1))
         message = progress.received.message
-        return progress.record(
+        drawn = progress.record(
             ImageComposed,
             to_user=message.from_user,
             to_chat=message.chat_id,
             text="",
             parts=(media_id,),
             prompt=prompt,
+        )
+        return [used, drawn]
+
+    async def _used(self, channel: Channel, progress: MessageProgress, usage: Usage) -> Event:
+        """What the call cost, counted to the member and their main department."""
+        member = progress.received.message.from_user
+        departments = await channel.departments(member)
+        return progress.record(
+            ModelUsed,
+            channel=channel.name,
+            member=member,
+            department=departments[0] if departments else None,
+            usage=usage,
         )
 
     async def _notice(

@@ -3,6 +3,10 @@ drawing a picture. Each failure comes out as the port's error, for a plain-words
 
 from __future__ import annotations
 
+import io
+import wave
+from dataclasses import dataclass
+
 from application.ports.models import (
     AudioConverter,
     ImageModel,
@@ -13,19 +17,34 @@ from application.ports.models import (
 from application.ports.wecom import DeliveryError, WeComGateway
 
 
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    audio_seconds: float  # what was heard, which speech servers charge by
+
+
 class TranscribeVoice:
     def __init__(self, gateway: WeComGateway, converter: AudioConverter, speech: SpeechToText):
         self._gateway = gateway
         self._converter = converter
         self._speech = speech
 
-    async def __call__(self, media_id: str) -> str:
+    async def __call__(self, media_id: str) -> Transcript:
         try:
             amr = await self._gateway.download_media(media_id)
         except DeliveryError as err:
             raise SpeechError(f"could not fetch the voice message: {err.reason}") from None
         wav = await self._converter.amr_to_wav(amr)
-        return await self._speech.transcribe(wav, "voice.wav")
+        return Transcript(await self._speech.transcribe(wav, "voice.wav"), _seconds(wav))
+
+
+def _seconds(wav: bytes) -> float:
+    # Only counted for the bill: a WAV whose header cannot be read must not cost the answer.
+    try:
+        with wave.open(io.BytesIO(wav)) as sound:
+            return sound.getnframes() / sound.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return 0.0
 
 
 class DrawPicture:

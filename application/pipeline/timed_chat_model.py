@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from application.ports.models import ChatMessage, ChatModel, ChatModelError
+from application.ports.models import ChatAnswer, ChatMessage, ChatModel, ChatModelError
 from application.ports.telemetry import Telemetry
+from domain.usage import Usage
 
 
 class TimedChatModel:
@@ -15,7 +16,7 @@ class TimedChatModel:
         self._channel = channel
         self._telemetry = telemetry
 
-    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> ChatAnswer:
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -30,7 +31,7 @@ class TimedChatModel:
 
     async def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | Usage]:
         # Timed to the last piece: a streamed call costs as long as the whole answer takes.
         started = time.perf_counter()
         outcome = "error"

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from domain.usage import Usage
+
 
 class ChatModelError(Exception):
     """The model did not produce an answer (down, timed out, refused, malformed)."""
@@ -17,12 +19,22 @@ class ChatMessage:
     content: str
 
 
-class ChatModel(Protocol):
-    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str: ...
+@dataclass(frozen=True)
+class ChatAnswer:
+    text: str
+    # The server's count of the call's tokens; None when it sent none (then we estimate).
+    usage: Usage | None = None
 
-    def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
-        """The same answer as it is written: pieces whose concatenation is the answer.
-        Raises ChatModelError before the first piece or between pieces."""
+
+class ChatModel(Protocol):
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> ChatAnswer: ...
+
+    def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str | Usage]:
+        """The same answer as it is written: pieces whose concatenation is the answer, then
+        the server's Usage when it sends one. Raises ChatModelError before the first piece
+        or between pieces."""
 
 
 class TokenCounter(Protocol):

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from application.ports.models import ChatMessage, ChatModelError
+from domain.usage import Usage
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.chat_models import (
     EchoChatModels,
@@ -38,7 +39,7 @@ class ChatModelContract:
     async def test_answers_a_conversation_with_text(self, model):
         answer = await model.complete(CONVERSATION, max_tokens=200)
 
-        assert isinstance(answer, str) and answer.strip()
+        assert isinstance(answer.text, str) and answer.text.strip()
 
     async def test_the_answer_follows_the_last_user_message(self, model):
         joke = CONVERSATION[:-1] + (ChatMessage("user", "讲个笑话"),)
@@ -46,13 +47,13 @@ class ChatModelContract:
         about_weather = await model.complete(list(CONVERSATION), max_tokens=200)
         about_joke = await model.complete(joke, max_tokens=200)
 
-        assert about_weather != about_joke
+        assert about_weather.text != about_joke.text
 
     async def test_a_long_answer_stays_within_max_tokens(self, model):
         # Four characters per token is more than any tokenizer gives, so this bound is safe.
         answer = await model.complete([ChatMessage("user", "长" * 5000)], max_tokens=50)
 
-        assert 0 < len(answer) <= 50 * 4
+        assert 0 < len(answer.text) <= 50 * 4
 
     async def test_a_model_that_cannot_answer_raises_chat_model_error(self, broken_model):
         if broken_model is None:
@@ -85,7 +86,7 @@ async def test_sends_the_model_the_conversation_in_order_with_the_key(client, se
 
     answer = await model.complete(CONVERSATION, max_tokens=321)
 
-    assert answer == "answer to: 今天天气怎么样？"
+    assert answer.text == "answer to: 今天天气怎么样？"
     assert standin.requests == [
         {
             "model": "qwen-plus",
@@ -95,6 +96,14 @@ async def test_sends_the_model_the_conversation_in_order_with_the_key(client, se
         }
     ]
     assert standin.authorizations == [f"Bearer {SECRET}"]
+
+
+async def test_the_servers_count_of_tokens_comes_back_with_the_answer(client, served, standin):
+    answer = await make_model(client, served).complete(CONVERSATION, max_tokens=100)
+    assert answer.usage == Usage(tokens_in=7, tokens_out=4)
+
+    standin.send_usage = False
+    assert (await make_model(client, served).complete(CONVERSATION, max_tokens=100)).usage is None
 
 
 async def test_without_a_key_sends_no_authorization_and_no_temperature(client, served, standin):
@@ -107,7 +116,7 @@ async def test_without_a_key_sends_no_authorization_and_no_temperature(client, s
 async def test_a_base_url_with_a_trailing_slash_reaches_the_same_endpoint(client, served, standin):
     answer = await make_model(client, served + "/").complete(CONVERSATION, max_tokens=100)
 
-    assert answer == "answer to: 今天天气怎么样？"
+    assert answer.text == "answer to: 今天天气怎么样？"
     assert len(standin.requests) == 1
 
 
@@ -119,7 +128,7 @@ async def test_a_passing_failure_is_retried_and_one_answer_returned(
 
     answer = await make_model(client, served).complete(CONVERSATION, max_tokens=100)
 
-    assert answer == "answer to: 今天天气怎么样？"
+    assert answer.text == "answer to: 今天天气怎么样？"
     assert len(standin.requests) == 2
     retries = [r for r in caplog.records if r.name == MODULE_LOGGER]
     assert [r.levelno for r in retries] == [logging.WARNING]

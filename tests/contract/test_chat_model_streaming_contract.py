@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from adapters.outbound.openai import httpx_openai_chat_model
 from application.ports.models import ChatMessage, ChatModelError
+from domain.usage import Usage
 from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.chat_models import (
     EchoChatModels,
@@ -36,7 +37,12 @@ SECRET = "sk-test-stream-5b4a39281706"
 
 
 async def streamed(model, messages=CONVERSATION, max_tokens=200) -> list[str]:
-    return [piece async for piece in model.stream(messages, max_tokens)]
+    """The pieces of text; a Usage, if the model sends one, must come last."""
+    items = [item async for item in model.stream(messages, max_tokens)]
+    if items and isinstance(items[-1], Usage):
+        items.pop()
+    assert not any(isinstance(item, Usage) for item in items)
+    return items
 
 
 class StreamingChatModelContract:
@@ -45,7 +51,7 @@ class StreamingChatModelContract:
     async def test_the_answer_arrives_in_several_pieces_that_make_the_whole_answer(self, model):
         pieces = await streamed(model)
         assert len(pieces) > 1 and all(pieces)
-        assert "".join(pieces) == await model.complete(CONVERSATION, max_tokens=200)
+        assert "".join(pieces) == (await model.complete(CONVERSATION, max_tokens=200)).text
 
     async def test_a_streamed_answer_stays_within_max_tokens(self, model):
         pieces = await streamed(model, [ChatMessage("user", "长" * 5000)], max_tokens=50)
@@ -87,9 +93,20 @@ async def test_asks_the_server_to_stream_with_the_conversation_and_the_key(clien
             "max_tokens": 321,
             "temperature": 0.3,
             "stream": True,
+            "stream_options": {"include_usage": True},
         }
     ]
     assert standin.authorizations == [f"Bearer {SECRET}"]
+
+
+async def test_the_servers_count_of_tokens_ends_the_stream(client, served, standin):
+    whole = await make_model(client, served).complete(CONVERSATION, max_tokens=200)
+    items = [item async for item in make_model(client, served).stream(CONVERSATION, 200)]
+    assert items[-1] == whole.usage and whole.usage.tokens_out > 0
+
+    standin.send_usage = False
+    items = [item async for item in make_model(client, served).stream(CONVERSATION, 200)]
+    assert not any(isinstance(item, Usage) for item in items)
 
 
 async def test_a_failure_before_the_first_piece_is_retried_once_and_streams(
@@ -123,13 +140,14 @@ def delta(text: str) -> str:
 async def test_comments_multi_line_data_and_chunks_without_text_are_read_as_sse(
     client, served, standin
 ):
-    usage = json.dumps({"choices": [], "usage": {"total_tokens": 3}})
+    usage = json.dumps({"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3}})
     multi_line = '{"choices": [{"delta":\ndata: {"content": "三"}}]}'
     standin.send_raw_next(
         ": keep-alive\n\n" + sse(json.dumps({"choices": [{"delta": {"role": "assistant"}}]}))
         + sse(delta("一"), delta("二"), multi_line, usage, "[DONE]") + sse(delta("not read"))
     )
-    assert await streamed(make_model(client, served)) == ["一", "二", "三"]
+    items = [item async for item in make_model(client, served).stream(CONVERSATION, 100)]
+    assert items == ["一", "二", "三", Usage(tokens_in=7, tokens_out=3)]
 
 
 @pytest.mark.parametrize(

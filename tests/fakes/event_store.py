@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from application.ports.event_store import ConcurrencyConflict
 from application.ports.operator_reads import ReceivedEntry, StoreStatistics
+from application.ports.usage import UsageRow
 from application.ports.work_queue import PendingMessage
 from domain.events import (
     MEMORY_EVENT_TYPES,
@@ -14,9 +15,11 @@ from domain.events import (
     DeliveryPostponed,
     Event,
     MessageReceived,
+    ModelUsed,
     first_version_of_batch,
 )
 from domain.messages import conversation_prefix
+from domain.usage import usage_day
 
 
 class InMemoryEventStore:
@@ -114,3 +117,41 @@ class InMemoryEventStore:
     async def delivery_problems(self, limit: int) -> list[Event]:
         problems = DeliveryFailed | DeliveryPostponed
         return [e for e in reversed(self.log) if isinstance(e, problems)][:limit]
+
+    def _used(self) -> list[tuple[str, ModelUsed]]:
+        return [(usage_day(e.occurred_at), e) for e in self.log if isinstance(e, ModelUsed)]
+
+    async def usage_totals(self, by: str, since_day: str, until_day: str) -> list[UsageRow]:
+        sums: dict[tuple[str, str], list] = {}
+        for day, used in self._used():
+            if not since_day <= day <= until_day:
+                continue
+            department = "" if used.department is None else str(used.department)
+            key = {"member": used.member, "department": department, "channel": used.channel,
+                   "day": day}[by]
+            usage = used.usage
+            row = sums.setdefault((key, used.channel), [0, 0, 0, 0, 0, 0.0])
+            for index, value in enumerate(
+                (1, int(usage.estimated), usage.tokens_in, usage.tokens_out, usage.pictures,
+                 usage.audio_seconds)
+            ):
+                row[index] += value
+        return [UsageRow(key, channel, *row) for (key, channel), row in sorted(sums.items())]
+
+    async def tokens_used(
+        self,
+        channel: str,
+        since_day: str,
+        until_day: str,
+        *,
+        member: str | None = None,
+        department: int | None = None,
+    ) -> int:
+        return sum(
+            used.usage.tokens
+            for day, used in self._used()
+            if used.channel == channel
+            and since_day <= day <= until_day
+            and member in (None, used.member)
+            and department in (None, used.department)
+        )

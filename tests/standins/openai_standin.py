@@ -33,7 +33,9 @@ class OpenAIStandIn:
     With `api_key` set, any other bearer key gets a 401 that quotes the key it was given, as
     real servers partly do, so tests can prove the adapter never repeats it.
     A request with `"stream": true` is answered with server-sent events: `chunk_chars`
-    characters per chunk, `stream_delay` seconds apart, then `data: [DONE]`."""
+    characters per chunk, `stream_delay` seconds apart, a last chunk with the usage when
+    `stream_options.include_usage` asks for it, then `data: [DONE]`. Each answer counts its
+    tokens in `usage` (a quarter of the characters) unless `send_usage` is False."""
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class OpenAIStandIn:
         self.delay = delay
         self.stream_delay = stream_delay
         self.chunk_chars = chunk_chars
+        self.send_usage = True
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._authorizations: list[str | None] = []
@@ -112,6 +115,9 @@ class OpenAIStandIn:
             await asyncio.sleep(self.stream_delay)
         finish = completion["choices"][0]["finish_reason"]
         yield _event({"id": completion["id"], "choices": [{"delta": {}, "finish_reason": finish}]})
+        options = body.get("stream_options")
+        if "usage" in completion and isinstance(options, dict) and options.get("include_usage"):
+            yield _event({"id": completion["id"], "choices": [], "usage": completion["usage"]})
         yield "data: [DONE]\n\n"
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +127,11 @@ class OpenAIStandIn:
         prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
         prompt_tokens = prompt_chars // CHARS_PER_TOKEN
         completion_tokens = len(text[:limit]) // CHARS_PER_TOKEN
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         return {
             "id": f"chatcmpl-standin-{next(self._ids)}",
             "object": "chat.completion",
@@ -132,12 +143,7 @@ class OpenAIStandIn:
                     "finish_reason": "length" if len(text) > limit else "stop",
                 }
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
+        } | ({"usage": usage} if self.send_usage else {})
 
 
 def _event(chunk: dict[str, Any]) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from domain.events import AnswerComposed, MessageReceived
+from domain.events import AnswerComposed, MessageReceived, ModelUsed
 from domain.messages import InboundMessage
+from domain.usage import Usage
 
 
 def text_message(content: str, msg_id: str = "1", user: str = "zhangsan") -> InboundMessage:
@@ -36,4 +37,25 @@ def answered(message: InboundMessage, answer: str, version: int = 2) -> AnswerCo
         parts=(answer,),
         prompt=message.content,
         answer=answer,
+    )
+
+
+def used(
+    message: InboundMessage,
+    usage: Usage,
+    *,
+    version: int = 2,
+    department: int | None = None,
+    at: float | None = None,
+) -> ModelUsed:
+    """What answering `message` cost, at `at` (default: now)."""
+    return ModelUsed(
+        stream_id=message.dedup_key,
+        version=version,
+        conversation_id=message.conversation_id,
+        channel=message.channel,
+        member=message.from_user,
+        department=department,
+        usage=usage,
+        **({} if at is None else {"occurred_at": at}),
     )

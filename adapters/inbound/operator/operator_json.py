@@ -25,6 +25,7 @@ from domain.events import (
     MemoryCleared,
     MessageIgnored,
     MessageReceived,
+    ModelUsed,
     NoticeComposed,
     ReplyDelivered,
     ReplyPartSent,
@@ -118,6 +119,8 @@ def summary(event: Event) -> str:
         return "清除记忆 memory cleared"
     if isinstance(event, VoiceTranscribed):
         return f"语音转文字 transcribed: 「{_quote(event.transcript)}」"
+    if isinstance(event, ModelUsed):
+        return f"用量 model used: {_usage(event)}"
     if isinstance(event, AnswerComposed):
         return f"生成回答 answer composed, {_parts(len(event.parts))}"
     if isinstance(event, NoticeComposed):
@@ -145,6 +148,16 @@ def _received(event: MessageReceived) -> str:
     if message.msg_type == "event":
         return f"{head}: {message.event}"
     return head
+
+
+def _usage(event: ModelUsed) -> str:
+    usage = event.usage
+    if usage.pictures:
+        return f"{usage.pictures} picture(s)"
+    if usage.audio_seconds:
+        return f"{usage.audio_seconds:.1f}s of voice"
+    estimated = " (estimated)" if usage.estimated else ""
+    return f"{usage.tokens_in} tokens in, {usage.tokens_out} out{estimated}"
 
 
 def _quote(text: str) -> str:

@@ -7,14 +7,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from application.ports.models import ChatMessage
+from application.ports.models import ChatAnswer, ChatMessage
 
 # Streamed a few characters at a time, so a person trying the AI bot sees a stream grow.
 _PIECE_CHARS = 4
 
 
 class EchoChatModel:
-    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> ChatAnswer:
+        # An offline model has no server to count tokens: the service estimates them.
+        return ChatAnswer(self._echo(messages, max_tokens))
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str]:
+        answer = self._echo(messages, max_tokens)
+        for start in range(0, len(answer), _PIECE_CHARS):
+            yield answer[start : start + _PIECE_CHARS]
+
+    @staticmethod
+    def _echo(messages: Sequence[ChatMessage], max_tokens: int) -> str:
         said = [m.content for m in messages if m.role == "user"]
         last = said[-1] if said else ""
         earlier = max(len(said) - 1, 0)
@@ -23,13 +35,6 @@ class EchoChatModel:
         if _is_english(last):
             return f"(offline model) You said: {echo}\nI remember {earlier} earlier message(s)."
         return f"（离线模型）你说：{echo}\n我记得之前的 {earlier} 条消息。"
-
-    async def stream(
-        self, messages: Sequence[ChatMessage], max_tokens: int
-    ) -> AsyncIterator[str]:
-        answer = await self.complete(messages, max_tokens)
-        for start in range(0, len(answer), _PIECE_CHARS):
-            yield answer[start : start + _PIECE_CHARS]
 
 
 def _is_english(text: str) -> bool:

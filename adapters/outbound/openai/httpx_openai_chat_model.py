@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 
 from adapters.outbound.openai.openai_compatible_http import OpenAICompatibleHttp
-from adapters.outbound.openai.openai_sse import DONE, event_data, piece_of
-from application.ports.models import ChatMessage, ChatModelError
+from adapters.outbound.openai.openai_sse import DONE, chunk_of, event_data, piece_of
+from adapters.outbound.openai.openai_usage import usage_of
+from application.ports.models import ChatAnswer, ChatMessage, ChatModelError
+from domain.usage import Usage
 
 log = logging.getLogger(__name__)
 
@@ -59,25 +61,38 @@ class HttpxOpenAIChatModel:
             logger=log,
         )
 
-    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> str:
+    async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> ChatAnswer:
         body = self._body(messages, max_tokens)
         return _answer_from(await self._http.post_for_bytes(_PATH, _ANSWER_MAX_BYTES, json=body))
 
-    async def stream(self, messages: Sequence[ChatMessage], max_tokens: int) -> AsyncIterator[str]:
-        body = {**self._body(messages, max_tokens), "stream": True}
+    async def stream(
+        self, messages: Sequence[ChatMessage], max_tokens: int
+    ) -> AsyncIterator[str | Usage]:
+        # Without include_usage a server counts nothing for a stream; servers that predate
+        # the option ignore it.
+        body = {
+            **self._body(messages, max_tokens),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        usage = None
         async with self._http.post_for_lines(
             _PATH, total_seconds=self._answer_seconds, limit=_ANSWER_MAX_BYTES, json=body
         ) as lines:
             async for data in event_data(lines):
                 if data.strip() == DONE:
-                    return
+                    break
                 try:
-                    piece = piece_of(data)
+                    chunk = chunk_of(data)
                 except ChatModelError as err:
                     # An error chunk may quote the key, as refusals do.
                     raise ChatModelError(self._http.redact(str(err))) from None
+                usage = usage_of(chunk) or usage
+                piece = piece_of(chunk)
                 if piece:
                     yield piece
+        if usage is not None:
+            yield usage
 
     def _body(self, messages: Sequence[ChatMessage], max_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -90,7 +105,7 @@ class HttpxOpenAIChatModel:
         return body
 
 
-def _answer_from(body: bytes) -> str:
+def _answer_from(body: bytes) -> ChatAnswer:
     # Judged here rather than by OpenAICompatibleHttp.post: an answer that is JSON but not an
     # object is told as one without choices, like any other answer lacking them.
     try:
@@ -105,4 +120,4 @@ def _answer_from(body: bytes) -> str:
     if not isinstance(content, str):
         reason = choices[0].get("finish_reason")
         raise ChatModelError(f"model server returned no text (finish_reason: {reason})")
-    return content
+    return ChatAnswer(content, usage_of(data))

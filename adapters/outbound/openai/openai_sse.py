@@ -1,7 +1,7 @@
 """OpenAI-compatible streamed answers: server-sent events (`data: {json}` … `data: [DONE]`)
-turned into the pieces of text they carry. Only the parts of the SSE format that chat servers
-use are read: `data` fields (several lines of one event are joined), blank lines ending an
-event, and comments (`: keep-alive`) ignored."""
+turned into the chunks they carry, and the pieces of text in them. Only the parts of the SSE
+format that chat servers use are read: `data` fields (several lines of one event are
+joined), blank lines ending an event, and comments (`: keep-alive`) ignored."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ async def event_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
         yield "\n".join(data)
 
 
-def piece_of(data: str) -> str:
-    """The text one chunk adds ("" for chunks without text: the role, the finish reason,
-    usage). A chunk that is not JSON, or that reports an error, ends the answer."""
+def chunk_of(data: str) -> dict:
+    """One chunk's JSON object. A chunk that is not JSON, or that reports an error, ends the
+    answer."""
     try:
         chunk = json.loads(data)
     except ValueError:
@@ -42,6 +42,12 @@ def piece_of(data: str) -> str:
         error = chunk["error"]
         message = error.get("message") if isinstance(error, dict) else error
         raise ChatModelError(f"model server stopped with an error ({str(message)[:200]})")
+    return chunk
+
+
+def piece_of(chunk: dict) -> str:
+    """The text one chunk adds ("" for chunks without text: the role, the finish reason,
+    usage)."""
     choices = chunk.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return ""

@@ -57,6 +57,8 @@ def _decode(hint: Any, value: Any) -> Any:
     if hint is InboundMessage:
         channel = value.get("channel", "app")
         return InboundMessage(**{**value, "channel": _CHANNELS_BEFORE_NAMES.get(channel, channel)})
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return hint(**value)
     if isinstance(value, list):
         return tuple(value)
     return value

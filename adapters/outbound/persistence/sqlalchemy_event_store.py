@@ -16,13 +16,14 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
     is_memory_event,
     pending_messages,
 )
+from adapters.outbound.persistence.sqlalchemy_usage import UsageReads, add_usage
 from application.ports.event_store import ConcurrencyConflict
 from application.ports.operator_reads import StoreStatistics
 from application.ports.work_queue import PendingMessage
-from domain.events import Event, MessageReceived, first_version_of_batch
+from domain.events import Event, MessageReceived, ModelUsed, first_version_of_batch
 
 
-class SqlAlchemyEventStore(OperatorReads):
+class SqlAlchemyEventStore(OperatorReads, UsageReads):
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
 
@@ -118,6 +119,8 @@ class SqlAlchemyEventStore(OperatorReads):
                 )
             )
             await index_received(conn, event, result.inserted_primary_key[0])
+        if isinstance(event, ModelUsed):
+            await add_usage(conn, event)
         if event.settles_message:
             await conn.execute(
                 delete(pending_messages).where(pending_messages.c.stream_id == event.stream_id)

@@ -25,6 +25,7 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
     metadata,
     pending_messages,
 )
+from adapters.outbound.persistence.sqlalchemy_usage import create_usage_totals
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "events, pending messages, access tokens, leases", _create_initial_tables),
     (2, "message index, delivery problems index", create_message_index),
     (3, "keys recorded before channels name app:default or aibot:default", prefix_legacy_keys),
+    (4, "usage totals", create_usage_totals),
 ]
 
 _LEDGER = (

@@ -75,6 +75,25 @@ received_messages = Table(
     Index("ix_received_msg_id", "msg_id"),
 )
 
+# The usage projection: one row per UTC day, channel, member and main department (0: not
+# known), summed from ModelUsed events in the transaction that appends them, so totals and
+# quotas read these rows, never the log.
+usage_totals = Table(
+    "usage_totals",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("member", String(255), primary_key=True),
+    Column("department", BigInteger, primary_key=True),
+    Column("calls", BigInteger, nullable=False),
+    Column("estimated_calls", BigInteger, nullable=False),
+    Column("tokens_in", BigInteger, nullable=False),
+    Column("tokens_out", BigInteger, nullable=False),
+    Column("pictures", BigInteger, nullable=False),
+    Column("audio_seconds", Float, nullable=False),
+    Index("ix_usage_department", "channel", "department", "day"),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply
 from application.channels.aibot.streaming_ask import StreamingAsk
+from application.pipeline.media_work import Transcript
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
-from application.ports.models import ImageModelError, SpeechError, TokenCounter
+from application.ports.models import ChatAnswer, ImageModelError, SpeechError, TokenCounter
 from domain.access import AccessRule
 from domain.aibot_text import stream_parts
 from domain.events import MessageReceived
@@ -35,7 +36,7 @@ class AiBotChannel:
     async def departments(self, user: str) -> tuple[int, ...] | None:
         return None  # a bot has no access to WeCom's directory
 
-    async def ask(self, received: MessageReceived, prompt: str) -> str:
+    async def ask(self, received: MessageReceived, prompt: str) -> ChatAnswer:
         return await self.asker(received, prompt)
 
     def render(self, answer: str) -> str:
@@ -47,7 +48,7 @@ class AiBotChannel:
     def split(self, text: str) -> tuple[str, ...]:
         return stream_parts(text)
 
-    async def transcribe(self, media_id: str) -> str:
+    async def transcribe(self, media_id: str) -> Transcript:
         raise SpeechError("an AI bot's voice messages arrive transcribed")
 
     async def draw(self, prompt: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from application.channels.aibot.stream_board import StreamBoard, StreamTiming
 from application.pipeline.ask_with_memory import AskWithMemory
+from application.ports.models import ChatAnswer
 from domain.aibot_text import LiveAnswer, visible_text
 from domain.events import MessageReceived
 
@@ -25,9 +26,9 @@ class StreamingAsk:
         self._show_thinking = show_thinking
         self._reply_prefix = single_chat_reply_prefix
 
-    async def __call__(self, received: MessageReceived, prompt: str) -> str:
-        """The model's answer (for the AI bot: as members see it, see visible_text); raises
-        ChatModelError when there is none."""
+    async def __call__(self, received: MessageReceived, prompt: str) -> ChatAnswer:
+        """The model's answer (for the AI bot: as members see it, see visible_text) and its
+        cost; raises ChatModelError when there is none."""
         message = received.message
         # The stream shows exactly what will be recorded as the reply's text, growing: the
         # reply prefix (private chats only, as for every answer) and the visible answer.
@@ -48,4 +49,4 @@ class StreamingAsk:
             answer = await self._ask(received, prompt, on_piece=show)
         finally:
             self._board.stop(stream_id)
-        return visible_text(answer, self._show_thinking)
+        return ChatAnswer(visible_text(answer.text, self._show_thinking), answer.usage)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from application.channels.app.deliver_app_reply import DeliverAppReply
 from application.channels.app.name_directory import NameDirectory
 from application.pipeline.ask_with_memory import AskWithMemory
-from application.pipeline.media_work import DrawPicture, TranscribeVoice
+from application.pipeline.media_work import DrawPicture, TranscribeVoice, Transcript
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
-from application.ports.models import TokenCounter
+from application.ports.models import ChatAnswer, TokenCounter
 from domain.access import AccessRule
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
@@ -42,7 +42,7 @@ class AppChannel:
     async def departments(self, user: str) -> tuple[int, ...] | None:
         return await self.directory.departments(user)
 
-    async def ask(self, received: MessageReceived, prompt: str) -> str:
+    async def ask(self, received: MessageReceived, prompt: str) -> ChatAnswer:
         return await self.asker(received, prompt)
 
     def render(self, answer: str) -> str:
@@ -58,7 +58,7 @@ class AppChannel:
     def split(self, text: str) -> tuple[str, ...]:
         return split_parts(text)
 
-    async def transcribe(self, media_id: str) -> str:
+    async def transcribe(self, media_id: str) -> Transcript:
         return await self.transcriber(media_id)
 
     async def draw(self, prompt: str) -> str:

@@ -121,10 +121,10 @@ async def test_a_mention_streams_growing_text_and_one_refresh_gets_the_final_ans
     assert final == StreamReply("M1", "周会在周三上午十点。", finish=True)
     assert shown == ["周会在", "周会在周三上", "周会在周三上午十点", "周会在周三上午十点。"]
     assert world.types(mention("")) == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     assert await world.refresh("M1") == final  # a repeated refresh: same content, nothing new
-    assert len(world.store.log) == 4 and world.responder.posts == []
+    assert len(world.store.log) == 5 and world.responder.posts == []
 
 
 async def test_a_retried_callback_gets_the_same_stream_and_no_second_answer():
@@ -164,7 +164,7 @@ async def test_a_model_slower_than_the_stream_closes_it_and_answers_through_resp
     assert closed == StreamReply("M1", "慢慢写" + TAKING_LONGER, finish=True)
     assert world.responder.posts == [(URL, "慢慢写出来的完整回答")]
     assert world.types(mention("")) == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     assert (await world.refresh("M1")).content == "慢慢写出来的完整回答"
 

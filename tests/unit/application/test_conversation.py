@@ -12,7 +12,7 @@ async def test_a_message_gets_exactly_one_answer(service):
     assert await service.say(text_message("你好", "1"))
     assert service.replies_to("zhangsan") == ["answer to: 你好"]
     assert service.event_types(text_message("你好", "1")) == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
 
 

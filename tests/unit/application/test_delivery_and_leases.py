@@ -35,8 +35,8 @@ async def test_a_transient_failure_postpones_the_reply_and_a_later_try_delivers_
     assert await service.handle(message.dedup_key) is None
     assert service.replies_to("zhangsan") == ["answer to: 你好"]
     assert event_names(service, message) == [
-        "MessageReceived", "AnswerComposed", "DeliveryPostponed", "ReplyPartSent",
-        "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "DeliveryPostponed",
+        "ReplyPartSent", "ReplyDelivered",
     ]
     assert len(service.model.calls) == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from application.ports.models import ChatAnswer
 from domain import notices
 from domain.messages import GROUP_MEMORY_PER_MEMBER
 from domain.policy import ChatRules
@@ -123,8 +124,8 @@ async def test_a_voice_question_is_transcribed_recorded_and_answered():
     await service.say(message)
     assert service.converter.converted == [VOICE]
     assert service.replies_to("zhangsan") == ["answer to: 明天天气怎么样"]
-    assert service.event_types(message)[:3] == [
-        "MessageReceived", "VoiceTranscribed", "AnswerComposed",
+    assert service.event_types(message)[:5] == [
+        "MessageReceived", "ModelUsed", "VoiceTranscribed", "ModelUsed", "AnswerComposed",
     ]
 
 
@@ -138,7 +139,7 @@ class CrashingOnceModel:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("process killed")
-        return f"answer to: {messages[-1].content}"
+        return ChatAnswer(f"answer to: {messages[-1].content}")
 
 
 async def test_a_transcript_is_not_asked_for_twice_after_a_crash():

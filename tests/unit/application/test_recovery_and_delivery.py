@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from application.ports.models import ChatAnswer
 from domain.events import ReplyPartSent
 from tests.support.events import answered, received, text_message
 from tests.unit.application.conftest import Service
@@ -79,7 +80,7 @@ class SlowModel:
         await asyncio.sleep(self.delay)
         self.in_flight -= 1
         self.order.append(messages[-1].content)
-        return "ok"
+        return ChatAnswer("ok")
 
 
 async def test_one_conversation_is_handled_strictly_in_order():

@@ -160,6 +160,66 @@ async function loadMessages(params, title, before) {
   $("more").hidden = !nextPage;
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+
+// Tokens per day as bars, one for every day of the range (a quiet day is a gap).
+function showUsageChart(days, since, until) {
+  const tokens = new Map(days.map((day) => [day.key, day.tokens_in + day.tokens_out]));
+  const keys = [];
+  for (let d = new Date(`${since}T00:00:00Z`); d <= new Date(`${until}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1)) keys.push(d.toISOString().slice(0, 10));
+  const most = Math.max(1, ...tokens.values());
+  const width = 600 / keys.length;
+  const chart = $("usage-chart");
+  chart.replaceChildren();
+  keys.forEach((key, index) => {
+    const height = ((tokens.get(key) || 0) / most) * 110;
+    const bar = document.createElementNS(SVG, "rect");
+    bar.setAttribute("x", String(index * width + width * 0.1));
+    bar.setAttribute("y", String(120 - height));
+    bar.setAttribute("width", String(width * 0.8));
+    bar.setAttribute("height", String(height));
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = `${key}: ${tokens.get(key) || 0} tokens`;
+    bar.append(title);
+    chart.append(bar);
+  });
+}
+
+function showUsageTable(report) {
+  $("usage-key").textContent = $("usage-by").selectedOptions[0].textContent;
+  const body = $("usage").querySelector("tbody");
+  body.replaceChildren();
+  for (const total of report.totals) {
+    const tr = element("tr");
+    const estimated = total.estimated_calls ? ` (${total.estimated_calls} 估算 estimated)` : "";
+    tr.append(
+      element("td", total.key || "未知 unknown"),
+      element("td", `${total.calls}${estimated}`),
+      element("td", String(total.tokens_in)),
+      element("td", String(total.tokens_out)),
+      element("td", String(total.pictures)),
+      element("td", total.audio_seconds.toFixed(1)),
+      element("td", total.cost.toFixed(4)),
+    );
+    body.append(tr);
+  }
+  $("usage").hidden = report.totals.length === 0;
+  $("usage-summary").textContent = `${report.since} — ${report.until} (UTC)` +
+    (report.totals.length ? "" : " · 没有用量 No usage recorded.");
+}
+
+async function loadUsage() {
+  const query = new URLSearchParams({ by: $("usage-by").value });
+  if ($("usage-since").value) query.set("since", $("usage-since").value);
+  if ($("usage-until").value) query.set("until", $("usage-until").value);
+  const report = await api(`usage?${query}`);
+  query.set("by", "day");
+  const days = await api(`usage?${query}`);
+  showUsageTable(report);
+  showUsageChart(days.totals, days.since, days.until);
+}
+
 async function search(query) {
   const found = await api(`search?q=${encodeURIComponent(query)}`);
   $("messages-title").textContent = `查找 Search · ${query}`;
@@ -177,6 +237,7 @@ async function refresh() {
     showErrors(errors);
     showConversations(conversations.conversations);
     await loadMessages({}, "全部 all");
+    await loadUsage();
     $("notice").textContent = "";
   } catch (error) {
     if (error.message !== "unauthorized") $("notice").textContent = `出错了 Error: ${error.message}`;
@@ -205,6 +266,12 @@ $("token-form").addEventListener("submit", (event) => {
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   search($("search-input").value.trim()).catch((error) => {
+    if (error.message !== "unauthorized") $("notice").textContent = `出错了 Error: ${error.message}`;
+  });
+});
+$("usage-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadUsage().catch((error) => {
     if (error.message !== "unauthorized") $("notice").textContent = `出错了 Error: ${error.message}`;
   });
 });

@@ -1,0 +1,103 @@
+"""The usage projection: totals per UTC day, channel, member and department, added to in the
+transaction that appends each ModelUsed event, so the totals never lag the log and reading
+them costs the rows of the days asked for, never a scan of the events."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.outbound.persistence.sqlalchemy_schema import metadata, usage_totals
+from application.ports.usage import UsageRow
+from domain.events import ModelUsed
+from domain.usage import usage_day
+
+_SUMMED = ("calls", "estimated_calls", "tokens_in", "tokens_out", "pictures", "audio_seconds")
+_UNKNOWN_DEPARTMENT = 0  # WeCom's department ids start at 1
+_KEYS = {  # by USAGE_GROUPINGS
+    "member": usage_totals.c.member,
+    "department": usage_totals.c.department,
+    "channel": usage_totals.c.channel,
+    "day": usage_totals.c.day,
+}
+
+
+def create_usage_totals(conn: Connection) -> None:
+    """Migration 3. Nothing to fill: ModelUsed events begin with this version."""
+    metadata.create_all(conn, tables=[usage_totals])
+
+
+async def add_usage(conn: AsyncConnection, event: ModelUsed) -> None:
+    """Called in the transaction that appends `event`."""
+    usage = event.usage
+    row = {
+        "day": usage_day(event.occurred_at),
+        "channel": event.channel,
+        "member": event.member,
+        "department": event.department or _UNKNOWN_DEPARTMENT,
+        "calls": 1,
+        "estimated_calls": int(usage.estimated),
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "pictures": usage.pictures,
+        "audio_seconds": usage.audio_seconds,
+    }
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(usage_totals).values(**row)
+    await conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["day", "channel", "member", "department"],
+            set_={name: usage_totals.c[name] + insert.excluded[name] for name in _SUMMED},
+        )
+    )
+
+
+class UsageReads:
+    """Mixed into SqlAlchemyEventStore, whose engine it reads."""
+
+    _engine: AsyncEngine
+
+    async def usage_totals(self, by: str, since_day: str, until_day: str) -> list[UsageRow]:
+        key = _KEYS[by]
+        query = (
+            select(key, usage_totals.c.channel, *(func.sum(usage_totals.c[n]) for n in _SUMMED))
+            .where(usage_totals.c.day.between(since_day, until_day))
+            .group_by(key, usage_totals.c.channel)
+            .order_by(key, usage_totals.c.channel)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            UsageRow(
+                _key_text(by, row[0]), row[1], int(row[2]), int(row[3]), int(row[4]),
+                int(row[5]), int(row[6]), float(row[7]),
+            )
+            for row in rows
+        ]
+
+    async def tokens_used(
+        self,
+        channel: str,
+        since_day: str,
+        until_day: str,
+        *,
+        member: str | None = None,
+        department: int | None = None,
+    ) -> int:
+        c = usage_totals.c
+        query = select(func.sum(c.tokens_in + c.tokens_out)).where(
+            c.channel == channel, c.day.between(since_day, until_day)
+        )
+        if member is not None:
+            query = query.where(c.member == member)
+        if department is not None:
+            query = query.where(c.department == department)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+
+def _key_text(by: str, value: object) -> str:
+    if by == "department":
+        return "" if value == _UNKNOWN_DEPARTMENT else str(value)
+    return str(value)

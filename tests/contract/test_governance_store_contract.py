@@ -1,0 +1,90 @@
+"""What the governance features need of every event store (the in-memory fake, SQLite and
+PostgreSQL): usage totals kept as ModelUsed events are appended."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from domain.usage import Usage
+from tests.fakes.event_store import InMemoryEventStore
+from tests.support.events import answered, received, text_message, used
+from tests.support.postgres import postgres_url
+from tests.support.stores import emptied, migrated_store
+
+DAY_1, DAY_2 = 1_767_225_600.0, 1_767_312_000.0  # 2026-01-01 and 2026-01-02, 00:00 UTC
+HR = "app:hr"
+
+
+class GovernanceStoreContract:
+    @pytest.fixture
+    async def store(self):
+        raise NotImplementedError
+
+    async def spend(self, store, msg_id, user, usage, *, department=None, at=DAY_1, channel=HR):
+        message = replace(text_message("问题", msg_id, user), channel=channel)
+        cost = used(message, usage, department=department, at=at)
+        await store.append([received(message), cost, answered(message, "回答", version=3)])
+
+    async def test_usage_is_totalled_by_member_department_channel_and_day(self, store):
+        await self.spend(store, "1", "alice", Usage(100, 20), department=2)
+        await self.spend(store, "2", "alice", Usage(50, 10, estimated=True), department=2)
+        await self.spend(store, "3", "bob", Usage(pictures=1), department=3, at=DAY_2)
+        await self.spend(store, "4", "carol", Usage(audio_seconds=2.5), channel="aibot:team")
+
+        by_member = await store.usage_totals("member", "2026-01-01", "2026-01-02")
+        assert [
+            (r.key, r.channel, r.calls, r.estimated_calls, r.tokens_in, r.tokens_out)
+            for r in by_member
+        ] == [
+            ("alice", HR, 2, 1, 150, 30),
+            ("bob", HR, 1, 0, 0, 0),
+            ("carol", "aibot:team", 1, 0, 0, 0),
+        ]
+        assert [r.pictures for r in by_member] == [0, 1, 0]
+        assert [r.audio_seconds for r in by_member] == [0.0, 0.0, 2.5]
+        by_department = await store.usage_totals("department", "2026-01-01", "2026-01-02")
+        assert [(r.key, r.calls) for r in by_department] == [("", 1), ("2", 2), ("3", 1)]
+        by_day = await store.usage_totals("day", "2026-01-01", "2026-01-02")
+        assert [(r.key, r.channel, r.calls) for r in by_day] == [
+            ("2026-01-01", "aibot:team", 1), ("2026-01-01", HR, 2), ("2026-01-02", HR, 1),
+        ]
+        by_channel = await store.usage_totals("channel", "2026-01-02", "2026-01-02")
+        assert [(r.key, r.calls) for r in by_channel] == [(HR, 1)]
+
+    async def test_a_cost_reads_back_as_recorded(self, store):
+        message = text_message("问题", "1")
+        cost = used(message, Usage(3, 4, estimated=True, pictures=1, audio_seconds=1.5))
+        await store.append([received(message), cost])
+        assert (await store.read_stream(message.dedup_key))[1] == cost
+
+    async def test_quota_reads_count_tokens_of_a_member_or_department_over_days(self, store):
+        await self.spend(store, "1", "alice", Usage(100, 20), department=2)
+        await self.spend(store, "2", "bob", Usage(7, 3), department=2, at=DAY_2)
+        await self.spend(store, "3", "bob", Usage(1000, 1000), department=2, channel="app:it")
+
+        assert await store.tokens_used(HR, "2026-01-01", "2026-01-01", member="alice") == 120
+        assert await store.tokens_used(HR, "2026-01-02", "2026-01-02", member="alice") == 0
+        assert await store.tokens_used(HR, "2026-01-01", "2026-01-31", department=2) == 130
+        assert await store.tokens_used(HR, "2026-01-01", "2026-01-31", department=3) == 0
+
+
+class TestInMemoryGovernanceStore(GovernanceStoreContract):
+    @pytest.fixture
+    async def store(self):
+        return InMemoryEventStore()
+
+
+class TestSqliteGovernanceStore(GovernanceStoreContract):
+    @pytest.fixture
+    async def store(self, tmp_path):
+        async for store in migrated_store(f"sqlite:///{tmp_path}/events.db"):
+            yield store
+
+
+class TestPostgresGovernanceStore(GovernanceStoreContract):
+    @pytest.fixture
+    async def store(self):
+        async for store in migrated_store(await emptied(postgres_url())):
+            yield store

@@ -1,0 +1,30 @@
+"""Event stores for the contract suites that run against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+
+from adapters.outbound.persistence.sqlalchemy_engine import build_engine
+from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
+from adapters.outbound.persistence.sqlalchemy_migrations import migrate
+from adapters.outbound.persistence.sqlalchemy_schema import metadata
+
+ALL_TABLES = (*metadata.tables, "schema_migrations")
+
+
+async def emptied(url: str) -> str:
+    """`url`'s database without any of the service's tables (PostgreSQL is shared)."""
+    engine = build_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(ALL_TABLES)}"))
+    await engine.dispose()
+    return url
+
+
+async def migrated_store(url: str) -> AsyncIterator[SqlAlchemyEventStore]:
+    engine = build_engine(url)
+    await migrate(engine)
+    yield SqlAlchemyEventStore(engine)
+    await engine.dispose()
