@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
+_BEIJING = timezone(timedelta(hours=8))
+
 HELP = (
     "可用命令 / Commands:\n"
     "#清除记忆 或 #reset —— 清除本次对话的记忆 / forget this conversation\n"
@@ -58,3 +62,16 @@ def slow_down(messages: int, per_seconds: float, retry_after_seconds: int) -> st
         f"You are asking a lot at once: I answer at most {messages} messages every "
         f"{per_seconds:g} seconds. Please try again in about {retry_after_seconds} seconds."
     )
+
+
+def quota_spent(key: str, limit: int, resets_at: float) -> str:
+    moment = datetime.fromtimestamp(resets_at, UTC)
+    beijing = moment.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")
+    utc = moment.strftime("%Y-%m-%d %H:%M")
+    if key == "member_tokens_per_day":
+        zh = f"你今天的用量已用完（每天 {limit} token）"
+        en = f"You have used today's {limit} tokens"
+    else:
+        zh = f"你所在部门本月的用量已用完（每月 {limit} token）"
+        en = f"Your department has used this month's {limit} tokens"
+    return f"{zh}，将于北京时间 {beijing} 恢复。\n{en}; the allowance renews at {utc} UTC."

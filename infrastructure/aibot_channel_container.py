@@ -31,6 +31,7 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
         name=parts.name,
         rules=parts.rules,
         access=parts.access,
+        quota=parts.quota,
         rate_limiter=parts.rate_limiter,
         count_tokens=providers.Object(estimate_tokens),
         asker=providers.Singleton(

@@ -39,6 +39,7 @@ class AppChannelContainer(containers.DeclarativeContainer):
         name=parts.name,
         rules=parts.rules,
         access=parts.access,
+        quota=parts.quota,
         rate_limiter=parts.rate_limiter,
         count_tokens=providers.Object(estimate_tokens),
         asker=parts.ask_with_memory,

@@ -12,6 +12,7 @@ from application.pipeline.sender_rate_limiter import SenderRateLimiter
 from application.pipeline.timed_chat_model import TimedChatModel
 from domain.access import AccessRule
 from domain.policy import ChatRules
+from domain.quota import Quota
 from domain.rate_limit import RateLimit
 from domain.tokens import estimate_tokens
 from infrastructure.channel_models import (
@@ -64,6 +65,10 @@ def access_rule(rules: RuleSettings) -> AccessRule:
     )
 
 
+def quota(rules: RuleSettings) -> Quota:
+    return Quota(**rules.quota.model_dump(include=set(Quota.__annotations__)))
+
+
 class ChannelParts(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=ChannelSettings)
     shared = providers.DependenciesContainer()
@@ -71,6 +76,7 @@ class ChannelParts(containers.DeclarativeContainer):
     name = settings.provided.id
     rules = providers.Singleton(chat_rules, settings)
     access = providers.Singleton(access_rule, settings.provided.rules)
+    quota = providers.Singleton(quota, settings.provided.rules)
     rate_limiter = providers.Singleton(
         SenderRateLimiter, providers.Callable(rate_limit, settings.provided.rules)
     )

@@ -113,6 +113,14 @@ class AccessSettings(_Section):
     denied_reply: str = ""
 
 
+class QuotaSettings(_Section):
+    """Tokens the models may spend per member a day and per department a month (UTC); 0: no
+    limit. Counted in the store, so shared by every instance."""
+
+    member_tokens_per_day: int = Field(0, ge=0)
+    department_tokens_per_month: int = Field(0, ge=0)
+
+
 class AiBotSettings(_Section):
     """The AI bot (智能机器人) in API mode: group chats by @-mention, answers streamed."""
 
@@ -171,6 +179,7 @@ class RuleSettings(_Section):
     max_single_msg_tokens: int = Field(1000, gt=0)
     rate_limit: RateLimitSettings | None = RateLimitSettings()
     access: AccessSettings = AccessSettings()
+    quota: QuotaSettings = QuotaSettings()
 
 
 RULE_KEYS = tuple(RuleSettings.model_fields)

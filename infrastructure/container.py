@@ -34,6 +34,7 @@ from adapters.outbound.wecom.wecom_errors import advice
 from application.channels.aibot.stream_board import StreamBoard
 from application.operator.operator_view import OperatorView
 from application.operator.usage_report import UsageReport
+from application.pipeline.admission import Admission
 from application.pipeline.channel import Channels
 from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
 from application.pipeline.handle_message import HandleMessage
@@ -168,7 +169,10 @@ class Container(containers.DeclarativeContainer):
 
     channel_containers = providers.Singleton(channel_containers, config, __self__)
     channels = providers.Singleton(channels_of, channel_containers)
-    handle_message = providers.Singleton(HandleMessage, store=event_store, channels=channels)
+    admission = providers.Singleton(Admission, usage=event_store, leases=lease_store, clock=clock)
+    handle_message = providers.Singleton(
+        HandleMessage, store=event_store, channels=channels, admission=admission, clock=clock
+    )
     scheduler_settings = providers.Singleton(scheduler_settings, config)
     scheduler = providers.Singleton(
         ConversationScheduler,

@@ -40,14 +40,20 @@ def startup_notes(config: AppConfig, ffmpeg_warning: Callable[[], str | None]) -
 
 def _bot_department_notes(rules) -> list[str]:
     """An AI bot has no WeCom directory to look departments up in: department lists cannot
-    admit anyone to it, and a deny list refuses everyone (access fails closed)."""
-    access = rules.access
-    if not (access.allow_departments or access.deny_departments):
-        return []
-    note = (
-        "access lists departments, but an AI bot cannot look members' departments up: "
-        "only access.allow_users admits anyone to it"
-    )
-    if access.deny_departments:
-        note += ", and access.deny_departments refuses every member"
-    return [note]
+    admit anyone to it, a deny list refuses everyone (access fails closed), and a
+    department's quota counts nothing."""
+    access, notes = rules.access, []
+    if access.allow_departments or access.deny_departments:
+        note = (
+            "access lists departments, but an AI bot cannot look members' departments up: "
+            "only access.allow_users admits anyone to it"
+        )
+        if access.deny_departments:
+            note += ", and access.deny_departments refuses every member"
+        notes.append(note)
+    if rules.quota.department_tokens_per_month:
+        notes.append(
+            "quota.department_tokens_per_month does not apply to an AI bot, which cannot look "
+            "members' departments up (member_tokens_per_day does)"
+        )
+    return notes

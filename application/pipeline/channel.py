@@ -20,12 +20,14 @@ from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
 from domain.messages import InboundMessage
 from domain.policy import ChatRules, Decision
+from domain.quota import Quota
 
 
 class Channel(Protocol):
     name: str  # "<kind>:<name>", as messages carry it
     rules: ChatRules
     access: AccessRule
+    quota: Quota
     rate_limiter: SenderRateLimiter
 
     async def departments(self, user: str) -> tuple[int, ...] | None:

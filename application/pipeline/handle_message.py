@@ -7,13 +7,15 @@ point can be run again on the same message: it skips what is recorded and goes o
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
+from application.pipeline.admission import Admission, Refusal
 from application.pipeline.channel import Channel, Channels, UnknownChannel
 from application.pipeline.postponed import Postponed
 from application.ports.event_store import EventStore
 from application.ports.models import ChatModelError, ImageModelError, SpeechError
 from domain import notices
-from domain.access import access_refusal
 from domain.events import (
     AnswerComposed,
     Event,
@@ -36,7 +38,6 @@ from domain.policy import (
     ShowHelp,
     Transcribe,
 )
-from domain.rate_limit import SlowDown
 from domain.usage import Usage
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,18 @@ log = logging.getLogger(__name__)
 class HandleMessage:
     """One pipeline for every channel: what differs by kind is asked of the message's channel."""
 
-    def __init__(self, store: EventStore, channels: Channels):
+    def __init__(
+        self,
+        store: EventStore,
+        channels: Channels,
+        admission: Admission,
+        clock: Callable[[], float] = time.time,
+    ):
         self._store = store
         self._channels = channels
+        self._admission = admission
+        # Stamps each ModelUsed: the day it is counted on is the day quotas look at.
+        self._clock = clock
 
     async def __call__(self, stream_id: str) -> Postponed | None:
         """Takes the message as far as it can go now; Postponed when WeCom must be retried."""
@@ -71,15 +81,15 @@ class HandleMessage:
     async def _compose(self, channel: Channel, progress: MessageProgress) -> list[Event]:
         message = progress.received.message
         decision = await channel.decide(message, progress.transcript)
+        # Chatter the rules ignore anyway is not refused again; only model calls cost money,
+        # so only they count against quotas and budgets.
+        refusal = None
         if not isinstance(decision, Ignore):
-            refusal = await self._refused(channel, progress)
-            if refusal is not None:
-                return [refusal]
-        if isinstance(decision, Transcribe | AskModel | DrawImage):
-            # Only model calls cost money, so only they count against the sender's budget.
-            refusal = await self._over_budget(channel, progress)
-            if refusal is not None:
-                return [refusal]
+            refusal = await self._admission.access(channel, message.from_user)
+        if refusal is None and isinstance(decision, Transcribe | AskModel | DrawImage):
+            refusal = await self._admission.model_call(channel, progress.received)
+        if refusal is not None:
+            return [await self._refuse(channel, progress, refusal)]
         if isinstance(decision, Transcribe):
             try:
                 heard = await channel.transcribe(message.media_id)
@@ -96,31 +106,13 @@ class HandleMessage:
             decision = await channel.decide(message, heard.text)
         return await self._act(channel, progress, decision)
 
-    async def _refused(self, channel: Channel, progress: MessageProgress) -> Event | None:
-        """The answer to a member the channel's access rule keeps out: its denied_reply, or
-        silence. Asked only of messages that would be answered, so chatter is not refused."""
-        rule = channel.access
-        if not rule.restricts:
-            return None
-        user = progress.received.message.from_user
-        departments = await channel.departments(user) if rule.needs_departments else ()
-        why = access_refusal(rule, user, departments)
-        if why is None:
-            return None
-        log.info("message %s not answered: access denied: %s", progress.received.stream_id, why)
-        if rule.denied_reply:
-            return await self._notice(channel, progress, rule.denied_reply, f"access denied: {why}")
-        return progress.record(MessageIgnored, reason=f"access denied: {why}")
-
-    async def _over_budget(self, channel: Channel, progress: MessageProgress) -> Event | None:
-        verdict = channel.rate_limiter.check(progress.received.message.from_user)
-        if isinstance(verdict, Ignore):
-            return progress.record(MessageIgnored, reason=verdict.reason)
-        if isinstance(verdict, SlowDown):
-            limit = verdict.limit
-            text = notices.slow_down(limit.messages, limit.per_seconds, verdict.retry_after_seconds)
-            return await self._notice(channel, progress, text, "rate limited")
-        return None
+    async def _refuse(
+        self, channel: Channel, progress: MessageProgress, refusal: Refusal
+    ) -> Event:
+        if refusal.notice:
+            return await self._notice(channel, progress, refusal.notice, refusal.reason)
+        log.info("message %s not answered: %s", progress.received.stream_id, refusal.reason)
+        return progress.record(MessageIgnored, reason=refusal.reason)
 
     async def _act(
         self, channel: Channel, progress: MessageProgress, decision: Decision
@@ -194,6 +186,7 @@ class HandleMessage:
         departments = await channel.departments(member)
         return progress.record(
             ModelUsed,
+            occurred_at=self._clock(),
             channel=channel.name,
             member=member,
             department=departments[0] if departments else None,

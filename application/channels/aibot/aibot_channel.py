@@ -17,6 +17,7 @@ from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
 from domain.messages import InboundMessage
 from domain.policy import ChatRules, Decision, decide_aibot_message
+from domain.quota import Quota
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class AiBotChannel:
     name: str
     rules: ChatRules
     access: AccessRule
+    quota: Quota
     rate_limiter: SenderRateLimiter
     count_tokens: TokenCounter
     asker: StreamingAsk

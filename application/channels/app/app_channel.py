@@ -17,6 +17,7 @@ from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
 from domain.messages import InboundMessage
 from domain.policy import ChatRules, Decision, decide_app_message
+from domain.quota import Quota
 from domain.reply_text import flatten_markdown, split_parts
 
 
@@ -25,6 +26,7 @@ class AppChannel:
     name: str
     rules: ChatRules
     access: AccessRule
+    quota: Quota
     rate_limiter: SenderRateLimiter
     count_tokens: TokenCounter
     asker: AskWithMemory

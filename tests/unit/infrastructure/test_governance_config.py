@@ -33,10 +33,33 @@ def test_an_access_key_of_the_wrong_type_stops_start_up_naming_it(access, key):
 
 def test_a_bot_told_to_check_departments_says_at_start_up_that_it_cannot():
     config, _ = parse(
-        raw=several(access={"allow_departments": [2]}), group_name_white_list=["ALL_GROUP"],
-        speech_recognition=False,
+        raw=several(access={"allow_departments": [2]}, quota={"department_tokens_per_month": 9}),
+        group_name_white_list=["ALL_GROUP"], speech_recognition=False,
     )
     assert startup_notes(config, lambda: None) == [
         "aibot:team: access lists departments, but an AI bot cannot look members' departments "
-        "up: only access.allow_users admits anyone to it"
+        "up: only access.allow_users admits anyone to it",
+        "aibot:team: quota.department_tokens_per_month does not apply to an AI bot, which "
+        "cannot look members' departments up (member_tokens_per_day does)",
     ]
+
+
+def test_quota_is_a_rule_key_that_an_entry_overrides():
+    raw = several(quota={"member_tokens_per_day": 20000})
+    raw["services"]["weworktop"]["apps"][0]["quota"] = {"department_tokens_per_month": 10**6}
+    channels = channels_of(raw)
+    assert channels["app:hr"].rules.quota.department_tokens_per_month == 10**6
+    assert channels["app:hr"].rules.quota.member_tokens_per_day == 0
+    assert channels["app:it"].rules.quota.member_tokens_per_day == 20000
+
+
+@pytest.mark.parametrize(
+    ("quota", "key"),
+    [
+        ({"member_tokens_per_day": "lots"}, "quota.member_tokens_per_day"),
+        ({"department_tokens_per_month": -1}, "quota.department_tokens_per_month"),
+        ("20000", "quota"),
+    ],
+)
+def test_a_quota_key_of_the_wrong_type_stops_start_up_naming_it(quota, key):
+    assert error_of(quota=quota).startswith(f"config.json: services.weworktop.{key}: ")
