@@ -125,6 +125,16 @@ class DeliveryFailed(Event):
     settles_message: ClassVar[bool] = True
 
 
+@dataclass(frozen=True, kw_only=True)
+class MemberErased(Event):
+    """An operator had one member's content removed now (what they wrote and what they were
+    answered), as `requested_by` said; the facts and the usage totals stay."""
+
+    member: str
+    requested_by: str
+    messages: int  # how many of the member's messages had content removed
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -140,6 +150,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeliveryPostponed,
         ReplyDelivered,
         DeliveryFailed,
+        MemberErased,
     )
 }
 

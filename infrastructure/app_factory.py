@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from contextlib import asynccontextmanager
@@ -68,6 +69,9 @@ def build_app(container: Container) -> Starlette:
         scheduler = container.scheduler()
         resumed = await scheduler.resume_pending()
         scheduler.start()
+        retention = None
+        if config.storage.retention_days:
+            retention = asyncio.create_task(container.retention().run_daily())
         log.info(
             "weworktop ready: %d channel(s), store %s, model %s%s",
             len(config.channels),
@@ -78,6 +82,8 @@ def build_app(container: Container) -> Starlette:
         try:
             yield
         finally:
+            if retention is not None:
+                retention.cancel()
             await scheduler.close()
             await container.wecom_http().aclose()
             await container.llm_http().aclose()

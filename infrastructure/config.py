@@ -380,6 +380,8 @@ class SpeechSettings(_Section):
 
 class StorageSettings(_Section):
     url: str = "sqlite:///data/weworktop.db"
+    # Content (messages, answers, transcripts) older than this is removed daily; None keeps it.
+    retention_days: int | None = Field(None, ge=1)
 
     @field_validator("url")
     @classmethod

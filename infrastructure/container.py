@@ -20,6 +20,7 @@ from dependency_injector import containers, providers
 
 from adapters.inbound.health import Readiness
 from adapters.inbound.operator.admin import AdminSurface
+from adapters.inbound.operator.members_api import MembersApi
 from adapters.inbound.operator.operator_api import OperatorPages
 from adapters.inbound.operator.usage_api import UsageApi
 from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
@@ -32,7 +33,9 @@ from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseU
 from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.wecom.wecom_errors import advice
 from application.channels.aibot.stream_board import StreamBoard
+from application.operator.erase_member import EraseMember
 from application.operator.operator_view import OperatorView
+from application.operator.retention import Retention
 from application.operator.usage_report import UsageReport
 from application.pipeline.admission import Admission
 from application.pipeline.channel import Channels
@@ -200,6 +203,17 @@ class Container(containers.DeclarativeContainer):
             directories=providers.Callable(name_directories, config, channel_containers),
         ),
     )
+    retention = providers.Singleton(
+        Retention,
+        store=event_store,
+        leases=lease_store,
+        owner=owner,
+        days=config.provided.storage.retention_days,
+        clock=clock,
+    )
+    members_api = providers.Singleton(
+        MembersApi, providers.Singleton(EraseMember, store=event_store, clock=clock)
+    )
     usage_api = providers.Singleton(
         UsageApi,
         providers.Singleton(
@@ -211,7 +225,10 @@ class Container(containers.DeclarativeContainer):
         bearer_token=providers.Callable(reveal, config.provided.admin.bearer_token),
         read_statistics=event_store.provided.statistics,
         more_routes=providers.Callable(
-            joined, operator_pages.provided.routes.call(), usage_api.provided.routes.call()
+            joined,
+            operator_pages.provided.routes.call(),
+            usage_api.provided.routes.call(),
+            members_api.provided.routes.call(),
         ),
         public_paths=operator_pages.provided.public_paths,
     )

@@ -7,6 +7,7 @@ from application.ports.event_store import EventStore
 from application.ports.models import TokenCounter
 from domain.events import AnswerComposed, MemoryCleared
 from domain.memory import Turn, fit_window, turn_tokens
+from domain.redaction import content_removed
 
 
 class MemoryReader:
@@ -22,7 +23,9 @@ class MemoryReader:
         while used <= budget:
             page = await self._store.memory(conversation_id, cursor, self._page_size)
             for event in page:
-                if isinstance(event, MemoryCleared):
+                # Nothing before a reset is remembered, nor before a turn whose content was
+                # removed (retention removes the oldest first; an erasure cuts memory there).
+                if isinstance(event, MemoryCleared) or content_removed(event):
                     return fit_window(turns, budget, self._count)
                 if isinstance(event, AnswerComposed):
                     turn = Turn(prompt=event.prompt, answer=event.answer)

@@ -1,5 +1,6 @@
 """What the governance features need of every event store (the in-memory fake, SQLite and
-PostgreSQL): usage totals kept as ModelUsed events are appended."""
+PostgreSQL): usage totals kept as ModelUsed events are appended; content removed in place,
+oldest first in bounded batches or by stream, leaving facts and totals."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ class GovernanceStoreContract:
 
     async def spend(self, store, msg_id, user, usage, *, department=None, at=DAY_1, channel=HR):
         message = replace(text_message("问题", msg_id, user), channel=channel)
-        cost = used(message, usage, department=department, at=at)
-        await store.append([received(message), cost, answered(message, "回答", version=3)])
+        cost = used(message, usage, department=department)
+        events = [received(message), cost, answered(message, "回答", version=3)]
+        await store.append([replace(event, occurred_at=at) for event in events])
 
     async def test_usage_is_totalled_by_member_department_channel_and_day(self, store):
         await self.spend(store, "1", "alice", Usage(100, 20), department=2)
@@ -68,6 +70,47 @@ class GovernanceStoreContract:
         assert await store.tokens_used(HR, "2026-01-02", "2026-01-02", member="alice") == 0
         assert await store.tokens_used(HR, "2026-01-01", "2026-01-31", department=2) == 130
         assert await store.tokens_used(HR, "2026-01-01", "2026-01-31", department=3) == 0
+
+    async def test_retention_removes_aged_content_in_batches_and_keeps_facts_and_totals(
+        self, store
+    ):
+        for number in range(5):
+            at = DAY_1 + number * 3600
+            await self.spend(store, str(number), "alice", Usage(10, 5), department=2, at=at)
+        # Each message is three events; those of the first four messages are aged.
+        cutoff = DAY_1 + 3 * 3600 + 1
+
+        assert await store.remove_content_before(cutoff, batch=5) == 5
+        assert await store.remove_content_before(cutoff, batch=5) == 5
+        assert await store.remove_content_before(cutoff, batch=5) == 2
+        assert await store.remove_content_before(cutoff, batch=5) == 0
+
+        first = await store.read_stream(f"{HR}/msg:0")
+        assert [type(e).__name__ for e in first] == [
+            "MessageReceived", "ModelUsed", "AnswerComposed"
+        ]
+        assert (first[0].message.content, first[2].answer, first[2].parts) == ("", "", ("",))
+        assert first[1].usage == Usage(10, 5)
+        newest = await store.read_stream(f"{HR}/msg:4")
+        assert (newest[0].message.content, newest[2].answer) == ("问题", "回答")
+        [total] = await store.usage_totals("member", "2026-01-01", "2026-01-01")
+        assert (total.calls, total.tokens_in, total.tokens_out) == (5, 50, 25)
+
+    async def test_the_next_run_goes_on_from_where_the_last_one_stopped(self, store):
+        await self.spend(store, "1", "alice", Usage(1, 1), at=DAY_1)
+        assert await store.remove_content_before(DAY_1 + 1, batch=100) == 3
+        await self.spend(store, "2", "alice", Usage(1, 1), at=DAY_1 + 10)
+        assert await store.remove_content_before(DAY_1 + 100, batch=100) == 3
+
+    async def test_content_of_chosen_streams_is_removed_at_any_age(self, store):
+        await self.spend(store, "1", "alice", Usage(1, 1), at=DAY_2)
+        await self.spend(store, "2", "bob", Usage(1, 1), at=DAY_2)
+        alice = f"{HR}/msg:1"
+        assert await store.remove_content_of([alice]) == 2
+        assert await store.remove_content_of([alice]) == 0
+        assert (await store.read_stream(alice))[0].message.content == ""
+        bob = f"{HR}/msg:2"
+        assert (await store.read_stream(bob))[0].message.content == "问题"
 
 
 class TestInMemoryGovernanceStore(GovernanceStoreContract):

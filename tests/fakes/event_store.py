@@ -19,6 +19,7 @@ from domain.events import (
     first_version_of_batch,
 )
 from domain.messages import conversation_prefix
+from domain.redaction import without_content
 from domain.usage import usage_day
 
 
@@ -27,6 +28,7 @@ class InMemoryEventStore:
         self.log: list[Event] = []  # index + 1 is the position
         self._versions: dict[str, int] = {}
         self._pending: dict[str, PendingMessage] = {}
+        self._retained_after = 0  # positions up to this have had aged content removed
         self.unreachable = False
 
     async def append(self, new_events: Sequence[Event]) -> None:
@@ -155,3 +157,22 @@ class InMemoryEventStore:
             and member in (None, used.member)
             and department in (None, used.department)
         )
+
+    async def remove_content_before(self, cutoff: float, batch: int) -> int:
+        looked = 0
+        for index in range(self._retained_after, min(len(self.log), self._retained_after + batch)):
+            if self.log[index].occurred_at >= cutoff:
+                break
+            self.log[index] = without_content(self.log[index]) or self.log[index]
+            looked += 1
+        self._retained_after += looked
+        return looked
+
+    async def remove_content_of(self, stream_ids: Sequence[str]) -> int:
+        changed = 0
+        for index, event in enumerate(self.log):
+            stripped = without_content(event) if event.stream_id in stream_ids else None
+            if stripped is not None:
+                self.log[index] = stripped
+                changed += 1
+        return changed

@@ -22,6 +22,7 @@ from domain.events import (
     DeliveryPostponed,
     Event,
     ImageComposed,
+    MemberErased,
     MemoryCleared,
     MessageIgnored,
     MessageReceived,
@@ -119,6 +120,11 @@ def summary(event: Event) -> str:
         return "清除记忆 memory cleared"
     if isinstance(event, VoiceTranscribed):
         return f"语音转文字 transcribed: 「{_quote(event.transcript)}」"
+    if isinstance(event, MemberErased):
+        return (
+            f"删除内容 erased the content of {event.member}'s {event.messages} message(s), "
+            f"as {event.requested_by} asked"
+        )
     if isinstance(event, ModelUsed):
         return f"用量 model used: {_usage(event)}"
     if isinstance(event, AnswerComposed):
@@ -144,7 +150,7 @@ def _received(event: MessageReceived) -> str:
     where = f" in group {message.chat_id}" if message.chat_id else ""
     head = f"收到 received {message.msg_type} from {message.from_user}{where}"
     if message.msg_type == "text":
-        return f"{head}: 「{_quote(message.content)}」"
+        return f"{head}: 「{_quote(message.content) or '内容已删除 content removed'}」"
     if message.msg_type == "event":
         return f"{head}: {message.event}"
     return head

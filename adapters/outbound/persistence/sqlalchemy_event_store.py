@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.persistence.event_serialization import from_row, to_row
 from adapters.outbound.persistence.sqlalchemy_operator_reads import OperatorReads, index_received
+from adapters.outbound.persistence.sqlalchemy_redaction import ContentRemoval
 from adapters.outbound.persistence.sqlalchemy_schema import (
     events,
     is_memory_event,
@@ -23,7 +24,7 @@ from application.ports.work_queue import PendingMessage
 from domain.events import Event, MessageReceived, ModelUsed, first_version_of_batch
 
 
-class SqlAlchemyEventStore(OperatorReads, UsageReads):
+class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
 

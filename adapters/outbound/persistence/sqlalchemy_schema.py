@@ -94,6 +94,14 @@ usage_totals = Table(
     Index("ix_usage_department", "channel", "department", "day"),
 )
 
+# How far the retention job has removed content, oldest first (one row, "retention").
+retention_progress = Table(
+    "retention_progress",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", Position, nullable=False),
+)
+
 leases = Table(
     "leases",
     metadata,
