@@ -20,6 +20,7 @@ from dependency_injector import containers, providers
 
 from adapters.inbound.health import Readiness
 from adapters.inbound.operator.admin import AdminSurface
+from adapters.inbound.operator.export_api import ExportApi
 from adapters.inbound.operator.members_api import MembersApi
 from adapters.inbound.operator.operator_api import OperatorPages
 from adapters.inbound.operator.usage_api import UsageApi
@@ -49,7 +50,7 @@ from infrastructure.app_channel_container import AppChannelContainer
 from infrastructure.channel_models import chat_models, image_models, speech_models
 from infrastructure.channel_settings import AppChannelSettings
 from infrastructure.config import AppConfig
-from infrastructure.logging_setup import redact_also
+from infrastructure.logging_setup import redact_also, redacted
 from infrastructure.secrets import reveal
 from infrastructure.token_redaction import TokenRedactingCache
 
@@ -214,6 +215,9 @@ class Container(containers.DeclarativeContainer):
     members_api = providers.Singleton(
         MembersApi, providers.Singleton(EraseMember, store=event_store, clock=clock)
     )
+    export_api = providers.Singleton(
+        ExportApi, reads=event_store, mask=providers.Object(redacted), clock=clock
+    )
     usage_api = providers.Singleton(
         UsageApi,
         providers.Singleton(
@@ -229,6 +233,7 @@ class Container(containers.DeclarativeContainer):
             operator_pages.provided.routes.call(),
             usage_api.provided.routes.call(),
             members_api.provided.routes.call(),
+            export_api.provided.routes.call(),
         ),
         public_paths=operator_pages.provided.public_paths,
     )

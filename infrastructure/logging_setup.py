@@ -209,6 +209,11 @@ def redact_also(secret: str) -> None:
         _active.add(secret)
 
 
+def redacted(text: str) -> str:
+    """`text` as the redactor in use would log it (the audit export masks with it)."""
+    return text if _active is None else _active.redact(text)
+
+
 class MessageTag(logging.Filter):
     """Puts the id of the message being worked on into every record, to follow one message
     from its callback to its reply: `message_id` for JSON, `message_tag` for text."""

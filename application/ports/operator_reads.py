@@ -27,6 +27,12 @@ class ReceivedEntry:
     occurred_at: float
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int  # in the log's global order
+    event: Event
+
+
 class OperatorReads(Protocol):
     async def statistics(self) -> StoreStatistics:
         """How many events of each type are recorded, and how many messages are unsettled."""
@@ -46,6 +52,12 @@ class OperatorReads(Protocol):
 
     async def delivery_problems(self, limit: int) -> list[Event]:
         """The newest `limit` DeliveryFailed and DeliveryPostponed events, newest first."""
+
+    async def events_between(
+        self, since: float, until: float, after_position: int, limit: int
+    ) -> list[StoredEvent]:
+        """Up to `limit` events recorded at `since` or later and before `until` (epoch
+        seconds), after `after_position`, in log order: a page of an export."""
 
 
 class StoreHealth(Protocol):

@@ -112,6 +112,19 @@ class GovernanceStoreContract:
         bob = f"{HR}/msg:2"
         assert (await store.read_stream(bob))[0].message.content == "问题"
 
+    async def test_an_export_reads_a_period_page_by_page_in_log_order(self, store):
+        for day in range(4):
+            await self.spend(store, str(day), "alice", Usage(1, 1), at=DAY_1 + day * 86400)
+        since, until = DAY_1 + 86400, DAY_1 + 3 * 86400  # the second and third day
+        first = await store.events_between(since, until, 0, 4)
+        rest = await store.events_between(since, until, first[-1].position, 4)
+        assert [len(first), len(rest)] == [4, 2]
+        assert await store.events_between(since, until, rest[-1].position, 4) == []
+        found = first + rest
+        assert [p.position for p in found] == sorted(p.position for p in found)
+        assert {p.event.stream_id for p in found} == {f"{HR}/msg:1", f"{HR}/msg:2"}
+        assert found[1].event == (await store.read_stream(f"{HR}/msg:1"))[1]
+
 
 class TestInMemoryGovernanceStore(GovernanceStoreContract):
     @pytest.fixture

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from application.ports.event_store import ConcurrencyConflict
-from application.ports.operator_reads import ReceivedEntry, StoreStatistics
+from application.ports.operator_reads import ReceivedEntry, StoredEvent, StoreStatistics
 from application.ports.usage import UsageRow
 from application.ports.work_queue import PendingMessage
 from domain.events import (
@@ -176,3 +176,13 @@ class InMemoryEventStore:
                 self.log[index] = stripped
                 changed += 1
         return changed
+
+    async def events_between(
+        self, since: float, until: float, after_position: int, limit: int
+    ) -> list[StoredEvent]:
+        found = [
+            StoredEvent(position, event)
+            for position, event in enumerate(self.log, start=1)
+            if position > after_position and since <= event.occurred_at < until
+        ]
+        return found[:limit]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.persistence.event_serialization import from_row
 from adapters.outbound.persistence.sqlalchemy_schema import events, metadata, received_messages
-from application.ports.operator_reads import ReceivedEntry
+from application.ports.operator_reads import ReceivedEntry, StoredEvent
 from domain.events import Event, MessageReceived
 from domain.messages import conversation_prefix
 
@@ -118,6 +118,25 @@ class OperatorReads:
         for row in rows:
             found.setdefault(row.stream_id, []).append(from_row(row))
         return found
+
+    async def events_between(
+        self, since: float, until: float, after_position: int, limit: int
+    ) -> list[StoredEvent]:
+        # Walks the primary key on from `after_position`: one page in memory at a time,
+        # however long the range (rows outside it are passed over by the database).
+        query = (
+            select(events)
+            .where(
+                events.c.position > after_position,
+                events.c.occurred_at >= since,
+                events.c.occurred_at < until,
+            )
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [StoredEvent(row.position, from_row(row)) for row in rows]
 
     async def delivery_problems(self, limit: int) -> list[Event]:
         query = (
