@@ -135,6 +135,47 @@ class MemberErased(Event):
     messages: int  # how many of the member's messages had content removed
 
 
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementRequested(Event):
+    """A message the company sends first (POST /admin/api/send), version 1 of the stream its
+    idempotency key names: the store's unique (stream, version) makes a retried request find
+    this one instead of sending again. Each of `parts` is one WeCom message."""
+
+    channel: str
+    to_users: tuple[str, ...]
+    to_departments: tuple[int, ...]
+    to_tags: tuple[int, ...]
+    msgtype: str  # "text" or "markdown"
+    content: str
+    parts: tuple[str, ...]
+    requested_from: str  # the client address of the request
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementPartSent(Event):
+    """WeCom took part `index`; the recipients it could not reach, as it reported them."""
+
+    index: int
+    wecom_msg_id: str
+    invalid_users: tuple[str, ...] = ()
+    invalid_departments: tuple[int, ...] = ()
+    invalid_tags: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementSent(Event):
+    """Every part was taken."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementFailed(Event):
+    """Part `index` was not taken, and the parts after it were not sent."""
+
+    index: int
+    reason: str
+    errcode: int | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -151,6 +192,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ReplyDelivered,
         DeliveryFailed,
         MemberErased,
+        AnnouncementRequested,
+        AnnouncementPartSent,
+        AnnouncementSent,
+        AnnouncementFailed,
     )
 }
 

@@ -25,6 +25,8 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
 
     # A bot has no access token of its own: WeCom signs its callbacks, nothing to fetch.
     token_status = providers.Object(None)
+    # Nor a way to send first: in callback mode a bot only answers.
+    announcer = providers.Object(None)
     stream_timing = providers.Singleton(StreamTiming, settings.provided.stream_seconds)
     channel = providers.Singleton(
         AiBotChannel,

@@ -8,6 +8,7 @@ from functools import partial
 from dependency_injector import containers, providers
 
 from adapters.inbound.wecom_app.wecom_callback import WeComCallback
+from application.channels.app.app_announcer import AppAnnouncer
 from application.channels.app.app_channel import AppChannel
 from application.channels.app.deliver_app_reply import DeliverAppReply
 from application.channels.app.name_directory import NameDirectory
@@ -33,6 +34,9 @@ class AppChannelContainer(containers.DeclarativeContainer):
         observe=providers.Callable(partial, shared.telemetry.provided.wecom_called, parts.name),
     )
     token_status = gateway.provided.token_status
+    # WeCom's per-member limits count per app: answers and announcements share one pacer.
+    pacer = providers.Singleton(SendPacer)
+    announcer = providers.Singleton(AppAnnouncer, gateway, pacer)
     directory = providers.Singleton(NameDirectory, gateway)
     channel = providers.Singleton(
         AppChannel,
@@ -52,8 +56,7 @@ class AppChannelContainer(containers.DeclarativeContainer):
             DeliverAppReply,
             store=shared.event_store,
             gateway=gateway,
-            # WeCom's per-member limits count per app.
-            pacer=providers.Singleton(SendPacer),
+            pacer=pacer,
             alerts=shared.alerts,
             give_up_after_seconds=_wecom.delivery_give_up_seconds,
             clock=shared.clock,

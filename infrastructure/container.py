@@ -23,6 +23,7 @@ from adapters.inbound.operator.admin import AdminSurface
 from adapters.inbound.operator.export_api import ExportApi
 from adapters.inbound.operator.members_api import MembersApi
 from adapters.inbound.operator.operator_api import OperatorPages
+from adapters.inbound.operator.send_api import SendApi
 from adapters.inbound.operator.usage_api import UsageApi
 from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
 from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
@@ -33,6 +34,7 @@ from adapters.outbound.persistence.sqlalchemy_token_cache import SqlAlchemyAcces
 from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseUrl
 from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.wecom.wecom_errors import advice
+from application.announcements.send_announcement import SendAnnouncement
 from application.channels.aibot.stream_board import StreamBoard
 from application.operator.erase_member import EraseMember
 from application.operator.operator_view import OperatorView
@@ -83,6 +85,11 @@ def channel_containers(config: AppConfig, shared: containers.Container) -> dict[
 
 def channels_of(built: dict[str, object]) -> Channels:
     return Channels(container.channel() for container in built.values())
+
+
+def announcers(built: dict[str, object]) -> dict[str, object]:
+    """Each channel's way to send first, by channel (None: it cannot)."""
+    return {name: container.announcer() for name, container in built.items()}
 
 
 def channel_prices(config: AppConfig) -> dict[str, Price]:
@@ -218,6 +225,16 @@ class Container(containers.DeclarativeContainer):
     export_api = providers.Singleton(
         ExportApi, reads=event_store, mask=providers.Object(redacted), clock=clock
     )
+    send_api = providers.Singleton(
+        SendApi,
+        send=providers.Singleton(
+            SendAnnouncement,
+            store=event_store,
+            announcers=providers.Callable(announcers, channel_containers),
+            clock=clock,
+        ),
+        store=event_store,
+    )
     usage_api = providers.Singleton(
         UsageApi,
         providers.Singleton(
@@ -234,6 +251,7 @@ class Container(containers.DeclarativeContainer):
             usage_api.provided.routes.call(),
             members_api.provided.routes.call(),
             export_api.provided.routes.call(),
+            send_api.provided.routes.call(),
         ),
         public_paths=operator_pages.provided.public_paths,
     )

@@ -44,12 +44,27 @@ class Directory:
             "main_department": departments[0],
         }
 
-    def department_members(self, department: int) -> list[str] | None:
-        """Who is in the department; None for a department the corp does not have."""
-        return self._departments.get(department)
-
-    def tag_members(self, tag: int) -> list[str] | None:
-        return self._tags.get(tag)
+    def addressees(self, body: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+        """The members message/send delivers to, from its touser, toparty and totag ("a|b"),
+        each once; and what it reports it could not reach (`invaliduser`, `invalidparty`,
+        `invalidtag`, "a|b" again, present when given). 81013 with those when it is nobody."""
+        users = _listed(body.get("touser"))
+        departments, tags = _listed(body.get("toparty")), _listed(body.get("totag"))
+        reached = [user for user in users if self.knows(user)]
+        reached += _members(departments, self._departments)
+        reached += _members(tags, self._tags)
+        invalid = {
+            field: "|".join(item for item in named if item not in valid)
+            for field, named, valid in (
+                ("invaliduser", users, set(reached)),
+                ("invalidparty", departments, {str(d) for d in self._departments}),
+                ("invalidtag", tags, {str(t) for t in self._tags}),
+            )
+            if named
+        }
+        if not reached:
+            raise Refused(81013, **invalid)
+        return list(dict.fromkeys(reached)), invalid
 
     def check_chat(self, chatid: Any) -> str:
         """A chatid appchat/send takes; 86003 for a chat that does not exist."""
@@ -65,3 +80,11 @@ class Directory:
         members = self._chat_members.get(chatid, [])
         owner = members[0] if members else ""
         return {"chatid": chatid, "name": name, "owner": owner, "userlist": members}
+
+
+def _listed(value: Any) -> list[str]:
+    return [item for item in str(value or "").split("|") if item]
+
+
+def _members(ids: list[str], groups: dict[int, list[str]]) -> list[str]:
+    return [user for item in ids if item.isdigit() for user in groups.get(int(item), [])]

@@ -37,7 +37,7 @@ from wecom_emulator.directory import Directory
 from wecom_emulator.errors import Answered, Refused
 from wecom_emulator.faults import FaultScript
 from wecom_emulator.media import LARGEST_MEDIA_BYTES, Media, MediaStore, check_image
-from wecom_emulator.messages import Message, SentMessage, read_message, recipients
+from wecom_emulator.messages import Message, SentMessage, read_message
 from wecom_emulator.tokens import App, TokenBook
 
 DEFAULT_CORP_ID = "wwemulator012345678"
@@ -205,10 +205,10 @@ class WeComEmulator:
             raise Refused(40056)
         if agentid != app.agent_id:
             raise Refused(301002)
-        users, invalid = recipients(message.body.get("touser"), self.directory.knows)
+        users, invalid = self.directory.addressees(message.body)
         msgid = f"emulator-msg-{next(self._msgids)}"
         self._deliver(app, message, [{"touser": user, "msgid": msgid} for user in users])
-        return _ok(invaliduser=invalid, msgid=msgid)
+        return _ok(**invalid, msgid=msgid)
 
     async def _chat_send(self, request: Request) -> Response:
         app = await self._admit(endpoints.CHAT_SEND, request)

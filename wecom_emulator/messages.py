@@ -65,14 +65,3 @@ def read_message(raw: bytes, media_held: Callable[[str], bool]) -> Message:
         raise Refused(44004)
     cut = content.encode("utf-8")[:MAX_CONTENT_BYTES].decode("utf-8", errors="ignore")
     return Message(body, msgtype, content=cut)
-
-
-def recipients(touser: Any, known: Callable[[str], bool]) -> tuple[list[str], str]:
-    """(the members of "a|b|c" WeCom delivers to, the `invaliduser` it reports); 81013 when
-    it delivers to none."""
-    named = [user for user in str(touser or "").split("|") if user]
-    delivered = [user for user in named if known(user)]
-    invalid = "|".join(user for user in named if user not in delivered)
-    if not delivered:
-        raise Refused(81013, invaliduser=invalid)
-    return delivered, invalid

@@ -53,6 +53,9 @@ class OperatorReads(Protocol):
     async def delivery_problems(self, limit: int) -> list[Event]:
         """The newest `limit` DeliveryFailed and DeliveryPostponed events, newest first."""
 
+    async def announcements(self, limit: int) -> list[Event]:
+        """The newest `limit` AnnouncementRequested events, newest first."""
+
     async def events_between(
         self, since: float, until: float, after_position: int, limit: int
     ) -> list[StoredEvent]:

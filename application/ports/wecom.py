@@ -25,6 +25,27 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Recipients:
+    """Whom a message the company sends first goes to: members, departments and tags."""
+
+    users: tuple[str, ...] = ()
+    departments: tuple[int, ...] = ()
+    tags: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What WeCom said of a message to several recipients: those it could not reach (not in
+    the corp, or outside the app's visible range), and whether it reached anyone at all."""
+
+    msgid: str
+    invalid_users: tuple[str, ...] = ()
+    invalid_departments: tuple[int, ...] = ()
+    invalid_tags: tuple[int, ...] = ()
+    reached_anyone: bool = True
+
+
+@dataclass(frozen=True)
 class TokenStatus:
     """The access token as far as this process knows, without asking WeCom for one."""
 
@@ -42,6 +63,10 @@ class WeComGateway(Protocol):
         """Send one text message to a group chat (appchat/send); returns a msgid ("" if none)."""
 
     async def send_image(self, to_user: str, media_id: str) -> str: ...
+
+    async def send_to(self, recipients: Recipients, msgtype: str, content: str) -> SendReport:
+        """message/send of a text or markdown message to members, departments and tags;
+        recipients WeCom cannot reach are reported, not raised (81013 included)."""
 
     async def send_chat_image(self, chat_id: str, media_id: str) -> str: ...
 

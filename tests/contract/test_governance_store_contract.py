@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from domain.events import AnnouncementRequested
 from domain.usage import Usage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message, used
@@ -124,6 +125,22 @@ class GovernanceStoreContract:
         assert [p.position for p in found] == sorted(p.position for p in found)
         assert {p.event.stream_id for p in found} == {f"{HR}/msg:1", f"{HR}/msg:2"}
         assert found[1].event == (await store.read_stream(f"{HR}/msg:1"))[1]
+
+    async def test_announcements_are_listed_newest_first_with_their_recipients(self, store):
+        for key in ("digest-1", "digest-2", "digest-3"):
+            await store.append([announcement(key)])
+        await self.spend(store, "1", "alice", Usage(1, 1))
+        newest = await store.announcements(2)
+        assert [e.stream_id for e in newest] == ["announce:digest-3", "announce:digest-2"]
+        assert newest[0] == announcement("digest-3")
+
+
+def announcement(key: str) -> AnnouncementRequested:
+    return AnnouncementRequested(
+        stream_id=f"announce:{key}", version=1, conversation_id="admin/announcements",
+        occurred_at=DAY_1, channel=HR, to_users=("alice",), to_departments=(2,), to_tags=(),
+        msgtype="text", content="周报", parts=("周报",), requested_from="10.0.0.1",
+    )
 
 
 class TestInMemoryGovernanceStore(GovernanceStoreContract):

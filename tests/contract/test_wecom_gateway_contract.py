@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
-from application.ports.wecom import DeliveryError, Member, WeComGateway
+from application.ports.wecom import DeliveryError, Member, Recipients, WeComGateway
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 from tests.fakes.wecom import FakeWeComGateway
@@ -150,6 +150,20 @@ class WeComGatewayContract:
             await gateway.download_media("expired-three-days-ago")
 
         assert raised.value.permanent and raised.value.reason
+
+    async def test_a_message_sent_first_reaches_members_and_reports_those_it_cannot(
+        self, gateway, delivered
+    ):
+        recipients = Recipients(users=("alice", OUTSIDER), departments=(3,))
+        report = await gateway.send_to(recipients, "markdown", "**周五** 全员会")
+
+        assert report.reached_anyone and report.msgid
+        assert report.invalid_users == (OUTSIDER,)
+        assert "**周五** 全员会" in delivered("alice")
+
+    async def test_a_message_sent_first_to_nobody_valid_says_so_per_recipient(self, gateway):
+        report = await gateway.send_to(Recipients(users=(OUTSIDER,)), "text", "hi")
+        assert (report.reached_anyone, report.invalid_users) == (False, (OUTSIDER,))
 
     async def test_chats_and_members_the_app_knows_have_their_names(self, gateway):
         assert await gateway.chat_name(CHAT) == CHATS[CHAT]
@@ -295,6 +309,16 @@ class TestHttpxWeComGateway:
         await make_gateway().send_text("alice", "hi")
 
         assert wecom.sent[0].agentid == wecom.agent_id
+
+    async def test_a_message_to_departments_and_tags_reports_those_wecom_does_not_know(
+        self, make_gateway, wecom
+    ):
+        recipients = Recipients(users=("alice",), departments=(3, 99), tags=(7,))
+        report = await make_gateway().send_to(recipients, "text", "通知")
+
+        assert (report.invalid_departments, report.invalid_tags) == ((99,), (7,))
+        assert wecom.contents_for("bob") == ["通知"]  # through department 3
+        assert wecom.contents_for("alice") == ["通知"]  # once, though named twice
 
     async def test_one_token_serves_many_sends(self, make_gateway, wecom):
         gateway = make_gateway()

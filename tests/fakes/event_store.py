@@ -11,6 +11,7 @@ from application.ports.usage import UsageRow
 from application.ports.work_queue import PendingMessage
 from domain.events import (
     MEMORY_EVENT_TYPES,
+    AnnouncementRequested,
     DeliveryFailed,
     DeliveryPostponed,
     Event,
@@ -186,3 +187,6 @@ class InMemoryEventStore:
             if position > after_position and since <= event.occurred_at < until
         ]
         return found[:limit]
+
+    async def announcements(self, limit: int) -> list[Event]:
+        return [e for e in reversed(self.log) if isinstance(e, AnnouncementRequested)][:limit]

@@ -7,7 +7,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from application.ports.wecom import DeliveryError, Member, TokenStatus
+from application.ports.wecom import DeliveryError, Member, Recipients, SendReport, TokenStatus
 
 # What `fail_next(on=...)` can make fail.
 SEND, UPLOAD, DOWNLOAD, LOOKUP = "send", "upload", "download", "lookup"
@@ -34,6 +34,7 @@ class FakeWeComGateway:
         self.images_sent: list[tuple[str, str]] = []
         self.chat_images_sent: list[tuple[str, str]] = []
         self.uploaded: dict[str, bytes] = {}
+        self.announced: list[tuple[Recipients, str, str]] = []
         self._invalid_users = frozenset(invalid_users)
         self._chats = None if chats is None else dict(chats)
         self._names = dict(names or {})
@@ -65,6 +66,18 @@ class FakeWeComGateway:
 
     async def send_image(self, to_user: str, media_id: str) -> str:
         return self._deliver(self.images_sent, to_user, media_id, chat=False, media=True)
+
+    async def send_to(self, recipients: Recipients, msgtype: str, content: str) -> SendReport:
+        """Every department and tag is valid (`announced` has them); members as for
+        send_text (`sent` has what each got)."""
+        self._fail_if_scripted(SEND)
+        invalid = tuple(user for user in recipients.users if user in self._invalid_users)
+        reached = [user for user in recipients.users if user not in invalid]
+        if not (reached or recipients.departments or recipients.tags):
+            return SendReport("", invalid_users=invalid, reached_anyone=False)
+        self.sent.extend((user, content) for user in reached)
+        self.announced.append((recipients, msgtype, content))
+        return SendReport(f"fake-msgid-{next(self._ids)}", invalid_users=invalid)
 
     async def send_chat_text(self, chat_id: str, content: str) -> str:
         return self._deliver(self.chat_sent, chat_id, content, chat=True)

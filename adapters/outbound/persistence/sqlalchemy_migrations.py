@@ -17,7 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.sqlalchemy_legacy_keys import prefix_legacy_keys
-from adapters.outbound.persistence.sqlalchemy_operator_reads import create_message_index
+from adapters.outbound.persistence.sqlalchemy_operator_reads import (
+    create_announcements_index,
+    create_message_index,
+)
 from adapters.outbound.persistence.sqlalchemy_redaction import create_retention_progress
 from adapters.outbound.persistence.sqlalchemy_schema import (
     access_tokens,
@@ -42,6 +45,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "keys recorded before channels name app:default or aibot:default", prefix_legacy_keys),
     (4, "usage totals", create_usage_totals),
     (5, "retention progress", create_retention_progress),
+    (6, "announcements index", create_announcements_index),
 ]
 
 _LEDGER = (

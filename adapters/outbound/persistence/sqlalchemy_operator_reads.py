@@ -24,6 +24,10 @@ _DELIVERY_PROBLEMS_INDEX = (
     'CREATE INDEX ix_events_delivery_problems ON events ("position") '
     "WHERE event_type IN ('DeliveryFailed', 'DeliveryPostponed')"
 )
+_ANNOUNCEMENTS_INDEX = (
+    'CREATE INDEX ix_events_announcements ON events ("position") '
+    "WHERE event_type = 'AnnouncementRequested'"
+)
 _BACKFILL_BATCH = 1000
 
 
@@ -36,6 +40,11 @@ def _index_row(event: MessageReceived, position: int) -> dict:
         "msg_id": event.message.msg_id,
         "occurred_at": event.occurred_at,
     }
+
+
+def create_announcements_index(conn: Connection) -> None:
+    """Migration 6: the newest announcements are found without reading other events."""
+    conn.execute(text(_ANNOUNCEMENTS_INDEX))
 
 
 async def index_received(conn: AsyncConnection, event: MessageReceived, position: int) -> None:
@@ -118,6 +127,17 @@ class OperatorReads:
         for row in rows:
             found.setdefault(row.stream_id, []).append(from_row(row))
         return found
+
+    async def announcements(self, limit: int) -> list[Event]:
+        query = (
+            select(events)
+            .where(events.c.event_type == "AnnouncementRequested")
+            .order_by(events.c.position.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [from_row(row) for row in rows]
 
     async def events_between(
         self, since: float, until: float, after_position: int, limit: int

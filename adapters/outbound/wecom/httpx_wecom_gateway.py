@@ -16,7 +16,7 @@ import httpx
 from adapters.outbound.wecom.wecom_api import WeComApi
 from adapters.outbound.wecom.wecom_image_fit import fit_image
 from application.ports.shared_state import AccessTokenCache, LeaseStore
-from application.ports.wecom import DeliveryError, Member, TokenStatus
+from application.ports.wecom import DeliveryError, Member, Recipients, SendReport, TokenStatus
 from domain.user_ids import is_user_id
 
 _SEND = "/cgi-bin/message/send"
@@ -30,6 +30,8 @@ _MEDIA_GET = "/cgi-bin/media/get"
 # caller asked about something that is not there, which is an answer, not a failure.
 _NO_SUCH_CHAT = frozenset({86001, 86003})
 _NO_SUCH_MEMBER = frozenset({46004, 60011, 60111})
+# message/send's "none of the recipients is valid": reported per recipient in the answer.
+_NOBODY_REACHED = frozenset({81013})
 
 # A voice message is at most 2 MB and an image 10 MB; past this a download is not WeCom media.
 MEDIA_MAX_BYTES = 20 * 1024 * 1024
@@ -94,6 +96,26 @@ class HttpxWeComGateway:
     async def send_image(self, to_user: str, media_id: str) -> str:
         return await self._send(to_user, "image", {"media_id": media_id})
 
+    async def send_to(self, recipients: Recipients, msgtype: str, content: str) -> SendReport:
+        payload: dict[str, Any] = {
+            "msgtype": msgtype, "agentid": self._agent_id, msgtype: {"content": content}
+        }
+        for key, values in (
+            ("touser", recipients.users),
+            ("toparty", recipients.departments),
+            ("totag", recipients.tags),
+        ):
+            if values:
+                payload[key] = "|".join(str(value) for value in values)
+        body = await self._api.call("POST", _SEND, payload=payload, tolerated=_NOBODY_REACHED)
+        return SendReport(
+            msgid=str(body.get("msgid", "")),
+            invalid_users=_listed(body.get("invaliduser")),
+            invalid_departments=_ids(body.get("invalidparty")),
+            invalid_tags=_ids(body.get("invalidtag")),
+            reached_anyone=body.get("errcode", 0) not in _NOBODY_REACHED,
+        )
+
     async def send_chat_text(self, chat_id: str, content: str) -> str:
         return await self._send_chat(chat_id, "text", {"content": content})
 
@@ -152,3 +174,12 @@ class HttpxWeComGateway:
         payload = {"chatid": chat_id, "msgtype": msgtype, msgtype: content}
         body = await self._api.call("POST", _CHAT_SEND, payload=payload)
         return str(body.get("msgid", ""))
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    """WeCom's "a|b|c" as ("a", "b", "c")."""
+    return tuple(item for item in str(value or "").split("|") if item)
+
+
+def _ids(value: Any) -> tuple[int, ...]:
+    return tuple(int(item) for item in _listed(value) if item.isdigit())

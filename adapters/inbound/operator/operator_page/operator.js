@@ -160,6 +160,40 @@ async function loadMessages(params, title, before) {
   $("more").hidden = !nextPage;
 }
 
+const ANNOUNCEMENT_WORDS = {
+  sent: "已发送 sent",
+  failed: "失败 failed",
+  sending: "发送中 sending",
+};
+
+function showAnnouncements(announcements) {
+  const body = $("announcements").querySelector("tbody");
+  body.replaceChildren();
+  for (const sent of announcements) {
+    const unreachable = [
+      ...sent.invalid_users,
+      ...sent.invalid_departments.map((id) => `部门 department ${id}`),
+      ...sent.invalid_tags.map((id) => `标签 tag ${id}`),
+    ];
+    const tr = element("tr");
+    const status = element("td");
+    status.append(element("span", ANNOUNCEMENT_WORDS[sent.status] || sent.status,
+      `status status-${sent.status === "sent" ? "answered" : sent.status}`));
+    tr.append(
+      element("td", when(sent.requested_at)),
+      element("td", sent.idempotency_key),
+      element("td", sent.channel),
+      status,
+      element("td", `${sent.sent_parts}/${sent.parts}`),
+      element("td", unreachable.join(", ") || "—"),
+      element("td", sent.error || ""),
+    );
+    body.append(tr);
+  }
+  $("announcements").hidden = announcements.length === 0;
+  $("announcements-none").hidden = announcements.length !== 0;
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 // Tokens per day as bars, one for every day of the range (a quiet day is a gap).
@@ -230,11 +264,12 @@ async function search(query) {
 
 async function refresh() {
   try {
-    const [token, errors, conversations] = await Promise.all([
-      api("token"), api("wecom-errors"), api("conversations"),
+    const [token, errors, conversations, announcements] = await Promise.all([
+      api("token"), api("wecom-errors"), api("conversations"), api("announcements"),
     ]);
     showTokenState(token);
     showErrors(errors);
+    showAnnouncements(announcements.announcements);
     showConversations(conversations.conversations);
     await loadMessages({}, "全部 all");
     await loadUsage();
