@@ -50,7 +50,7 @@ def database_warnings(storage_url: str) -> list[str]:
 def secrets_of(config: AppConfig) -> list[str]:
     values = [
         config.llm.api_key, config.image.api_key, config.speech.api_key,
-        config.admin.bearer_token,
+        config.admin.bearer_token, config.admin.read_only_token,
     ]
     for channel in config.channels:
         values += channel.secrets()

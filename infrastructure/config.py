@@ -403,10 +403,23 @@ class AdminSettings(_Section):
     bearer_token: SecretStr | None = Field(None, validate_default=True)
     # /readyz and /metrics need the bearer token too (only when the surface is enabled).
     protect_probes: bool = True
+    # For dashboards: GET and HEAD only, so it can neither erase nor send.
+    read_only_token: SecretStr | None = None
 
     @property
     def guards_probes(self) -> bool:
         return self.enabled and self.protect_probes
+
+    @field_validator("read_only_token")
+    @classmethod
+    def _read_only_shape(cls, value: SecretStr | None, info: ValidationInfo):
+        if value is None or not value.get_secret_value():
+            return None
+        _long_enough(value)
+        token = info.data.get("bearer_token")
+        if token is not None and token.get_secret_value() == value.get_secret_value():
+            raise ValueError("must differ from bearer_token")
+        return value
 
     @field_validator("bearer_token")
     @classmethod
@@ -417,11 +430,15 @@ class AdminSettings(_Section):
                     "required when admin.enabled is true (or set WEWORKTOP_ADMIN_TOKEN)"
                 )
             return None
-        if len(value.get_secret_value()) < MIN_ADMIN_TOKEN_CHARS:
-            raise ValueError(
-                f"must be at least {MIN_ADMIN_TOKEN_CHARS} characters; use a long random value"
-            )
-        return value
+        return _long_enough(value)
+
+
+def _long_enough(token: SecretStr) -> SecretStr:
+    if len(token.get_secret_value()) < MIN_ADMIN_TOKEN_CHARS:
+        raise ValueError(
+            f"must be at least {MIN_ADMIN_TOKEN_CHARS} characters; use a long random value"
+        )
+    return token
 
 
 class LoggingSettings(_Section):

@@ -244,6 +244,7 @@ class Container(containers.DeclarativeContainer):
     admin = providers.Singleton(
         AdminSurface,
         bearer_token=providers.Callable(reveal, config.provided.admin.bearer_token),
+        read_only_token=providers.Callable(reveal, config.provided.admin.read_only_token),
         read_statistics=event_store.provided.statistics,
         more_routes=providers.Callable(
             joined,

@@ -21,6 +21,7 @@ SECRET_ENV = {
     ("image", "api_key"): ("WEWORKTOP_IMAGE_API_KEY",),
     ("speech", "api_key"): ("WEWORKTOP_SPEECH_API_KEY",),
     ("admin", "bearer_token"): ("WEWORKTOP_ADMIN_TOKEN",),
+    ("admin", "read_only_token"): ("WEWORKTOP_ADMIN_READ_ONLY_TOKEN",),
 }
 
 # The secret keys of each entry in these lists, and the prefix of their variables.

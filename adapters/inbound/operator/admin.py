@@ -31,7 +31,9 @@ ADMIN_PREFIX = "/admin"
 class BearerTokenGuard:
     """ASGI middleware: `Authorization: Bearer <token>` or 401, the token compared in
     constant time (the scheme name, as HTTP says, in any case). An address that keeps failing
-    is answered 429 for a while (`failures`, shared by every guard of one surface)."""
+    is answered 429 for a while (`failures`, shared by every guard of one surface). The
+    `read_only_token`, when there is one, opens GET and HEAD only (dashboards): anything else
+    with it is 403, so it can neither erase nor send."""
 
     def __init__(
         self,
@@ -39,11 +41,13 @@ class BearerTokenGuard:
         token: str,
         public_paths: Collection[str] = (),
         failures: FailedAttempts | None = None,
+        read_only_token: str | None = None,
     ):
         if not token:
             raise ValueError("the admin surface needs a bearer token")
         self._app = app
         self._expected = _digest(token.encode())
+        self._read_only = _digest(read_only_token.encode()) if read_only_token else None
         self._public = frozenset(public_paths)
         self._failures = failures or FailedAttempts()
 
@@ -63,10 +67,18 @@ class BearerTokenGuard:
             return
         presented = dict(scope["headers"]).get(b"authorization", b"")
         scheme, _, token = presented.strip().partition(b" ")
-        if scheme.lower() == b"bearer" and hmac.compare_digest(
-            _digest(token.strip()), self._expected
+        digest = _digest(token.strip()) if scheme.lower() == b"bearer" else b""
+        reads_only = self._read_only is not None and hmac.compare_digest(digest, self._read_only)
+        if hmac.compare_digest(digest, self._expected) or (
+            reads_only and scope["method"] in ("GET", "HEAD")
         ):
             await self._app(scope, receive, send)
+            return
+        if reads_only:
+            why = f"the read-only token cannot {scope['method']}"
+            self._refused(scope, client, 403, why)
+            refusal = PlainTextResponse("the read-only token can only read", status_code=403)
+            await refusal(scope, receive, send)
             return
         self._failures.failed(client)
         self._refused(scope, client, 401, "wrong bearer token" if presented else "no bearer token")
@@ -97,9 +109,12 @@ class AdminSurface:
         read_statistics: Callable[[], Awaitable[StoreStatistics]],
         more_routes: Sequence[BaseRoute] = (),
         public_paths: Collection[str] = (),
+        read_only_token: str | None = None,
     ):
-        """`public_paths` (full paths, e.g. "/admin/") are served without the token."""
+        """`public_paths` (full paths, e.g. "/admin/") are served without the token; the
+        `read_only_token` opens GET and HEAD only."""
         self._token = bearer_token
+        self._read_only_token = read_only_token
         self._read_statistics = read_statistics
         self._more_routes = list(more_routes)
         self._public_paths = public_paths
@@ -115,12 +130,18 @@ class AdminSurface:
             token=self._token,
             public_paths=self._public_paths,
             failures=self._failures,
+            read_only_token=self._read_only_token,
         )
         return Mount(ADMIN_PREFIX, routes=self.routes(), middleware=[guard])
 
     def guard(self) -> Middleware:
         """The same token check for routes outside /admin (readiness and metrics)."""
-        return Middleware(BearerTokenGuard, token=self._token, failures=self._failures)
+        return Middleware(
+            BearerTokenGuard,
+            token=self._token,
+            failures=self._failures,
+            read_only_token=self._read_only_token,
+        )
 
     async def stats(self, _: Request) -> JSONResponse:
         stats = await self._read_statistics()

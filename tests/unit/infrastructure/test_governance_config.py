@@ -4,6 +4,7 @@ start-up with the key named."""
 
 import pytest
 
+from infrastructure.app_factory import secrets_of
 from infrastructure.startup_notes import startup_notes
 from tests.unit.infrastructure.test_channel_config import channels_of, several
 from tests.unit.infrastructure.test_config import error_of, parse
@@ -63,3 +64,42 @@ def test_quota_is_a_rule_key_that_an_entry_overrides():
 )
 def test_a_quota_key_of_the_wrong_type_stops_start_up_naming_it(quota, key):
     assert error_of(quota=quota).startswith(f"config.json: services.weworktop.{key}: ")
+
+
+ADMIN = "admin-token-0123456789abcdef"
+
+
+def admin(**keys):
+    raw = several()
+    raw["admin"] = {"enabled": True, "bearer_token": ADMIN, **keys}
+    return raw
+
+
+def test_a_read_only_token_is_a_secret_from_the_file_or_the_environment():
+    config, _ = parse(raw=admin(read_only_token="dashboard-token-0123456789"))
+    assert config.admin.read_only_token.get_secret_value() == "dashboard-token-0123456789"
+    assert "dashboard-token-0123456789" in secrets_of(config)
+    from_env, _ = parse(
+        raw=admin(), environ={"WEWORKTOP_ADMIN_READ_ONLY_TOKEN": "from-the-environment-123"}
+    )
+    assert from_env.admin.read_only_token.get_secret_value() == "from-the-environment-123"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [("short", "must be at least 16 characters"), (ADMIN, "must differ from bearer_token")],
+)
+def test_a_weak_or_repeated_read_only_token_stops_start_up(token, message):
+    assert error_of(raw=admin(read_only_token=token)) == (
+        f"config.json: admin.read_only_token: {message}"
+        + ("; use a long random value" if token == "short" else "")
+    )
+
+
+def test_retention_days_and_prices_are_checked_too():
+    assert error_of(raw=several() | {"storage": {"retention_days": 0}}).startswith(
+        "config.json: storage.retention_days: "
+    )
+    assert error_of(raw=several() | {"llm": {"price": {"input_per_1k": "cheap"}}}).startswith(
+        "config.json: llm.price.input_per_1k: "
+    )
