@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from adapters.outbound.persistence.sqlalchemy_engine import build_engine
 from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
@@ -28,3 +28,12 @@ async def migrated_store(url: str) -> AsyncIterator[SqlAlchemyEventStore]:
     await migrate(engine)
     yield SqlAlchemyEventStore(engine)
     await engine.dispose()
+
+
+def emptied_now(url: str) -> str:
+    """As `emptied`, for synchronous tests (the end-to-end ones)."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(ALL_TABLES)}"))
+    engine.dispose()
+    return url
