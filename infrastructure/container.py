@@ -52,7 +52,7 @@ from infrastructure.app_channel_container import AppChannelContainer
 from infrastructure.channel_models import chat_models, image_models, speech_models
 from infrastructure.channel_settings import AppChannelSettings
 from infrastructure.config import AppConfig
-from infrastructure.logging_setup import redact_also, redacted
+from infrastructure.logging_setup import redact_also, secrets_masked
 from infrastructure.secrets import reveal
 from infrastructure.token_redaction import TokenRedactingCache
 
@@ -223,7 +223,7 @@ class Container(containers.DeclarativeContainer):
         MembersApi, providers.Singleton(EraseMember, store=event_store, clock=clock)
     )
     export_api = providers.Singleton(
-        ExportApi, reads=event_store, mask=providers.Object(redacted), clock=clock
+        ExportApi, reads=event_store, mask=providers.Object(secrets_masked), clock=clock
     )
     send_api = providers.Singleton(
         SendApi,

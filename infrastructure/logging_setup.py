@@ -83,9 +83,14 @@ class SecretRedactor(logging.Filter):
         # Longest first, so a secret that contains another is removed whole.
         return tuple(sorted({*self._configured, *self._learnt}, key=len, reverse=True))
 
-    def redact(self, text: str) -> str:
+    def without_secrets(self, text: str) -> str:
+        """`text` with each known secret's value replaced, and nothing else changed."""
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        return text
+
+    def redact(self, text: str) -> str:
+        text = self.without_secrets(text)
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
         return text
@@ -209,9 +214,10 @@ def redact_also(secret: str) -> None:
         _active.add(secret)
 
 
-def redacted(text: str) -> str:
-    """`text` as the redactor in use would log it (the audit export masks with it)."""
-    return text if _active is None else _active.redact(text)
+def secrets_masked(text: str) -> str:
+    """`text` without the value of any secret or access token the redactor in use knows.
+    The audit export masks with it: exact values only, so its JSON stays JSON."""
+    return text if _active is None else _active.without_secrets(text)
 
 
 class MessageTag(logging.Filter):

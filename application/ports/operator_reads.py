@@ -28,9 +28,18 @@ class ReceivedEntry:
 
 
 @dataclass(frozen=True)
-class StoredEvent:
+class RecordedEvent:
+    """An event as the store holds it, for the audit export: its fields as recorded (JSON,
+    in the schema version it was written in), not as today's classes would read them."""
+
     position: int  # in the log's global order
-    event: Event
+    event_type: str
+    stream_id: str
+    version: int
+    conversation_id: str
+    occurred_at: float
+    schema_version: int
+    data: str  # a JSON object
 
 
 class OperatorReads(Protocol):
@@ -58,7 +67,7 @@ class OperatorReads(Protocol):
 
     async def events_between(
         self, since: float, until: float, after_position: int, limit: int
-    ) -> list[StoredEvent]:
+    ) -> list[RecordedEvent]:
         """Up to `limit` events recorded at `since` or later and before `until` (epoch
         seconds), after `after_position`, in log order: a page of an export."""
 

@@ -4,6 +4,7 @@ oldest first in bounded batches or by stream, leaving facts and totals."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -123,8 +124,14 @@ class GovernanceStoreContract:
         assert await store.events_between(since, until, rest[-1].position, 4) == []
         found = first + rest
         assert [p.position for p in found] == sorted(p.position for p in found)
-        assert {p.event.stream_id for p in found} == {f"{HR}/msg:1", f"{HR}/msg:2"}
-        assert found[1].event == (await store.read_stream(f"{HR}/msg:1"))[1]
+        assert {p.stream_id for p in found} == {f"{HR}/msg:1", f"{HR}/msg:2"}
+        cost = found[1]
+        assert (cost.event_type, cost.version, cost.schema_version) == ("ModelUsed", 2, 1)
+        assert cost.occurred_at == DAY_1 + 86400
+        assert json.loads(cost.data)["usage"] == {
+            "tokens_in": 1, "tokens_out": 1, "estimated": False, "pictures": 0,
+            "audio_seconds": 0.0,
+        }
 
     async def test_announcements_are_listed_newest_first_with_their_recipients(self, store):
         for key in ("digest-1", "digest-2", "digest-3"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from adapters.outbound.persistence.event_serialization import to_row
 from application.ports.event_store import ConcurrencyConflict
-from application.ports.operator_reads import ReceivedEntry, StoredEvent, StoreStatistics
+from application.ports.operator_reads import ReceivedEntry, RecordedEvent, StoreStatistics
 from application.ports.usage import UsageRow
 from application.ports.work_queue import PendingMessage
 from domain.events import (
@@ -180,9 +181,9 @@ class InMemoryEventStore:
 
     async def events_between(
         self, since: float, until: float, after_position: int, limit: int
-    ) -> list[StoredEvent]:
+    ) -> list[RecordedEvent]:
         found = [
-            StoredEvent(position, event)
+            RecordedEvent(position=position, **to_row(event))
             for position, event in enumerate(self.log, start=1)
             if position > after_position and since <= event.occurred_at < until
         ]

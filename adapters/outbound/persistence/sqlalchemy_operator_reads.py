@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.persistence.event_serialization import from_row
 from adapters.outbound.persistence.sqlalchemy_schema import events, metadata, received_messages
-from application.ports.operator_reads import ReceivedEntry, StoredEvent
+from application.ports.operator_reads import ReceivedEntry, RecordedEvent
 from domain.events import Event, MessageReceived
 from domain.messages import conversation_prefix
 
@@ -141,7 +141,7 @@ class OperatorReads:
 
     async def events_between(
         self, since: float, until: float, after_position: int, limit: int
-    ) -> list[StoredEvent]:
+    ) -> list[RecordedEvent]:
         # Walks the primary key on from `after_position`: one page in memory at a time,
         # however long the range (rows outside it are passed over by the database).
         query = (
@@ -156,7 +156,13 @@ class OperatorReads:
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [StoredEvent(row.position, from_row(row)) for row in rows]
+        return [
+            RecordedEvent(
+                row.position, row.event_type, row.stream_id, row.version, row.conversation_id,
+                row.occurred_at, row.schema_version, row.data,
+            )
+            for row in rows
+        ]
 
     async def delivery_problems(self, limit: int) -> list[Event]:
         query = (
