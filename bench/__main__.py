@@ -1,7 +1,7 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default) and print one table.
 
-Names: intake, crypto, history, reply, memory, tokens. Each benchmark starts its own servers
-on 127.0.0.1 in a fresh temporary folder and stops them before the next one begins.
+Names: intake, crypto, history, reply, memory, tokens, usage, export. Each benchmark starts its
+own servers on 127.0.0.1 in a fresh temporary folder and stops them before the next one begins.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import crypto_path, history, intake, memory, reply_latency, token_fetches
+from bench import crypto_path, governance, history, intake, memory, reply_latency, token_fetches
 from bench.report import Figure, machine, table
 
 BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
     "reply": reply_latency.run,
     "memory": memory.run,
     "tokens": token_fetches.run,
+    "usage": governance.run_projection,
+    "export": governance.run_export,
 }
 
 
