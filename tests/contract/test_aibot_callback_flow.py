@@ -106,7 +106,7 @@ def test_a_stream_is_assembled_across_refresh_callbacks(quick):
     assert len(set(contents)) > 3, "the answer was seen growing, not only at the end"
     assert contents[-1] == ANSWER
     assert stored_event_types(quick.database, "aibot:default/msg:M1") == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     assert quick.responses.posted == []
 
@@ -136,5 +136,5 @@ def test_an_answer_slower_than_the_stream_arrives_once_through_response_url(late
     assert posted.response_code == "rc-M3"
     assert posted.body == {"msgtype": "markdown", "markdown": {"content": ANSWER}}
     assert stored_event_types(late.database, "aibot:default/msg:M3") == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]

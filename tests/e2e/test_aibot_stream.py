@@ -64,7 +64,7 @@ def test_a_group_mention_is_answered_by_one_growing_stream_exactly_once(world, f
     assert retry["stream"]["id"] == "AIBOT-E2E-1" and again == [final]
     assert [r["stream"] for r in model.requests] == [True]
     assert stored_event_types(database, "aibot:default/msg:AIBOT-E2E-1") == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     figures(
         f"refreshes={len(contents)}, distinct contents={len(set(contents))}, "
