@@ -1,13 +1,13 @@
-"""7. The usage projection's cost, and 8. the audit export of 100,000 events.
+"""9. The usage projection's cost, and 10. the audit export of 100,000 events.
 
-7: a callback's acknowledgement writes only MessageReceived, so the projection costs intake
+9: a callback's acknowledgement writes only MessageReceived, so the projection costs intake
 nothing there; it is written with the answer (ModelUsed beside AnswerComposed, one upsert of
 usage_totals in the same transaction). Measured: recording one answered message the way the
 service does (received; used + answer; part sent; delivered: four commits) on the real
 SqlAlchemyEventStore over SQLite, against the same without ModelUsed and its upsert, the
 two alternating message by message in one run.
 
-8: GET /admin/api/export of 100,000 events from the real service (`python app.py`, admin on,
+10: GET /admin/api/export of 100,000 events from the real service (`python app.py`, admin on,
 SQLite), read to the end over HTTP; baseline: the same rows read straight from the SQLite file
 with the sqlite3 module and written as one JSON line each, the floor of any export. The
 service's resident memory is sampled during the download: it must not grow with the range.
@@ -80,7 +80,7 @@ async def _projection(workdir: Path) -> list[Figure]:
     ours, base = (statistics.median(times[v]) * 1e3 for v in ("with", "without"))
     return [
         Figure(
-            "7 usage", "record one answered message (4 commits), median", ours, base,
+            "9 usage", "record one answered message (4 commits), median", ours, base,
             "without ModelUsed and its upsert", "ms", f"ratio ≤ {PROJECTION_TARGET}",
             ours <= PROJECTION_TARGET * base,
         )
@@ -136,12 +136,12 @@ def run_export(workdir: Path) -> list[Figure]:
     growth = peak.most - before
     return [
         Figure(
-            "8 export", f"{EXPORTED:,} events as JSON lines over HTTP", seconds, baseline,
+            "10 export", f"{EXPORTED:,} events as JSON lines over HTTP", seconds, baseline,
             "raw SELECT + json.dumps", "s", f"ratio ≤ {EXPORT_RATIO_TARGET}",
             seconds <= EXPORT_RATIO_TARGET * baseline,
         ),
         Figure(
-            "8 export", "service RSS growth while exporting", growth, before,
+            "10 export", "service RSS growth while exporting", growth, before,
             "RSS before", "MiB", f"< {EXPORT_RSS_TARGET_MIB} MiB",
             growth < EXPORT_RSS_TARGET_MIB,
         ),

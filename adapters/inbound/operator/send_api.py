@@ -29,6 +29,7 @@ from application.operator.operator_view import OperatorStore
 from application.pipeline.channel import UnknownChannel
 from application.ports.wecom import Recipients
 from domain.announcements import FAILED, SENDING, SENT, AnnouncementOutcome, announcement_outcome
+from domain.user_ids import is_user_id
 
 _KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_BODY = 64 * 1024
@@ -151,7 +152,7 @@ def _listed(body: dict, name: str, kind: type, most: int) -> tuple:
         isinstance(values, list)
         and len(values) <= most
         and all(
-            type(value) is kind and (0 < len(value) <= 64 if kind is str else value > 0)
+            type(value) is kind and (is_user_id(value) if kind is str else value > 0)
             for value in values
         )
     )

@@ -24,7 +24,7 @@ _KEYS = {  # by USAGE_GROUPINGS
 
 
 def create_usage_totals(conn: Connection) -> None:
-    """Migration 3. Nothing to fill: ModelUsed events begin with this version."""
+    """Migration 4. Nothing to fill: ModelUsed events begin with this version."""
     metadata.create_all(conn, tables=[usage_totals])
 
 

@@ -83,6 +83,8 @@ async def test_wecoms_refusal_is_502_and_listed_for_the_operator(client, wecom):
         ({"idempotency_key": "with space"}, 400, "idempotency_key must be"),
         ({"to_users": [], "to_departments": []}, 400, "name at least one recipient"),
         ({"to_users": "zhangsan"}, 400, "to_users must be a list"),
+        ({"to_users": ["@all"]}, 400, "to_users must be a list"),
+        ({"to_users": ["zhangsan|lisi"]}, 400, "to_users must be a list"),
         ({"to_departments": ["研发"]}, 400, "to_departments must be a list"),
         ({"to_tags": [True]}, 400, "to_tags must be a list"),
         ({"msgtype": "image"}, 400, 'msgtype must be "text" or "markdown"'),

@@ -66,7 +66,7 @@ async def test_a_composed_reply_that_keeps_failing_to_go_out_ends_in_delivery_fa
 
     assert len(sent) == 3
     assert service.event_types(message) == [
-        "MessageReceived", "AnswerComposed", "DeliveryFailed"
+        "MessageReceived", "ModelUsed", "AnswerComposed", "DeliveryFailed"
     ]
     [failed] = events_named(service, "DeliveryFailed")
     assert (failed.index, failed.reason) == (0, "handling failed 3 times; given up")
@@ -82,7 +82,7 @@ async def test_failures_while_the_store_does_not_answer_are_not_held_against_the
     service.wecom.send_text = broken
     await service.say(message)
     await sweeps(service, 5)
-    assert service.event_types(message) == ["MessageReceived", "AnswerComposed"]
+    assert service.event_types(message) == ["MessageReceived", "ModelUsed", "AnswerComposed"]
 
     service.store.unreachable = False
     service.wecom.send_text = real_send
