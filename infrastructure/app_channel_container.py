@@ -73,3 +73,5 @@ class AppChannelContainer(containers.DeclarativeContainer):
         telemetry=shared.telemetry,
         channel=parts.name,
     )
+    routes = callback.provided.routes.call(settings.provided.callback_path)
+    link = providers.Object(None)  # WeCom calls this channel: no long connection
