@@ -108,6 +108,7 @@ class WebSocketAiBotLink:
         on_up: Callable[[], Awaitable[object]] | None = None,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        refused_retry_seconds: float = REFUSED_RETRY_SECONDS,
     ):
         self._channel = channel
         self._url = ws_url
@@ -125,6 +126,7 @@ class WebSocketAiBotLink:
         self._on_up = on_up
         self._clock = clock
         self._jitter = jitter
+        self._refused_retry = refused_retry_seconds
         self._state, self._since, self._last_error = STOPPED, clock(), None
         self._connection: AiBotConnection | None = None
         self._inbound: asyncio.Queue[Incoming] = asyncio.Queue(INBOUND_CAPACITY)
@@ -214,7 +216,7 @@ class WebSocketAiBotLink:
                     await self._replaced()
                     return
                 if outcome == _REFUSED:
-                    await self._pause(REFUSED_RETRY_SECONDS)
+                    await self._pause(self._refused_retry)
                     continue
                 if outcome == _LOST:
                     failures = 0  # it was up: start again from the shortest wait
