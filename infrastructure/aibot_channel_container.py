@@ -78,4 +78,6 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
         channel=parts.name,
     )
     routes = callback.provided.routes.call(settings.provided.callback_path)
-    link = providers.Object(None)  # WeCom calls this channel: no long connection
+    # WeCom calls this channel: no long connection.
+    link = providers.Object(None)
+    link_holder = providers.Object(None)

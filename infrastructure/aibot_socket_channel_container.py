@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from adapters.inbound.wecom_aibot.aibot_link_holder import AiBotLinkHolder
 from adapters.inbound.wecom_aibot.websocket_aibot_link import WebSocketAiBotLink
 from application.channels.aibot.aibot_channel import AiBotChannel
 from application.channels.aibot.deliver_socket_reply import DeliverSocketReply
@@ -38,8 +39,12 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
         group_memory=parts.rules.provided.group_memory,
     )
     record_feedback = providers.Singleton(RecordFeedback, parts.name, shared.event_store)
-    link = providers.Singleton(
-        WebSocketAiBotLink,
+    # The channel answers through the link; the holder keeps its connection and feeds what
+    # comes in to the pipeline (apart, so that neither needs the other to be built).
+    link = providers.Singleton(WebSocketAiBotLink, parts.name, shared.telemetry, shared.clock)
+    link_holder = providers.Singleton(
+        AiBotLinkHolder,
+        link=link,
         channel=parts.name,
         ws_url=settings.provided.ws_url,
         bot_id=settings.provided.bot_id,
@@ -52,7 +57,6 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
         record_feedback=record_feedback,
         telemetry=shared.telemetry,
         on_up=shared.scheduler.provided.resume_pending,
-        clock=shared.clock,
         jitter=shared.jitter,
     )
     channel = providers.Singleton(

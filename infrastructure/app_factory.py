@@ -72,9 +72,9 @@ def build_app(container: Container) -> Starlette:
         retention = None
         if config.storage.retention_days:
             retention = asyncio.create_task(container.retention().run_daily())
-        links = container.links()
-        for link in links.values():
-            link.start()
+        holders = container.link_holders()
+        for holder in holders:
+            holder.start()
         log.info(
             "weworktop ready: %d channel(s), store %s, model %s%s",
             len(config.channels),
@@ -90,8 +90,8 @@ def build_app(container: Container) -> Starlette:
             # Answers in flight finish over the links first; then the links let go of the
             # bots, so a standby instance takes them over at once.
             await scheduler.close()
-            for link in links.values():
-                await link.close()
+            for holder in holders:
+                await holder.close()
             await container.wecom_http().aclose()
             await container.llm_http().aclose()
             await container.image_http().aclose()

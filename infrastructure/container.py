@@ -128,14 +128,16 @@ def name_directories(config: AppConfig, built: dict[str, object]) -> dict[str, o
     }
 
 
-def links_of(built: dict[str, object]) -> dict[str, object]:
-    """Each bot's long connection, by channel, for the channels that have one."""
-    links = {name: container.link() for name, container in built.items()}
-    return {name: link for name, link in links.items() if link is not None}
+def link_holders(built: dict[str, object]) -> list[object]:
+    """What keeps each bot's long connection, for the channels that have one."""
+    holders = [container.link_holder() for container in built.values()]
+    return [holder for holder in holders if holder is not None]
 
 
 def link_statuses(built: dict[str, object]) -> dict[str, object]:
-    return {name: link.status for name, link in links_of(built).items()}
+    """Each bot's long-connection state reader, by channel, for the channels that have one."""
+    links = {name: container.link() for name, container in built.items()}
+    return {name: link.status for name, link in links.items() if link is not None}
 
 
 class Container(containers.DeclarativeContainer):
@@ -216,7 +218,7 @@ class Container(containers.DeclarativeContainer):
         telemetry=telemetry,
     )
 
-    links = providers.Singleton(links_of, channel_containers)
+    link_holders = providers.Singleton(link_holders, channel_containers)
     readiness = providers.Singleton(
         Readiness,
         ping_store=event_store.provided.ping,

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters.inbound.wecom_aibot.websocket_aibot_link import INBOUND_CAPACITY, WebSocketAiBotLink
+from adapters.inbound.wecom_aibot.aibot_link_holder import INBOUND_CAPACITY, AiBotLinkHolder
+from adapters.inbound.wecom_aibot.websocket_aibot_link import WebSocketAiBotLink
 from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
 from application.channels.aibot.record_feedback import Feedback
 from application.ports.aibot_link import CONNECTED, REFUSED, REPLACED, STANDBY, LinkDown
@@ -62,18 +63,20 @@ class World:
         self.leases = InMemoryLeaseStore()
         self.intake = Intake()
         self.telemetry = PrometheusTelemetry()
-        self.links: list[WebSocketAiBotLink] = []
+        self.holders: dict[WebSocketAiBotLink, AiBotLinkHolder] = {}
 
     def link(self, owner: str = "p1", secret: str | None = None, **options) -> WebSocketAiBotLink:
-        link = WebSocketAiBotLink(
-            channel=BOT, ws_url=self.ws_url, bot_id=self.bot.bot_id,
+        """The link of one more process serving the bot, and its holder started."""
+        link = WebSocketAiBotLink(BOT, self.telemetry)
+        holder = AiBotLinkHolder(
+            link=link, channel=BOT, ws_url=self.ws_url, bot_id=self.bot.bot_id,
             secret=self.bot.secret if secret is None else secret,
             heartbeat_seconds=HEARTBEAT, leases=self.leases, owner=owner, lease_seconds=3,
             accept=self.intake.accept, record_feedback=self.intake.record_feedback,
             telemetry=self.telemetry, **options,
         )
-        link.start()
-        self.links.append(link)
+        holder.start()
+        self.holders[link] = holder
         return link
 
     async def emulate(self, work):
@@ -93,8 +96,8 @@ async def world():
     with serve(wecom.app) as base_url:
         world = World(wecom, base_url.replace("http://", "ws://") + "/")
         yield world
-        for link in world.links:
-            await link.close()
+        for holder in world.holders.values():
+            await holder.close()
         assert world.bots.violations == []
 
 
@@ -216,7 +219,7 @@ async def test_one_process_holds_the_link_and_a_standby_takes_over(world):
     assert standby.status().state == STANDBY and world.bots.subscribes(world.bot) == 1
 
     started = time.monotonic()
-    await holder.close()  # a clean stop lets go of the lease: no waiting for it to run out
+    await world.holders[holder].close()  # a clean stop lets go of the lease at once
     await eventually(standby.is_up, what="the standby's takeover")
     assert time.monotonic() - started < 3
     await world.say("接手之后")
@@ -230,7 +233,7 @@ async def test_a_standby_takes_over_from_a_holder_that_died_within_lease_seconds
     await asyncio.sleep(0.3)
     assert second.status().state == STANDBY
     # The holder dies without a word: its tasks stop, its lease and socket are left behind.
-    for task in first._tasks:
+    for task in world.holders[first]._tasks:
         task.cancel()
     started = time.monotonic()
     await eventually(second.is_up, timeout=5, what="the takeover")
@@ -271,7 +274,7 @@ async def test_a_flood_of_frames_waits_for_the_store_instead_of_filling_memory(w
     sending = asyncio.gather(*(world.emulate(push) for push in pushes))
     peak = 0
     while len(world.intake.messages) < flood:
-        peak = max(peak, link._inbound.qsize())
+        peak = max(peak, world.holders[link]._inbound.qsize())
         await asyncio.sleep(0.01)
     await sending
     assert peak <= INBOUND_CAPACITY
