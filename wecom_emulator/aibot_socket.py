@@ -137,6 +137,9 @@ class AiBotSocket:
         self._violations: list[str] = []
         self._subscribes: Counter[str] = Counter()
         self._pushed: dict[str, tuple[AiBot, dict[str, Any]]] = {}
+        # msgids unique across runs too: a store kept between runs must not take a new
+        # message for one it has seen.
+        self._run = secrets.token_hex(3)
         self._msgids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -169,7 +172,7 @@ class AiBotSocket:
         msgid: str | None = None,
     ) -> str:
         """A member's text message to the bot (a group @-mention with `chat_id`); its msgid."""
-        msgid = msgid or f"emu-msg-{next(self._msgids)}"
+        msgid = msgid or f"emu-{self._run}-{next(self._msgids)}"
         body = text_message(bot.bot_id, user, content, msgid, chat_id)
         with self._lock:
             self._pushed[msgid] = (bot, body)
