@@ -260,7 +260,8 @@ class AiBotLinkHolder:
 
     def _down(self, why: str) -> None:
         self._link.detach(why)
-        log.warning("AI bot %s: the long connection is down: %s", self._channel, why)
+        level = logging.INFO if self._closing.is_set() else logging.WARNING
+        log.log(level, "AI bot %s: the long connection is down: %s", self._channel, why)
 
     # --- the lease ---------------------------------------------------------------------------
 

@@ -3,12 +3,15 @@ instead of callback keys, its own defaults, its secret from the environment, and
 line for each mistake."""
 
 import copy
+import logging
 
 import pytest
 
 from infrastructure.app_factory import secrets_of
 from infrastructure.channel_settings import AiBotChannelSettings, AiBotSocketChannelSettings
 from infrastructure.config import ConfigError, parse_config
+from infrastructure.logging_setup import configure_logging
+from tests.unit.infrastructure.test_redaction import restore_logging  # noqa: F401 (fixture)
 
 BOT_SECRET = "bot-secret-from-the-admin-page"
 TEAM = {"name": "team", "mode": "websocket", "bot_id": "aib-team-01", "secret": BOT_SECRET}
@@ -97,3 +100,13 @@ def test_each_mistake_is_one_line_naming_the_key(bot, expected):
 def test_two_entries_for_one_bot_would_kick_each_other_off():
     message = error_of(config_with(TEAM, {**TEAM, "name": "team2"}))
     assert "two aibots have bot_id 'aib-team-01'" in message
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_at_debug_level_the_websocket_library_never_logs_a_frame(capsys):
+    configure_logging([], level="DEBUG")
+    frame = '{"cmd": "aibot_subscribe", "body": {"secret": "s3cret-of-the-bot"}}'
+    logging.getLogger("websockets.client").debug("> TEXT %s", frame)
+    logging.getLogger("weworktop.test").debug("the service's own debug line")
+    err = capsys.readouterr().err
+    assert "s3cret-of-the-bot" not in err and "the service's own debug line" in err
