@@ -4,6 +4,7 @@ came in over its connection, remembers every frame and message it took, fails on
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.ports.aibot_link import CONNECTED, CONNECTING, LinkDown, LinkStatus
@@ -27,6 +28,9 @@ class FakeAiBotLink:
         self.markdown: list[tuple[str, str]] = []  # (chat_id, content)
         self._req_ids: set[str] = set()
         self._failures: deque[DeliveryError] = deque()
+        # Awaited after each finishing frame is taken: what happens between a frame and its
+        # record.
+        self.after_finish: Callable[[], Awaitable[None]] | None = None
 
     def came_in(self, req_id: str) -> None:
         """`req_id` arrived over the current connection."""
@@ -54,6 +58,8 @@ class FakeAiBotLink:
     ) -> None:
         self._take()
         self.frames.append(Frame(req_id, stream_id, content, finish, feedback_id))
+        if finish and self.after_finish is not None:
+            await self.after_finish()
 
     async def respond_welcome(self, req_id: str, content: str) -> None:
         self._take()

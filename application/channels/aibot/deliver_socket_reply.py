@@ -23,12 +23,13 @@ from collections.abc import Callable
 from application.channels.aibot.stream_board import StreamTiming
 from application.pipeline.postponed import Postponed
 from application.ports.aibot_link import AiBotLink, LinkDown
-from application.ports.event_store import EventStore
+from application.ports.event_store import ConcurrencyConflict, EventStore
 from application.ports.wecom import DeliveryError
 from domain.delivery_policy import retry_delay, should_give_up
 from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,
+    Event,
     ImageComposed,
     ReplyDelivered,
     ReplyPartSent,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 WELCOME_SECONDS = 5.0
 # How often a reply waiting for the link looks again, besides when the link comes back.
 LINK_WAIT_SECONDS = 5.0
+_ATTEMPTS = 3
 
 
 class DeliverSocketReply:
@@ -78,10 +80,26 @@ class DeliverSocketReply:
                 await self._send(progress, index, part)
             except DeliveryError as err:
                 return await self._not_taken(progress, index, err)
-            await self._store.append([progress.record(ReplyPartSent, index=index)])
-        await self._store.append([progress.record(ReplyDelivered)])
+            progress = await self._record(progress, ReplyPartSent, index=index)
+        await self._record(progress, ReplyDelivered)
         log.info("answered %s over the long connection", progress.reply.stream_id)
         return None
+
+    async def _record(
+        self, progress: MessageProgress, event_type: type[Event], **fields: object
+    ) -> MessageProgress:
+        """Appends the message's next event. The worker holds the conversation's lease, so the
+        only other writer is a member's rating (FeedbackGiven), which may land between a
+        frame and its record: then the stream is read again and the event recorded after it
+        (what happened is still true); never is a part sent again for it."""
+        for _ in range(_ATTEMPTS):
+            try:
+                await self._store.append([progress.record(event_type, **fields)])
+                return progress
+            except ConcurrencyConflict:
+                events = await self._store.read_stream(progress.received.stream_id)
+                progress = MessageProgress.from_events(events)
+        raise ConcurrencyConflict(f"{progress.received.stream_id} kept changing")
 
     async def _send(self, progress: MessageProgress, index: int, part: str) -> None:
         received = progress.received
@@ -125,11 +143,10 @@ class DeliverSocketReply:
         delay = 0.0 if isinstance(err, LinkDown) else retry_delay(
             progress.postponements, self._jitter()
         )
-        postponed = progress.record(
-            DeliveryPostponed, index=index, reason=err.reason, retry_at=now + delay,
+        await self._record(
+            progress, DeliveryPostponed, index=index, reason=err.reason, retry_at=now + delay,
             errcode=err.errcode,
         )
-        await self._store.append([postponed])
         log.warning("%s postponed: %s", where, err.reason)
         return Postponed(now + max(delay, LINK_WAIT_SECONDS))
 
@@ -137,6 +154,5 @@ class DeliverSocketReply:
         self, progress: MessageProgress, index: int, reason: str, errcode: int | None = None
     ) -> None:
         log.warning("AI bot reply %s not delivered: %s", progress.reply.stream_id, reason)
-        failed = progress.record(DeliveryFailed, index=index, reason=reason, errcode=errcode)
-        await self._store.append([failed])
+        await self._record(progress, DeliveryFailed, index=index, reason=reason, errcode=errcode)
         return None

@@ -266,3 +266,20 @@ async def test_feedback_is_recorded_on_the_answered_message_once():
         f"{BOT}/msg:M1", "bad", "不够详细", (2,),
     )
     assert world.types(text(""))[-2:] == ["ReplyDelivered", "FeedbackGiven"]
+
+
+async def test_feedback_between_the_finishing_frame_and_its_record_sends_nothing_twice():
+    world = SocketWorld("答案")
+    feedback = Feedback("M1", "zhangsan", "good", wecom_msg_id="FB1")
+
+    async def rated_at_once() -> None:
+        assert await world.record_feedback(feedback)
+
+    world.link.after_finish = rated_at_once
+    await world.say(text("问"))
+    await world.scheduler.idle()
+
+    assert len(world.link.finished("M1")) == 1 and world.link.markdown == []
+    assert world.types(text("")) == [
+        "MessageReceived", "AnswerComposed", "FeedbackGiven", "ReplyPartSent", "ReplyDelivered",
+    ]
