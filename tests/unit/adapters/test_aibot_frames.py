@@ -1,5 +1,5 @@
 """Reading the long connection's frames as WeCom's SDK defines them, and refusing everything
-else with a reason that never quotes the frame."""
+else with a reason that never quotes the frame; and the wait before dialling again."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from adapters.inbound.wecom_aibot.aibot_frames import (
     request,
     stream_body,
 )
+from adapters.inbound.wecom_aibot.aibot_link_holder import reconnect_delay
 
 BOT = "aibot:team"
 
@@ -130,3 +131,8 @@ def test_frames_out_have_the_sdks_shape():
         "chatid": "zhangsan", "msgtype": "markdown", "markdown": {"content": "**hi**"},
     }
     assert json.loads(request("ping", "ping_1")) == {"cmd": "ping", "headers": {"req_id": "ping_1"}}
+
+
+def test_reconnecting_waits_one_second_doubling_to_a_minute_spread_by_jitter():
+    assert [reconnect_delay(n, 1.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert [reconnect_delay(n, 0.0) for n in (0, 6)] == [0.8, 48.0]
