@@ -4,6 +4,8 @@ frames, and the bot's own messages for what a stream cannot carry."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from dependency_injector import containers, providers
 
 from adapters.inbound.wecom_aibot.aibot_link_holder import AiBotLinkHolder
@@ -39,6 +41,10 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
         group_memory=parts.rules.provided.group_memory,
     )
     record_feedback = providers.Singleton(RecordFeedback, parts.name, shared.event_store)
+    # Once connected: answers that waited for the link go at once, not at their next look.
+    link_up = providers.Callable(
+        partial, shared.scheduler.provided.resume_pending, waiting_too=True
+    )
     # The channel answers through the link; the holder keeps its connection and feeds what
     # comes in to the pipeline (apart, so that neither needs the other to be built).
     link = providers.Singleton(WebSocketAiBotLink, parts.name, shared.telemetry, shared.clock)
@@ -56,7 +62,7 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
         accept=accept,
         record_feedback=record_feedback,
         telemetry=shared.telemetry,
-        on_up=shared.scheduler.provided.resume_pending,
+        on_up=link_up,
         jitter=shared.jitter,
     )
     channel = providers.Singleton(

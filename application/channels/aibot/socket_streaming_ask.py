@@ -10,7 +10,7 @@ from application.channels.aibot.stream_board import StreamTiming
 from application.channels.aibot.stream_frames import FRAME_GAP_SECONDS, StreamFrames
 from application.pipeline.ask_with_memory import AskWithMemory
 from application.ports.aibot_link import AiBotLink
-from domain.aibot_text import live_content, visible_text
+from domain.aibot_text import LiveAnswer, visible_text
 from domain.events import MessageReceived
 
 
@@ -50,12 +50,16 @@ class SocketStreamingAsk:
             clock=self._clock,
         )
 
-        def show(answer_so_far: str) -> None:
-            frames.show(live_content(prefix + visible_text(answer_so_far, self._show_thinking)))
+        live = LiveAnswer(prefix, self._show_thinking)
+
+        def show(piece: str) -> None:
+            content = live.add(piece)
+            if content is not None:
+                frames.show(content)
 
         frames.start()
         try:
-            answer = await self._ask(received, prompt, on_text=show)
+            answer = await self._ask(received, prompt, on_piece=show)
         finally:
             await frames.stop()
         return visible_text(answer, self._show_thinking)

@@ -67,6 +67,8 @@ class SocketWorld:
         self.scheduler = container.scheduler()
         self.accept = bot.accept()
         self.record_feedback = bot.record_feedback()
+        # What the link's holder calls once it is connected again.
+        self.holder_on_up = bot.link_up()
 
     async def say(self, message: InboundMessage) -> bool:
         if self.link.up:
@@ -80,7 +82,7 @@ class SocketWorld:
     async def link_back(self) -> None:
         """The link is up again, on a new connection: waiting answers are looked at."""
         self.link.up = True
-        await self.scheduler.resume_pending()
+        await self.holder_on_up()
         await self.scheduler.idle()
 
     def types(self, message: InboundMessage) -> list[str]:
