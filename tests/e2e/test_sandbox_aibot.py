@@ -34,18 +34,21 @@ def test_a_question_to_the_bot_is_answered_by_one_bubble_that_grows(sandbox, fig
     wait_until(lambda: link_state(sandbox) == "connected", what="the bot's link")
     chat = f"{LIVE}/private:zhangsan"
     mine = sandbox.send("zhangsan", chat, "机器人你好")
+    final = "（离线模型）你说：机器人你好\n我记得之前的 0 条消息。"
     seen: list[str] = []
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and sandbox.bubble(mine["id"])["status"] != "answered":
+    while time.monotonic() < deadline and final not in seen:
         for reply in sandbox.replies(chat)[-1:]:
             if reply["text"] not in seen:
                 seen.append(reply["text"])
-        time.sleep(0.03)
+        time.sleep(0.01)
 
     [reply] = sandbox.replies(chat)
-    assert reply["text"] == "（离线模型）你说：机器人你好\n我记得之前的 0 条消息。"
-    assert seen[-1] == reply["text"] and len(seen) >= 2, "seen growing, then finished"
-    assert all(b.startswith(a) for a, b in zip(seen, seen[1:], strict=False))
+    assert reply["text"] == final
+    assert sandbox.settled(mine["id"])["status"] == "answered"
+    growing = [text for text in seen if text != final]
+    assert growing, "the answer was seen half written before it was finished"
+    assert all(b.startswith(a) for a, b in zip(seen, [*seen[1:], final], strict=False))
     figures(f"the page saw the bot's bubble in {len(seen)} states")
 
 
