@@ -16,7 +16,6 @@ from application.channels.aibot.record_feedback import RecordFeedback
 from application.channels.aibot.socket_streaming_ask import SocketStreamingAsk
 from application.channels.aibot.stream_board import StreamTiming
 from application.channels.aibot.stream_frames import FRAME_GAP_SECONDS
-from application.pipeline.accept_message import AcceptMessage
 from domain.tokens import estimate_tokens
 from infrastructure.channel_parts import ChannelParts
 from infrastructure.channel_settings import AiBotSocketChannelSettings
@@ -32,14 +31,11 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
     # No access token, and nothing for WeCom to call: the link dials out.
     token_status = providers.Object(None)
     routes = providers.Object(())
+    # aibot_send_msg could send first, to a member who has talked to the bot; not offered yet.
+    announcer = providers.Object(None)
     stream_timing = providers.Singleton(StreamTiming, settings.provided.stream_seconds)
     frame_gap = providers.Object(FRAME_GAP_SECONDS)
-    accept = providers.Singleton(
-        AcceptMessage,
-        store=shared.event_store,
-        notifier=shared.scheduler,
-        group_memory=parts.rules.provided.group_memory,
-    )
+    accept = parts.accept_message
     record_feedback = providers.Singleton(RecordFeedback, parts.name, shared.event_store)
     # Once connected: answers that waited for the link go at once, not at their next look.
     link_up = providers.Callable(
@@ -69,6 +65,8 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
         AiBotChannel,
         name=parts.name,
         rules=parts.rules,
+        access=parts.access,
+        quota=parts.quota,
         rate_limiter=parts.rate_limiter,
         count_tokens=providers.Object(estimate_tokens),
         asker=providers.Singleton(

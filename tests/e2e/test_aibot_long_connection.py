@@ -116,7 +116,7 @@ def test_answered_once_by_a_finished_stream_also_when_delivered_again_after_a_re
     assert [frame.finish for frame in rig.bots.stream(msgid)].count(True) == 1
     assert len(rig.model.requests) == 1 and rig.bots.markdown_to("wrkGroupA") == []
     assert stored_event_types(tmp_path / "events.db", f"{BOT}/msg:{msgid}") == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
     assert "delivered again (after a reconnect); answered once" in service.log()
     figures(f"frames={len(shown)} model requests={len(rig.model.requests)} answers=1")

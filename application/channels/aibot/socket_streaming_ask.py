@@ -10,6 +10,7 @@ from application.channels.aibot.stream_board import StreamTiming
 from application.channels.aibot.stream_frames import FRAME_GAP_SECONDS, StreamFrames
 from application.pipeline.ask_with_memory import AskWithMemory
 from application.ports.aibot_link import AiBotLink
+from application.ports.models import ChatAnswer
 from domain.aibot_text import LiveAnswer, visible_text
 from domain.events import MessageReceived
 
@@ -34,9 +35,9 @@ class SocketStreamingAsk:
         self._frame_gap = frame_gap_seconds
         self._clock = clock
 
-    async def __call__(self, received: MessageReceived, prompt: str) -> str:
-        """The model's answer as members see it (see visible_text); raises ChatModelError
-        when there is none."""
+    async def __call__(self, received: MessageReceived, prompt: str) -> ChatAnswer:
+        """The model's answer as members see it (see visible_text) and its cost; raises
+        ChatModelError when there is none."""
         message = received.message
         # Frames show exactly what will be recorded as the reply's text, growing: the reply
         # prefix (private chats only, as for every answer) and the visible answer.
@@ -62,4 +63,4 @@ class SocketStreamingAsk:
             answer = await self._ask(received, prompt, on_piece=show)
         finally:
             await frames.stop()
-        return visible_text(answer, self._show_thinking)
+        return ChatAnswer(visible_text(answer.text, self._show_thinking), answer.usage)

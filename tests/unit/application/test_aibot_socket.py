@@ -121,7 +121,7 @@ async def test_an_answer_grows_in_frames_and_one_finishing_frame_is_recorded():
     assert {f.feedback_id for f in world.link.frames} == {"M1"}
     assert world.link.frames[-1] == final and world.link.markdown == []
     assert world.types(text("")) == [
-        "MessageReceived", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "ReplyPartSent", "ReplyDelivered",
     ]
 
 
@@ -146,7 +146,8 @@ async def test_a_link_down_when_the_answer_is_ready_sends_it_once_the_link_is_ba
     gate.release(5)
     await world.scheduler.idle()
     assert world.link.finished("M1") == []
-    assert world.types(text("")) == ["MessageReceived", "AnswerComposed"]  # waits, unrecorded
+    # It waits, and its waiting is not recorded.
+    assert world.types(text("")) == ["MessageReceived", "ModelUsed", "AnswerComposed"]
 
     await world.link_back()
 
@@ -283,5 +284,6 @@ async def test_feedback_between_the_finishing_frame_and_its_record_sends_nothing
 
     assert len(world.link.finished("M1")) == 1 and world.link.markdown == []
     assert world.types(text("")) == [
-        "MessageReceived", "AnswerComposed", "FeedbackGiven", "ReplyPartSent", "ReplyDelivered",
+        "MessageReceived", "ModelUsed", "AnswerComposed", "FeedbackGiven", "ReplyPartSent",
+        "ReplyDelivered",
     ]
