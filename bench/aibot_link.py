@@ -165,7 +165,7 @@ def _takeover(workdir: Path) -> list[Figure]:
             dropped = [_silence(wecom, lambda: _drop(wecom), f"drop {n}") for n in range(ROUNDS)]
             killed = []
             for n in range(ROUNDS):
-                holder = next(s for s in services if _link(s) == "connected")
+                holder = _holder(services)
                 killed.append(_silence(wecom, holder.kill, f"kill {n}"))
                 services.remove(holder)
                 services.append(bot.service(workdir / f"service{n + 2}", _ws(wecom),
@@ -197,6 +197,18 @@ def _silence(wecom: HelperServer, lose_link, what: str) -> float:
 
 def _drop(wecom: HelperServer) -> None:
     httpx.post(f"{wecom.base_url}/_bench/drop", timeout=5)
+
+
+def _holder(services: list[BenchService]) -> BenchService:
+    """The process that holds the bot's link, as /readyz says (from a cache up to 5 s old)."""
+    found: list[BenchService] = []
+
+    def one_connected() -> bool:
+        found[:] = [service for service in services if _link(service) == "connected"]
+        return len(found) == 1
+
+    wait_until(one_connected, timeout=15, what="the link's holder")
+    return found[0]
 
 
 def _link(service: BenchService) -> str:
