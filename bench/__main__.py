@@ -1,7 +1,8 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default) and print one table.
 
-Names: intake, crypto, history, reply, memory, tokens, usage, export. Each benchmark starts its
-own servers on 127.0.0.1 in a fresh temporary folder and stops them before the next one begins.
+Names: intake, crypto, history, reply, memory, tokens, usage, export, link. Each benchmark
+starts its own servers on 127.0.0.1 in a fresh temporary folder and stops them before the next
+one begins.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import crypto_path, governance, history, intake, memory, reply_latency, token_fetches
+from bench import (
+    aibot_link,
+    crypto_path,
+    governance,
+    history,
+    intake,
+    memory,
+    reply_latency,
+    token_fetches,
+)
 from bench.report import Figure, machine, table
 
 BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
@@ -26,6 +36,7 @@ BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
     "tokens": token_fetches.run,
     "usage": governance.run_projection,
     "export": governance.run_export,
+    "link": aibot_link.run,
 }
 
 

@@ -176,6 +176,19 @@ class AnnouncementFailed(Event):
     errcode: int | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class FeedbackGiven(Event):
+    """A member rated the answer to this message (the AI bot's 👍/👎): `rating` is "good",
+    "bad" or "withdrawn"; a "bad" one may say why (`comment`, WeCom's `reasons` codes).
+    `wecom_msg_id` names WeCom's feedback event, so a redelivered one is recorded once."""
+
+    from_user: str
+    rating: str
+    comment: str = ""
+    reasons: tuple[int, ...] = ()
+    wecom_msg_id: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -196,6 +209,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AnnouncementPartSent,
         AnnouncementSent,
         AnnouncementFailed,
+        FeedbackGiven,
     )
 }
 

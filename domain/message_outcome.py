@@ -10,6 +10,7 @@ from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,
     Event,
+    FeedbackGiven,
     ImageComposed,
     MessageIgnored,
     NoticeComposed,
@@ -59,7 +60,8 @@ def outcome(events: Sequence[Event]) -> Outcome:
         return Outcome(WAITING)
     reply, why = _kind(composed)
     shape = {"reply": reply, "parts": len(composed.parts), "sent_parts": len(sent)}
-    last = events[-1]
+    # A member's rating comes after the message's fate and does not change it.
+    last = next(e for e in reversed(events) if not isinstance(e, FeedbackGiven))
     if isinstance(last, DeliveryFailed):
         return Outcome(FAILED, why=last.reason, **shape)
     if isinstance(last, ReplyDelivered):

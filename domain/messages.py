@@ -16,7 +16,8 @@ DEFAULT_AIBOT_CHANNEL = "aibot:default"
 class InboundMessage:
     """One decrypted callback message. `chat_id` is set for group messages only. `channel`
     names the app or bot it came through ("<kind>:<name>", e.g. "app:hr"); an AI bot message
-    has no agent (0) and carries `response_url`, where one late answer may go."""
+    has no agent (0) and carries `response_url`, where one late answer may go, or, over the
+    long connection, `req_id`, by which stream frames answer it for a few minutes."""
 
     msg_type: str
     from_user: str
@@ -29,6 +30,7 @@ class InboundMessage:
     media_id: str = ""
     channel: str = DEFAULT_APP_CHANNEL
     response_url: str = ""
+    req_id: str = ""
 
     @property
     def is_group(self) -> bool:

@@ -12,7 +12,8 @@ from domain.messages import GROUP_MEMORY_SHARED, InboundMessage
 RESET_COMMANDS = ("#清除记忆", "#reset")
 HELP_COMMANDS = ("#help", "#帮助")
 ALL_GROUPS = "ALL_GROUP"
-WELCOME_EVENTS = ("enter_agent", "subscribe")
+# The app's, and the AI bot's first visit of the day to its private chat (long connection).
+WELCOME_EVENTS = ("enter_agent", "subscribe", "enter_chat")
 # Kinds WeCom documents that the model cannot use; a kind WeCom adds later is ignored quietly.
 UNUSABLE_TYPES = ("image", "video", "location", "link", "file")
 # Left after a stripped prefix ("小知，你好", "@小知: hi"), these are not part of the question.

@@ -14,6 +14,7 @@ import dataclasses
 from domain.events import (
     AnswerComposed,
     Event,
+    FeedbackGiven,
     ImageComposed,
     MessageReceived,
     NoticeComposed,
@@ -23,6 +24,7 @@ from domain.events import (
 # The types whose events hold what someone wrote or was told.
 CONTENT_EVENT_TYPES = (
     "MessageReceived", "VoiceTranscribed", "AnswerComposed", "NoticeComposed", "ImageComposed",
+    "FeedbackGiven",
 )
 
 
@@ -49,6 +51,9 @@ def without_content(event: Event) -> Event | None:
         if not event.text:
             return None
         return dataclasses.replace(event, text="", parts=("",) * len(event.parts))
+    if isinstance(event, FeedbackGiven):
+        # The rating is a fact and stays; what the member wrote with a 👎 goes.
+        return dataclasses.replace(event, comment="") if event.comment else None
     return None
 
 

@@ -77,3 +77,7 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
         telemetry=shared.telemetry,
         channel=parts.name,
     )
+    routes = callback.provided.routes.call(settings.provided.callback_path)
+    # WeCom calls this channel: no long connection.
+    link = providers.Object(None)
+    link_holder = providers.Object(None)

@@ -72,6 +72,9 @@ def build_app(container: Container) -> Starlette:
         retention = None
         if config.storage.retention_days:
             retention = asyncio.create_task(container.retention().run_daily())
+        holders = container.link_holders()
+        for holder in holders:
+            holder.start()
         log.info(
             "weworktop ready: %d channel(s), store %s, model %s%s",
             len(config.channels),
@@ -84,7 +87,11 @@ def build_app(container: Container) -> Starlette:
         finally:
             if retention is not None:
                 retention.cancel()
+            # Answers in flight finish over the links first; then the links let go of the
+            # bots, so a standby instance takes them over at once.
             await scheduler.close()
+            for holder in holders:
+                await holder.close()
             await container.wecom_http().aclose()
             await container.llm_http().aclose()
             await container.image_http().aclose()
@@ -97,7 +104,7 @@ def build_app(container: Container) -> Starlette:
     )
     channels = container.channel_containers()
     for settings in config.channels:
-        routes += channels[settings.id].callback().routes(settings.callback_path)
+        routes += channels[settings.id].routes()
         log.info("serving %s", settings.describe())
     if config.admin.enabled:
         routes.append(container.admin().mount())

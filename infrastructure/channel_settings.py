@@ -16,6 +16,8 @@ from pydantic import SecretStr, ValidationError
 from infrastructure.config_problems import validation_problems
 
 DEFAULT_NAME = "default"
+# Where an AI bot in long-connection mode dials out to (WECOM.md).
+DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,6 @@ def speech_endpoint(llm: Any, speech: Any) -> ModelEndpoint:
 class ChannelSettings:
     kind: ClassVar[str]
     name: str
-    callback_path: str
-    token: SecretStr
-    aes_key: SecretStr
     rules: Any  # RuleSettings
     llm: Any  # LlmSettings
     image: ModelEndpoint
@@ -70,13 +69,23 @@ class ChannelSettings:
         return self.rules.speech_recognition and self.speech.provider != "none"
 
     def secrets(self) -> list[SecretStr | None]:
-        return [
-            self.token, self.aes_key, self.llm.api_key, self.image.api_key, self.speech.api_key
-        ]
+        return [self.llm.api_key, self.image.api_key, self.speech.api_key]
 
 
 @dataclass(frozen=True)
-class AppChannelSettings(ChannelSettings):
+class SignedChannelSettings(ChannelSettings):
+    """A channel WeCom calls at `callback_path`, signed and encrypted with its own keys."""
+
+    callback_path: str
+    token: SecretStr
+    aes_key: SecretStr
+
+    def secrets(self) -> list[SecretStr | None]:
+        return [*super().secrets(), self.token, self.aes_key]
+
+
+@dataclass(frozen=True)
+class AppChannelSettings(SignedChannelSettings):
     kind: ClassVar[str] = "app"
     corp_id: str = ""
     agent_id: int = 0
@@ -95,7 +104,7 @@ class AppChannelSettings(ChannelSettings):
 
 
 @dataclass(frozen=True)
-class AiBotChannelSettings(ChannelSettings):
+class AiBotChannelSettings(SignedChannelSettings):
     kind: ClassVar[str] = "aibot"
     show_thinking: bool = False
     stream_seconds: float = 300.0
@@ -105,6 +114,26 @@ class AiBotChannelSettings(ChannelSettings):
 
     def describe(self) -> str:
         return f"aibot {self.name} at {self.callback_path}"
+
+
+@dataclass(frozen=True)
+class AiBotSocketChannelSettings(ChannelSettings):
+    """An AI bot over WeCom's long connection: the service dials out, nothing is exposed.
+    `stream_seconds` is how long a message's req_id is answered with stream frames."""
+
+    kind: ClassVar[str] = "aibot"
+    bot_id: str = ""
+    secret: SecretStr = SecretStr("")
+    ws_url: str = DEFAULT_WS_URL
+    heartbeat_seconds: float = 30.0
+    show_thinking: bool = False
+    stream_seconds: float = 300.0
+
+    def describe(self) -> str:
+        return f"aibot {self.name} over a long connection to {self.ws_url}"
+
+    def secrets(self) -> list[SecretStr | None]:
+        return [*super().secrets(), self.secret]
 
 
 def resolve_channels(
@@ -203,7 +232,16 @@ def _seed_aibot(wecom: Any, models: _Models) -> AiBotChannelSettings:
     )
 
 
-def _aibot(wecom: Any, entry: Any, models: _Models) -> AiBotChannelSettings:
+def _aibot(
+    wecom: Any, entry: Any, models: _Models
+) -> AiBotChannelSettings | AiBotSocketChannelSettings:
+    if entry.mode == "websocket":
+        return AiBotSocketChannelSettings(
+            name=entry.name, rules=_rules(wecom, entry), bot_id=entry.bot_id,
+            secret=entry.secret, ws_url=entry.ws_url, heartbeat_seconds=entry.heartbeat_seconds,
+            show_thinking=entry.show_thinking, stream_seconds=entry.stream_seconds,
+            **models.endpoints(),
+        )
     return AiBotChannelSettings(
         name=entry.name, callback_path=entry.callback_path or f"/wework_aibot/{entry.name}",
         token=entry.token, aes_key=entry.aes_key, rules=_rules(wecom, entry),
@@ -220,7 +258,8 @@ def _check_unique(channels: list[ChannelSettings], names: list[str]) -> None:
     for name, count in Counter(names).items():
         if count > 1:
             raise ValueError(f"two channels are named '{name}': each name must be unique")
-    for path, count in Counter(c.callback_path for c in channels).items():
+    signed = [c for c in channels if isinstance(c, SignedChannelSettings)]
+    for path, count in Counter(c.callback_path for c in signed).items():
         if count > 1:
             raise ValueError(f"two channels have the callback_path '{path}'")
         if any(path == r or path.startswith(r + "/") for r in _RESERVED_PATHS):
@@ -229,3 +268,10 @@ def _check_unique(channels: list[ChannelSettings], names: list[str]) -> None:
     for (corp_id, agent_id), count in Counter((c.corp_id, c.agent_id) for c in apps).items():
         if count > 1:
             raise ValueError(f"two apps have agent_id {agent_id} in corp {corp_id}")
+    # WeCom keeps one connection per bot: two entries for one bot would kick each other off.
+    sockets = [c for c in channels if isinstance(c, AiBotSocketChannelSettings)]
+    for bot_id, count in Counter(c.bot_id for c in sockets).items():
+        if count > 1:
+            raise ValueError(
+                f"two aibots have bot_id '{bot_id}': WeCom keeps one connection per bot"
+            )

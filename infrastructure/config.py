@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from infrastructure.channel_settings import (
+    DEFAULT_WS_URL,
     ChannelSettings,
     ModelEndpoint,
     image_endpoint,
@@ -213,6 +214,15 @@ class SignedChannelEntry(ChannelEntry):
         return _aes_key(value)
 
 
+# The same keys where they may be left out (the seed's app, an AI bot in websocket mode).
+OptionalToken = Annotated[
+    SecretStr | None, AfterValidator(lambda value: None if value is None else _token(value))
+]
+OptionalAesKey = Annotated[
+    SecretStr | None, AfterValidator(lambda value: None if value is None else _aes_key(value))
+]
+
+
 class AppEntry(SignedChannelEntry):
     """One more self-built app (自建应用), with its own secret and callback keys."""
 
@@ -221,11 +231,54 @@ class AppEntry(SignedChannelEntry):
     corp_id: str | None = Field(None, min_length=1)
 
 
-class AiBotEntry(SignedChannelEntry):
-    """One more AI bot (智能机器人) in API mode."""
+class AiBotEntry(ChannelEntry):
+    """One more AI bot (智能机器人). In mode "callback" (API mode) WeCom calls its callback_path,
+    signed with its Token and EncodingAESKey; in mode "websocket" (long connection) the service
+    dials out to WeCom with its BotID and Secret, and needs no public URL."""
 
+    mode: Literal["callback", "websocket"] = "callback"
+    token: OptionalToken = None
+    aes_key: OptionalAesKey = None
+    bot_id: str | None = Field(None, min_length=1, max_length=128)
+    secret: SecretStr | None = None
+    ws_url: str = Field(DEFAULT_WS_URL, pattern=r"^wss?://")
+    heartbeat_seconds: float = Field(30.0, ge=1, le=300)
     show_thinking: bool = False
+    # Callback mode: how long a stream stays open. Websocket mode: how long a message's req_id
+    # is answered with stream frames; later answers are sent on the bot's own.
     stream_seconds: float = Field(300.0, ge=10, le=340)
+
+    @model_validator(mode="after")
+    def _keys_of_its_mode(self) -> AiBotEntry:
+        missing = [key for key in _MODE_KEYS[self.mode] if getattr(self, key) is None]
+        if missing:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [InitErrorDetails(type="missing", loc=(key,), input=None) for key in missing],
+            )
+        foreign = [
+            key
+            for mode, keys in _MODE_ONLY_KEYS.items()
+            if mode != self.mode
+            for key in keys
+            if key in self.model_fields_set
+        ]
+        if foreign:
+            raise ValueError(
+                f"{', '.join(foreign)}: not used in mode '{self.mode}', which takes "
+                f"{' and '.join(_MODE_KEYS[self.mode])}"
+            )
+        return self
+
+
+# What each mode of an AI bot needs (WECOM.md): the callback's keys, or the long connection's;
+# and the keys that mean nothing in the other mode, refused so that a half-switched entry is
+# noticed at start-up.
+_MODE_KEYS = {"callback": ("token", "aes_key"), "websocket": ("bot_id", "secret")}
+_MODE_ONLY_KEYS = {
+    "callback": ("token", "aes_key", "callback_path"),
+    "websocket": ("bot_id", "secret", "ws_url", "heartbeat_seconds"),
+}
 
 
 class WeWorkTopSettings(RuleSettings):
@@ -233,8 +286,8 @@ class WeWorkTopSettings(RuleSettings):
     corp_id: str | None = Field(None, min_length=1)
     corp_secret: SecretStr | None = None
     agent_id: int | None = None
-    token: SecretStr | None = None
-    aes_key: SecretStr | None = None
+    token: OptionalToken = None
+    aes_key: OptionalAesKey = None
     host: str = "0.0.0.0"
     port: int = Field(5001, ge=1, le=65535)
     # HTTPS served directly: a PEM certificate (with its chain) and its key, both or neither;
@@ -256,16 +309,6 @@ class WeWorkTopSettings(RuleSettings):
     aibot: AiBotSettings = AiBotSettings()
     apps: list[AppEntry] = []
     aibots: list[AiBotEntry] = []
-
-    @field_validator("aes_key")
-    @classmethod
-    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        return None if value is None else _aes_key(value)
-
-    @field_validator("token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        return None if value is None else _token(value)
 
     @model_validator(mode="wrap")
     @classmethod

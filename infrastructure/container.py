@@ -48,9 +48,14 @@ from application.pipeline.operator_alerts import OperatorAlerts
 from domain.url_origins import response_url_origins
 from domain.usage import Price
 from infrastructure.aibot_channel_container import AiBotChannelContainer
+from infrastructure.aibot_socket_channel_container import AiBotSocketChannelContainer
 from infrastructure.app_channel_container import AppChannelContainer
 from infrastructure.channel_models import chat_models, image_models, speech_models
-from infrastructure.channel_settings import AppChannelSettings
+from infrastructure.channel_settings import (
+    AiBotChannelSettings,
+    AiBotSocketChannelSettings,
+    AppChannelSettings,
+)
 from infrastructure.config import AppConfig
 from infrastructure.logging_setup import redact_also, secrets_masked
 from infrastructure.secrets import reveal
@@ -72,15 +77,20 @@ def scheduler_settings(config: AppConfig) -> SchedulerSettings:
     )
 
 
+# Each kind of channel settings, and the container that wires a channel of that kind.
+_CONTAINERS = {
+    AppChannelSettings: AppChannelContainer,
+    AiBotChannelSettings: AiBotChannelContainer,
+    AiBotSocketChannelSettings: AiBotSocketChannelContainer,
+}
+
+
 def channel_containers(config: AppConfig, shared: containers.Container) -> dict[str, object]:
     """One container per configured channel, by the channel's name ("app:hr")."""
-    built = {}
-    for settings in config.channels:
-        kind = AppChannelContainer if isinstance(settings, AppChannelSettings) else (
-            AiBotChannelContainer
-        )
-        built[settings.id] = kind(settings=settings, shared=shared)
-    return built
+    return {
+        settings.id: _CONTAINERS[type(settings)](settings=settings, shared=shared)
+        for settings in config.channels
+    }
 
 
 def channels_of(built: dict[str, object]) -> Channels:
@@ -116,6 +126,18 @@ def name_directories(config: AppConfig, built: dict[str, object]) -> dict[str, o
         for settings in config.channels
         if isinstance(settings, AppChannelSettings)
     }
+
+
+def link_holders(built: dict[str, object]) -> list[object]:
+    """What keeps each bot's long connection, for the channels that have one."""
+    holders = [container.link_holder() for container in built.values()]
+    return [holder for holder in holders if holder is not None]
+
+
+def link_statuses(built: dict[str, object]) -> dict[str, object]:
+    """Each bot's long-connection state reader, by channel, for the channels that have one."""
+    links = {name: container.link() for name, container in built.items()}
+    return {name: link.status for name, link in links.items() if link is not None}
 
 
 class Container(containers.DeclarativeContainer):
@@ -196,10 +218,12 @@ class Container(containers.DeclarativeContainer):
         telemetry=telemetry,
     )
 
+    link_holders = providers.Singleton(link_holders, channel_containers)
     readiness = providers.Singleton(
         Readiness,
         ping_store=event_store.provided.ping,
         token_statuses=providers.Callable(token_statuses, channel_containers),
+        link_statuses=providers.Callable(link_statuses, channel_containers),
     )
     operator_pages = providers.Singleton(
         OperatorPages,
@@ -209,6 +233,7 @@ class Container(containers.DeclarativeContainer):
             token_statuses=providers.Callable(token_statuses, channel_containers),
             advice=providers.Object(advice),
             directories=providers.Callable(name_directories, config, channel_containers),
+            link_statuses=providers.Callable(link_statuses, channel_containers),
         ),
     )
     retention = providers.Singleton(

@@ -53,8 +53,9 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROLS_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Below INFO these libraries log SQL parameters, result rows and connection internals: message
-# text, and the access token on its way into and out of the shared cache.
-_CHATTY_LIBRARIES = ("httpx", "httpcore", "sqlalchemy", "aiosqlite", "psycopg")
+# text, the access token on its way into and out of the shared cache, and (websockets) every
+# frame of the AI bot's long connection, its subscribe with the bot's Secret among them.
+_CHATTY_LIBRARIES = ("httpx", "httpcore", "sqlalchemy", "aiosqlite", "psycopg", "websockets")
 
 
 class SecretRedactor(logging.Filter):

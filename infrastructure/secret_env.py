@@ -3,7 +3,8 @@ can be shared without them.
 
 Fixed keys have fixed names (SECRET_ENV). Each `apps` or `aibots` entry's secrets are named
 after the entry: `WEWORKTOP_APP_HR_CORP_SECRET` for the app "hr", `WEWORKTOP_AIBOT_TEAM_TOKEN`
-for the bot "team" (the name upper-cased, '-' as '_').
+for the bot "team", `WEWORKTOP_AIBOT_TEAM_SECRET` for its long connection's Secret (the name
+upper-cased, '-' as '_').
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ SECRET_ENV = {
 # The secret keys of each entry in these lists, and the prefix of their variables.
 ENTRY_SECRETS = {
     "apps": ("WEWORKTOP_APP_", ("corp_secret", "token", "aes_key")),
-    "aibots": ("WEWORKTOP_AIBOT_", ("token", "aes_key")),
+    "aibots": ("WEWORKTOP_AIBOT_", ("token", "aes_key", "secret")),
 }
 
 

@@ -1,7 +1,8 @@
 """The sample corp the sandbox plays: a few members with Chinese names, two group chats (one
 on the service's whitelist and one not, so that the whitelist can be seen at work), and what
-the members can talk to: two self-built apps with rules of their own and an AI bot, each one
-channel of the service."""
+the members can talk to: two self-built apps with rules of their own and two AI bots (one
+called back by WeCom, one holding a long connection to it), each one channel of the
+service."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class Assistant:
     system_prompt: str = ""
     # How to ask it, in a line for the page.
     hint: str = ""
+    # A bot over the long connection: the service dials the emulator, no callback_path.
+    long_connection: bool = False
 
     @property
     def is_bot(self) -> bool:
@@ -103,6 +106,12 @@ SAMPLE_CORP = Corp(
             "aibot:team", "团队助手", "/wework_aibot/team",
             hint="AI 机器人：直接提问，回答边写边出现（流式）。 "
             "An AI bot: ask anything; the answer is streamed as it is written.",
+        ),
+        Assistant(
+            "aibot:live", "长连接助手", "", long_connection=True,
+            hint="长连接的 AI 机器人：服务主动连上（模拟的）企业微信，不需要公网地址；"
+            "回答一帧一帧长出来。 An AI bot over the long connection: the service dialled "
+            "out, no public URL; the answer grows frame by frame.",
         ),
     ),
 )

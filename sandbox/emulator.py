@@ -1,5 +1,6 @@
 """The emulator as one Starlette app: WeCom's API under /cgi-bin (for the service, played by
-wecom_emulator, with every app of the corp and their tokens; and the AI bot's response_url),
+wecom_emulator, with every app of the corp and their tokens; the AI bot's response_url; and
+the long connection of the bot that dials out),
 the member's page at / with its JSON API (for a person), sharing one media store; what an app
 or the bot sends lands in the chat log the page shows."""
 
@@ -28,7 +29,8 @@ from sandbox.member_api import MemberApi
 from sandbox.operator_client import OperatorClient
 from sandbox.same_origin import same_origin_only
 from sandbox.settings import SandboxKeys
-from wecom_emulator import SentMessage, WeComEmulator
+from sandbox.socket_bot_chat import SocketBotChat, bot_id_of
+from wecom_emulator import BotReply, SentMessage, WeComEmulator
 
 STATIC = Path(__file__).with_name("static")
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'", "Cache-Control": "no-store"}
@@ -52,6 +54,7 @@ class SandboxEmulator:
             chats={group.chat_id: group.name for group in corp.groups},
             chat_members={group.chat_id: group.members for group in corp.groups},
             on_delivery=self._show,
+            on_aibot_reply=self._show_bot_reply,
         )
         for app in more_apps:
             self.wecom.add_app(app.agent_id, corp_secret=keys.channels[app.channel].corp_secret)
@@ -74,15 +77,28 @@ class SandboxEmulator:
             for app in corp.apps
         }
         responses = ResponseUrls(emulator_url, self.log)
-        bots = {
+        bots: dict[str, BotChat | SocketBotChat] = {
             bot.channel: BotChat(
                 self._client, service_url + bot.callback_path, crypto(bot.channel, ""),
                 bot.name, responses, self.log, self._spawn,
             )
             for bot in corp.bots
+            if not bot.long_connection
         }
         self._operator = OperatorClient(self._client, service_url + "/admin", keys.admin_token)
         self._explainer = Explainer(self._operator, self.log)
+        self._socket_bots = [
+            SocketBotChat(
+                bot.channel, bot.name, self.wecom.aibots,
+                self.wecom.aibots.add_bot(
+                    bot_id_of(bot.channel), keys.channels[bot.channel].bot_secret
+                ),
+                corp, self.log,
+            )
+            for bot in corp.bots
+            if bot.long_connection
+        ]
+        bots.update({chat.channel: chat for chat in self._socket_bots})
         members = MemberApi(
             corp,
             self.log,
@@ -132,6 +148,11 @@ class SandboxEmulator:
             self.log.add(conversation, "", "image", media_id=message.media_id)
         else:
             self.log.add(conversation, "", "text", text=message.content)
+
+    def _show_bot_reply(self, reply: BotReply) -> None:
+        """What a bot over the long connection showed, as the members see it."""
+        for chat in self._socket_bots:
+            chat.show(reply)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.corp import Assistant, Corp
+from sandbox.socket_bot_chat import bot_id_of
 
 # Where a sandbox keeps its events and its admin token: ./data of the folder it starts in.
 DATA_DIR = Path("data")
@@ -32,6 +33,8 @@ class ChannelKeys:
     corp_secret: str = field(default_factory=lambda: _random(43), repr=False)
     token: str = field(default_factory=lambda: _random(32), repr=False)
     aes_key: str = field(default_factory=lambda: _random(43), repr=False)
+    # A bot over the long connection signs in with its BotID and this Secret instead.
+    bot_secret: str = field(default_factory=lambda: _random(43), repr=False)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,10 @@ def service_config(
                 "conversation_max_tokens": 4000,
                 "max_single_msg_tokens": 1000,
                 "apps": [_app_entry(app, keys.channels[app.channel]) for app in more_apps],
-                "aibots": [_bot_entry(corp, bot, keys.channels[bot.channel]) for bot in corp.bots],
+                "aibots": [
+                    _bot_entry(corp, bot, keys.channels[bot.channel], emulator_url)
+                    for bot in corp.bots
+                ],
             },
         },
         **(models or {"llm": {"provider": "echo"}}),
@@ -111,12 +117,22 @@ def _app_entry(app: Assistant, keys: ChannelKeys) -> dict[str, Any]:
     }
 
 
-def _bot_entry(corp: Corp, bot: Assistant, keys: ChannelKeys) -> dict[str, Any]:
+def _bot_entry(
+    corp: Corp, bot: Assistant, keys: ChannelKeys, emulator_url: str
+) -> dict[str, Any]:
+    if bot.long_connection:
+        sign_in = {
+            "mode": "websocket",
+            "bot_id": bot_id_of(bot.channel),
+            "secret": keys.bot_secret,
+            "ws_url": emulator_url.replace("http://", "ws://", 1) + "/",
+        }
+    else:
+        sign_in = {"token": keys.token, "aes_key": keys.aes_key,
+                   "callback_path": bot.callback_path}
     return {
         "name": bot.config_name,
-        "token": keys.token,
-        "aes_key": keys.aes_key,
-        "callback_path": bot.callback_path,
+        **sign_in,
         # WeCom does not tell a bot its groups' names: the white list holds their chat ids.
         "group_name_white_list": [g.chat_id for g in corp.groups if g.whitelisted],
     }

@@ -15,6 +15,9 @@ Tests script faults (`fail_next`, `fail_next_http`, `stall_next`, `refuse_conten
 `uploads`, `gettoken_calls`, `send_attempts`, `calls`, `issued_tokens`). `on_delivery` is
 told of every message delivered: the sandbox shows it to the members on its page.
 
+`aibots` serves the AI bots' long connection at the root path (ws://HOST:PORT/), with its
+own faults and records (wecom_emulator.aibot_socket).
+
 The members (`known_users`, `names`) and group chats are one directory for every corp the
 emulator plays; tokens, agentids and media are each app's or corp's own.
 """
@@ -30,9 +33,10 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from wecom_emulator import endpoints
+from wecom_emulator.aibot_socket import AiBotSocket, BotReply
 from wecom_emulator.directory import Directory
 from wecom_emulator.errors import Answered, Refused
 from wecom_emulator.faults import FaultScript
@@ -65,13 +69,15 @@ class WeComEmulator:
         tags: Mapping[int, Sequence[str]] | None = None,
         media: Mapping[str, bytes] | None = None,
         on_delivery: Callable[[SentMessage], None] | None = None,
+        on_aibot_reply: Callable[[BotReply], None] | None = None,
     ):
         """The first app is (`corp_id`, `agent_id`, `corp_secret`: random unless given).
         `known_users` None accepts every recipient; `names` (userid: name) are the members
         user/get finds; `chats` (chatid: name) the group chats, None accepting a send to any
         chatid, with their `chat_members` (owner first); `departments` and `tags` (id: members)
         for user/get and sends to toparty/totag, see Directory; `media` (media_id:
-        bytes) what the first corp holds, as voice clips members sent."""
+        bytes) what the first corp holds, as voice clips members sent. `aibots` is the AI
+        bots' long-connection endpoint (see AiBotSocket), told `on_aibot_reply`."""
         self.expires_in = expires_in
         self.tokens = TokenBook()
         self.media = MediaStore()
@@ -80,6 +86,7 @@ class WeComEmulator:
         for media_id, data in (media or {}).items():
             self.add_media(media_id, data)
         self._on_delivery = on_delivery
+        self.aibots = AiBotSocket(on_reply=on_aibot_reply)
         self._script = FaultScript()
         # The faults tests script, played by every endpoint (see FaultScript).
         self.fail_next = self._script.fail_next
@@ -175,7 +182,7 @@ class WeComEmulator:
 
     # --- the API --------------------------------------------------------------------------
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         served: list[tuple[str, str, Handler]] = [
             (endpoints.GETTOKEN, "GET", self._gettoken),
             (endpoints.SEND, "POST", self._send),
@@ -185,10 +192,11 @@ class WeComEmulator:
             (endpoints.UPLOAD, "POST", self._upload),
             (endpoints.MEDIA_GET, "GET", self._media_get),
         ]
-        return [
+        api: list[BaseRoute] = [
             Route(f"/cgi-bin/{endpoint}", _answering(handler), methods=[method])
             for endpoint, method, handler in served
         ]
+        return [*api, self.aibots.route()]
 
     async def _gettoken(self, request: Request) -> Response:
         corp_id = request.query_params.get("corpid", "")

@@ -8,6 +8,10 @@ token without calling gettoken, whose calls WeCom rations, and without WeCom's w
 Prometheus text. The container puts /readyz and /metrics behind the admin token when the admin
 surface is on (SECURITY.md).
 
+A bot over the long connection reports its link's state (why it is down is in the log and
+the admin API); one that WeCom refused, or that another deployment took over, makes the
+service not ready: only the operator can fix it.
+
 Readiness is worked out at most once per `cache_seconds`, however many ask: 100 /readyz a
 second each pinging the store raised callback acks from 7 ms to 100-700 ms on SQLite's one
 connection.
@@ -25,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from application.ports.aibot_link import NEEDS_OPERATOR, LinkStatus
 from application.ports.wecom import TokenStatus
 
 log = logging.getLogger(__name__)
@@ -47,10 +52,12 @@ class Readiness:
         token_statuses: Mapping[str, TokenStatusReader | None],
         clock: Callable[[], float] = time.time,
         cache_seconds: float = 5.0,
+        link_statuses: Mapping[str, Callable[[], LinkStatus]] | None = None,
     ):
         self._ping_store = ping_store
         self._token_statuses = token_statuses
         self._clock = clock
+        self._link_statuses = link_statuses or {}
         self._cache_seconds = cache_seconds
         # The answer being worked out or last worked out, and until when it is good.
         self._answer: asyncio.Task[tuple[dict, int]] | None = None
@@ -73,9 +80,12 @@ class Readiness:
             log.warning("readiness: the event store does not answer (%s)", type(err).__name__)
             store = "unreachable"
         channels = {
-            name: await self._channel(read) for name, read in self._token_statuses.items()
+            name: await self._channel(name, read) for name, read in self._token_statuses.items()
         }
-        failing = any(channel.get("token") == "failing" for channel in channels.values())
+        failing = any(
+            channel.get("token") == "failing" or channel.get("link") in NEEDS_OPERATOR
+            for channel in channels.values()
+        )
         ready = store == "ok" and not failing
         body = {"status": "ready" if ready else "not ready", "store": store, "channels": channels}
         # The first app's token, as /readyz reported it before there were several channels.
@@ -84,7 +94,12 @@ class Readiness:
             body["wecom"] = first_app
         return body, 200 if ready else 503
 
-    async def _channel(self, read_token: TokenStatusReader | None) -> dict[str, object]:
+    async def _channel(
+        self, name: str, read_token: TokenStatusReader | None
+    ) -> dict[str, object]:
+        if name in self._link_statuses:
+            link = self._link_statuses[name]()
+            return {"link": link.state, "since": link.since}
         if read_token is None:
             return {"callbacks": "signed by WeCom, no access token needed"}
         token = await read_token()

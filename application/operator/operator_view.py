@@ -13,6 +13,7 @@ from typing import Protocol
 
 from application.channels.app.name_directory import NameDirectory
 from application.pipeline.channel import UnknownChannel
+from application.ports.aibot_link import LinkStatus
 from application.ports.event_store import EventStore
 from application.ports.operator_reads import OperatorReads, ReceivedEntry
 from application.ports.wecom import TokenStatus
@@ -84,6 +85,7 @@ class TokenReport:
 class ChannelReport:
     name: str
     token: TokenReport | None  # None: the channel needs no access token (an AI bot)
+    link: LinkStatus | None = None  # an AI bot's long connection, if it has one
 
 
 TokenStatusReader = Callable[[], Awaitable[TokenStatus]]
@@ -102,16 +104,24 @@ class OperatorView:
         advice: Callable[[int], str | None],
         clock: Callable[[], float] = time.time,
         directories: Mapping[str, NameDirectory] | None = None,
+        link_statuses: Mapping[str, Callable[[], LinkStatus]] | None = None,
     ):
         self._store = store
         self._token_statuses = token_statuses
         self._advice = advice
         self._clock = clock
         self._directories = directories or {}
+        self._link_statuses = link_statuses or {}
 
     async def channels(self) -> list[ChannelReport]:
+        """Each channel with its access token (an app) or its long connection (a bot in
+        websocket mode): connected since when, or the last reason it was down."""
         return [
-            ChannelReport(name, None if read is None else await self._token_report(read))
+            ChannelReport(
+                name,
+                None if read is None else await self._token_report(read),
+                self._link_statuses[name]() if name in self._link_statuses else None,
+            )
             for name, read in self._token_statuses.items()
         ]
 

@@ -84,8 +84,11 @@ class ConversationScheduler:
         self._active[conversation_id] = task
         task.add_done_callback(lambda _: self._active.pop(conversation_id, None))
 
-    async def resume_pending(self) -> int:
-        """Look at every conversation that has unsettled messages; returns how many."""
+    async def resume_pending(self, *, waiting_too: bool = False) -> int:
+        """Look at every conversation that has unsettled messages; returns how many. With
+        `waiting_too`, also those postponed to a later time: what they waited for may be back
+        (an AI bot's long connection), and each postponement still stands where it was for
+        another reason."""
         pending = await self._store.pending()
         if self._telemetry is not None:
             self._telemetry.pending_messages(len(pending))
@@ -93,7 +96,7 @@ class ConversationScheduler:
         now = self._clock()
         for conversation_id in conversations:
             wake = self._wakes.get(conversation_id)
-            if wake is None or wake[0] <= now:
+            if waiting_too or wake is None or wake[0] <= now:
                 self.notify(conversation_id)
         return len(conversations)
 

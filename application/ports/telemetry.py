@@ -15,3 +15,12 @@ class Telemetry(Protocol):
     def wecom_called(self, channel: str, endpoint: str, errcode: str) -> None: ...
 
     def pending_messages(self, count: int) -> None: ...
+
+    def aibot_link_state(self, channel: str, state: str) -> None:
+        """The bot's long connection entered `state` (one of aibot_link.LINK_STATES)."""
+
+    def aibot_link_reconnected(self, channel: str) -> None:
+        """Another attempt to connect, after the first."""
+
+    def aibot_frame(self, channel: str, direction: str, kind: str) -> None:
+        """A frame went "out" (its cmd) or came "in" (what it was, or "skipped")."""

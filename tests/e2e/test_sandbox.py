@@ -181,11 +181,13 @@ def test_the_page_offers_every_app_and_bot(sandbox):
     setup = httpx.get(f"{sandbox.page_url}/api/setup", timeout=5).json()
     assert [(c["id"], c["name"], c["kind"]) for c in setup["channels"]] == [
         (XIAOZHI, "小知", "app"), (IT, "IT 帮手", "app"), (BOT, "团队助手", "aibot"),
+        ("aibot:live", "长连接助手", "aibot"),
     ]
     log = sandbox.log()
     for line in ("app default (agent 1000002) at /wework_callback",
                  "app it (agent 1000003) at /wework_callback/it",
-                 "aibot team at /wework_aibot/team"):
+                 "aibot team at /wework_aibot/team",
+                 "aibot live over a long connection to ws://127.0.0.1:"):
         assert f"serving {line}" in log
 
 

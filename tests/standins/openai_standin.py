@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -57,6 +58,7 @@ class OpenAIStandIn:
         self._authorizations: list[str | None] = []
         self._scripted: deque[tuple[int, bytes]] = deque()
         self._ids = itertools.count(1)
+        self._chunks: list[tuple[str, str, float, bool]] = []
         self.app = Starlette(
             routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])]
         )
@@ -66,6 +68,14 @@ class OpenAIStandIn:
         """Request bodies in arrival order (a copy: the server thread keeps appending)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def chunks(self) -> list[tuple[str, str, float, bool]]:
+        """Each streamed piece as (the question, the answer so far, time.monotonic() when it
+        was handed to the server, False), and the stream's end as (…, True): when each left,
+        for benchmarks of what follows it."""
+        with self._lock:
+            return list(self._chunks)
 
     @property
     def authorizations(self) -> list[str | None]:
@@ -110,7 +120,12 @@ class OpenAIStandIn:
             {"content": text[i : i + self.chunk_chars]}
             for i in range(0, len(text), self.chunk_chars)
         ]
+        question = str(body["messages"][-1].get("content", "")) if body.get("messages") else ""
+        so_far = ""
         for delta in pieces:
+            so_far += delta["content"]
+            with self._lock:
+                self._chunks.append((question, so_far, time.monotonic(), False))
             yield _event({"id": completion["id"], "choices": [{"index": 0, "delta": delta}]})
             await asyncio.sleep(self.stream_delay)
         finish = completion["choices"][0]["finish_reason"]
@@ -118,6 +133,8 @@ class OpenAIStandIn:
         options = body.get("stream_options")
         if "usage" in completion and isinstance(options, dict) and options.get("include_usage"):
             yield _event({"id": completion["id"], "choices": [], "usage": completion["usage"]})
+        with self._lock:
+            self._chunks.append((question, so_far, time.monotonic(), True))
         yield "data: [DONE]\n\n"
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,
     Event,
+    FeedbackGiven,
     ImageComposed,
     MemberErased,
     MemoryCleared,
@@ -99,7 +100,8 @@ def errors_json(report: ErrorReport) -> dict[str, Any]:
 
 def channel_json(report: ChannelReport) -> dict[str, Any]:
     token = None if report.token is None else token_json(report.token)
-    return {"name": report.name, "token": token}
+    link = None if report.link is None else dataclasses.asdict(report.link)
+    return {"name": report.name, "token": token, "link": link}
 
 
 def token_json(report: TokenReport) -> dict[str, Any]:
@@ -142,7 +144,18 @@ def summary(event: Event) -> str:
         return "已送达 delivered"
     if isinstance(event, DeliveryFailed):
         return f"发送失败 failed at part {event.index + 1}: {event.reason}"
+    if isinstance(event, FeedbackGiven):
+        return _feedback(event)
     return type(event).__name__
+
+
+_RATINGS = {"good": "👍 赞 good", "bad": "👎 踩 bad", "withdrawn": "撤回评价 withdrawn"}
+
+
+def _feedback(event: FeedbackGiven) -> str:
+    said = f": 「{_quote(event.comment)}」" if event.comment else ""
+    rating = _RATINGS.get(event.rating, event.rating)
+    return f"反馈 feedback from {event.from_user}: {rating}{said}"
 
 
 def _received(event: MessageReceived) -> str:

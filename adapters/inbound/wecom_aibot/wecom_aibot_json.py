@@ -78,22 +78,45 @@ def parse_callback(
         event = data.get("event")
         kind = event.get("eventtype") if isinstance(event, dict) else None
         return NotAMessage(f"event {str(kind)[:MAX_NAME_CHARS]}")
+    return read_message(data, clock, channel, response_origins=response_origins)
+
+
+def read_message(
+    data: dict[str, Any],
+    clock: Callable[[], float],
+    channel: str,
+    *,
+    response_origins: TrustedOrigins | None = None,
+    req_id: str = "",
+) -> InboundMessage:
+    """A member's message to the bot, as the callback and the long connection both carry it.
+    The callback's keeps its response_url (checked against `response_origins`); the long
+    connection's keeps the frame's `req_id` instead, and answers without a response_url.
+    Raises MalformedCallback."""
+    msg_type = _text(data, "msgtype", MAX_NAME_CHARS)
     chat_type = _text(data, "chattype", MAX_NAME_CHARS)
     if chat_type not in _CHAT_TYPES:
         raise MalformedCallback("chattype is neither single nor group")
     return InboundMessage(
         msg_type=msg_type,
-        from_user=checked_user_id(
-            _text(_object(data, "from"), "userid", MAX_ID_CHARS), "from.userid"
-        ),
+        from_user=sender(data),
         create_time=int(clock()),
         agent_id=0,
-        msg_id=_text(data, "msgid", MAX_MSGID_CHARS),
+        msg_id=message_id(data),
         content=_content(data, msg_type),
         chat_id=_text(data, "chatid", MAX_ID_CHARS) if chat_type == "group" else "",
         channel=channel,
-        response_url=_response_url(data, response_origins),
+        response_url="" if response_origins is None else _response_url(data, response_origins),
+        req_id=req_id,
     )
+
+
+def sender(data: dict[str, Any]) -> str:
+    return checked_user_id(_text(_object(data, "from"), "userid", MAX_ID_CHARS), "from.userid")
+
+
+def message_id(data: dict[str, Any]) -> str:
+    return _text(data, "msgid", MAX_MSGID_CHARS)
 
 
 def passive_reply(crypto: WeComCrypto, reply: StreamReply, nonce: str, timestamp: str) -> bytes:

@@ -12,6 +12,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from application.ports.aibot_link import LINK_STATES
+
 # Acks must stay far below WeCom's 5 s retry deadline; model calls take seconds.
 _ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _MODEL_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
@@ -40,10 +42,34 @@ class PrometheusTelemetry:
             "weworktop_wecom_api_calls", "WeCom API calls, by channel, endpoint and errcode.",
             ["channel", "endpoint", "errcode"], registry=self.registry,
         )
+        self._link_state = Gauge(
+            "weworktop_aibot_link_state",
+            "The AI bot's long connection: 1 for the state it is in, by channel and state.",
+            ["channel", "state"], registry=self.registry,
+        )
+        self._reconnects = Counter(
+            "weworktop_aibot_link_reconnects", "Attempts to connect again, by channel.",
+            ["channel"], registry=self.registry,
+        )
+        self._frames = Counter(
+            "weworktop_aibot_frames",
+            "Long-connection frames, by channel, direction (in/out) and cmd or kind.",
+            ["channel", "direction", "kind"], registry=self.registry,
+        )
         self._pending = Gauge(
             "weworktop_pending_messages", "Accepted messages not yet settled (the queue).",
             registry=self.registry,
         )
+
+    def aibot_link_state(self, channel: str, state: str) -> None:
+        for known in LINK_STATES:
+            self._link_state.labels(channel, known).set(1 if known == state else 0)
+
+    def aibot_link_reconnected(self, channel: str) -> None:
+        self._reconnects.labels(channel).inc()
+
+    def aibot_frame(self, channel: str, direction: str, kind: str) -> None:
+        self._frames.labels(channel, direction, kind).inc()
 
     def callback_answered(self, channel: str, outcome: str, seconds: float) -> None:
         self._callbacks.labels(channel, outcome).inc()

@@ -5,15 +5,21 @@ message shows a long answer arriving in parts."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from application.ports.models import ChatAnswer, ChatMessage
 
-# Streamed a few characters at a time, so a person trying the AI bot sees a stream grow.
+# Streamed a few characters at a time, a moment apart (as a real model writes), so a person
+# trying the AI bot sees a stream grow; a long echo no more slowly than in a second or two.
 _PIECE_CHARS = 4
+_PIECE_SECONDS, _STREAM_SECONDS = 0.08, 1.5
 
 
 class EchoChatModel:
+    def __init__(self, piece_seconds: float = _PIECE_SECONDS):
+        self._piece_seconds = piece_seconds
+
     async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> ChatAnswer:
         # An offline model has no server to count tokens: the service estimates them.
         return ChatAnswer(self._echo(messages, max_tokens))
@@ -22,7 +28,11 @@ class EchoChatModel:
         self, messages: Sequence[ChatMessage], max_tokens: int
     ) -> AsyncIterator[str]:
         answer = self._echo(messages, max_tokens)
-        for start in range(0, len(answer), _PIECE_CHARS):
+        starts = range(0, len(answer), _PIECE_CHARS)
+        pause = min(self._piece_seconds, _STREAM_SECONDS / max(1, len(starts)))
+        for start in starts:
+            if start:
+                await asyncio.sleep(pause)
             yield answer[start : start + _PIECE_CHARS]
 
     @staticmethod

@@ -1,12 +1,18 @@
 """The AI bot (智能机器人): @-mentions in groups, answers streamed as markdown while the model
-writes them, and what the stream cannot carry sent through the message's response_url."""
+writes them, and what the stream cannot carry sent on its own.
+
+The bot's two modes differ only in how a stream reaches WeCom, so they differ only in the
+asker and deliverer they are given: in callback mode (API mode) WeCom's refreshes read the
+stream (StreamingAsk) and late answers go through response_url (DeliverAiBotReply); over the
+long connection frames carry the stream (SocketStreamingAsk) and the bot's own messages the
+rest (DeliverSocketReply).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply
-from application.channels.aibot.streaming_ask import StreamingAsk
 from application.pipeline.media_work import Transcript
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
@@ -28,8 +34,8 @@ class AiBotChannel:
     quota: Quota
     rate_limiter: SenderRateLimiter
     count_tokens: TokenCounter
-    asker: StreamingAsk
-    deliverer: DeliverAiBotReply
+    asker: Callable[[MessageReceived, str], Awaitable[ChatAnswer]]
+    deliverer: Callable[[MessageProgress], Awaitable[Postponed | None]]
 
     async def decide(self, message: InboundMessage, said: str | None) -> Decision:
         # WeCom transcribes a bot's voice messages itself: `said` is never asked for.
@@ -42,7 +48,7 @@ class AiBotChannel:
         return await self.asker(received, prompt)
 
     def render(self, answer: str) -> str:
-        return answer  # WeCom renders a bot's stream as markdown
+        return answer  # WeCom renders a bot's stream and messages as markdown
 
     async def address(self, message: InboundMessage, text: str) -> str:
         return text  # the stream is shown as the answer to the asker's mention

@@ -180,8 +180,8 @@ async def test_every_channel_is_listed_with_its_token_if_it_has_one(client):
     channels = (await get(client, "channels"))["channels"]
     assert channels == [
         {"name": "app:default", "token": {"valid_until": NOW + 3600, "seconds_left": 3600,
-                                          "last_error": None}},
-        {"name": "aibot:team", "token": None},
+                                          "last_error": None}, "link": None},
+        {"name": "aibot:team", "token": None, "link": None},
     ]
     assert await get(client, "token", channel="aibot:team") is None
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,
+    FeedbackGiven,
     ImageComposed,
     MessageIgnored,
     NoticeComposed,
@@ -100,3 +101,15 @@ def test_a_notice_or_a_picture_is_named_as_such():
         lambda v: ImageComposed(**base(v), to_user="zhangsan", text="", parts=("m1",), prompt="猫")
     )
     assert (outcome(picture).status, outcome(picture).reply) == ("sending", "image")
+
+
+def test_feedback_after_the_answer_leaves_it_answered():
+    result = outcome(
+        follow(
+            lambda v: answered(MESSAGE, "答", version=v),
+            lambda v: ReplyPartSent(**base(v), index=0),
+            lambda v: ReplyDelivered(**base(v)),
+            lambda v: FeedbackGiven(**base(v), from_user="zhangsan", rating="good"),
+        )
+    )
+    assert (result.status, result.settled) == ("answered", True)

@@ -1,6 +1,12 @@
 from dataclasses import replace
 
-from domain.events import ImageComposed, ModelUsed, NoticeComposed, VoiceTranscribed
+from domain.events import (
+    FeedbackGiven,
+    ImageComposed,
+    ModelUsed,
+    NoticeComposed,
+    VoiceTranscribed,
+)
 from domain.redaction import content_removed, without_content
 from domain.usage import Usage
 from tests.support.events import answered, received, text_message, used
@@ -40,3 +46,10 @@ def test_events_without_content_or_already_stripped_are_left_alone():
     cost = used(MESSAGE, Usage(1, 2))
     assert isinstance(cost, ModelUsed) and without_content(cost) is None
     assert without_content(without_content(received(MESSAGE))) is None
+
+
+def test_a_rating_stays_and_what_the_member_wrote_with_it_goes():
+    rated = fields(MESSAGE, FeedbackGiven, from_user="zhangsan", rating="bad", comment="工资不对")
+    stripped = without_content(rated)
+    assert (stripped.rating, stripped.from_user, stripped.comment) == ("bad", "zhangsan", "")
+    assert without_content(stripped) is None

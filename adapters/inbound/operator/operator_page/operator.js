@@ -62,6 +62,27 @@ function showTokenState(token) {
   $("token-state").textContent = text;
 }
 
+const LINK_STATES = {
+  connected: "已连接 connected", connecting: "连接中 connecting", standby: "待命 standby",
+  refused: "被拒绝 refused", replaced: "被顶替 replaced", stopped: "已停止 stopped",
+};
+
+function showChannels(channels) {
+  // Each channel by name; a bot over the long connection with its link (since when, why down).
+  $("channels").replaceChildren(...channels.map((channel) => {
+    let text = channel.name;
+    if (channel.link) {
+      const link = channel.link;
+      text += ` · 长连接 long connection: ${LINK_STATES[link.state] || link.state}`;
+      if (link.since) text += ` since ${when(link.since)}`;
+      if (link.last_error) text += ` · 最近的问题 last error: ${link.last_error}`;
+    } else if (channel.token) {
+      text += " · 访问令牌 access token";
+    }
+    return element("li", text);
+  }));
+}
+
 function showErrors(report) {
   const body = $("errors").querySelector("tbody");
   body.replaceChildren();
@@ -264,10 +285,12 @@ async function search(query) {
 
 async function refresh() {
   try {
-    const [token, errors, conversations, announcements] = await Promise.all([
+    const [token, errors, conversations, announcements, channels] = await Promise.all([
       api("token"), api("wecom-errors"), api("conversations"), api("announcements"),
+      api("channels"),
     ]);
-    showTokenState(token);
+    if (token) showTokenState(token);
+    showChannels(channels.channels);
     showErrors(errors);
     showAnnouncements(announcements.announcements);
     showConversations(conversations.conversations);
