@@ -1,4 +1,4 @@
-"""End-to-end tests report their figures (replies, duplicates, calls…) at the end of the run."""
+"""Tests report their figures (replies, calls, limits measured…) at the end of the run."""
 
 from __future__ import annotations
 
@@ -24,6 +24,6 @@ def figures(request):
 def pytest_terminal_summary(terminalreporter, config):
     lines = config.stash.get(_FIGURES, [])
     if lines:
-        terminalreporter.section("end-to-end figures")
+        terminalreporter.section("figures")
         for line in lines:
             terminalreporter.write_line(line)
