@@ -62,6 +62,31 @@ class ModelUsed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PictureSeen(Event):
+    """A picture of the message, fetched and made ready for the model. Its bytes are kept
+    in the blob store under `digest` (never in an event), so that a follow-up question can
+    show it to the model again."""
+
+    digest: str
+    media_type: str
+    width: int
+    height: int
+    quoted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRead(Event):
+    """A file of the message, fetched and read: its text (cut to what a prompt can hold,
+    with a note saying how much was left out) and the hash of the file, never its bytes."""
+
+    name: str
+    sha256: str
+    size: int
+    text: str
+    quoted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReplyComposed(Event):
     """A reply ready to deliver, to `to_chat` when set (a group), else to `to_user`.
     Each of `parts` is one WeCom message."""
@@ -197,6 +222,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MemoryCleared,
         VoiceTranscribed,
         ModelUsed,
+        PictureSeen,
+        FileRead,
         AnswerComposed,
         NoticeComposed,
         ImageComposed,
@@ -213,8 +240,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 
-# What a memory read looks at: remembered turns, and the point where memory was cleared.
-MEMORY_EVENT_TYPES = ("AnswerComposed", "MemoryCleared")
+# What a memory read looks at: remembered turns, what the model saw with them (pictures, files),
+# and the point where memory was cleared.
+MEMORY_EVENT_TYPES = ("AnswerComposed", "MemoryCleared", "PictureSeen", "FileRead")
 
 
 def first_version_of_batch(batch: list[Event] | tuple[Event, ...]) -> int:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from domain.events import (
     DeliveryPostponed,
     Event,
+    FileRead,
     MessageReceived,
+    PictureSeen,
     ReplyComposed,
     ReplyPartSent,
     VoiceTranscribed,
@@ -23,6 +25,8 @@ class MessageProgress:
     version: int = 0
     received: MessageReceived | None = None
     transcript: str | None = None
+    # The message's pictures and files, once fetched and read (recorded together).
+    seen: list[PictureSeen | FileRead] = field(default_factory=list)
     reply: ReplyComposed | None = None
     sent_parts: set[int] = field(default_factory=set)
     postponements: int = 0
@@ -46,6 +50,8 @@ class MessageProgress:
             self.received = event
         elif isinstance(event, VoiceTranscribed):
             self.transcript = event.transcript
+        elif isinstance(event, PictureSeen | FileRead):
+            self.seen.append(event)
         elif isinstance(event, ReplyComposed):
             self.reply = event
         elif isinstance(event, ReplyPartSent):

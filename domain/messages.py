@@ -11,13 +11,31 @@ DEFAULT_APP_CHANNEL = "app:default"
 # The seed's single AI bot's (the `aibot` object of the configuration).
 DEFAULT_AIBOT_CHANNEL = "aibot:default"
 
+PICTURE = "image"
+FILE = "file"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A picture or file that came with a message, as the channel can fetch it: a media_id
+    for a self-built app, a download URL (valid five minutes) for an AI bot. Over the bot's
+    long connection each item brings its own `aeskey`; `name` is a file's name as the
+    member's client shows it; `quoted` marks one from the message the member quoted."""
+
+    kind: str  # PICTURE | FILE
+    ref: str
+    aeskey: str = ""
+    name: str = ""
+    quoted: bool = False
+
 
 @dataclass(frozen=True)
 class InboundMessage:
     """One decrypted callback message. `chat_id` is set for group messages only. `channel`
     names the app or bot it came through ("<kind>:<name>", e.g. "app:hr"); an AI bot message
     has no agent (0) and carries `response_url`, where one late answer may go, or, over the
-    long connection, `req_id`, by which stream frames answer it for a few minutes."""
+    long connection, `req_id`, by which stream frames answer it for a few minutes. Pictures
+    and files are `attachments`, fetched when the message is handled."""
 
     msg_type: str
     from_user: str
@@ -31,6 +49,9 @@ class InboundMessage:
     channel: str = DEFAULT_APP_CHANNEL
     response_url: str = ""
     req_id: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    # The text of the message the member quoted (AI bot), given to the model as context.
+    quote: str = ""
 
     @property
     def is_group(self) -> bool:

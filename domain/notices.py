@@ -25,6 +25,10 @@ UNSUPPORTED = (
     "I can read text and voice messages; I cannot use this kind of message yet."
 )
 
+# What the model is asked when a member sends a picture or a file without any words.
+IMAGE_PROMPT = "请描述这张图片。/ Please describe this picture."
+FILE_PROMPT = "请概述这个文件的内容。/ Please summarise this file."
+
 VOICE_OFF = (
     "语音识别没有开启，请发文字消息。\n"
     "Voice messages are turned off here; please send text."
@@ -44,6 +48,54 @@ IMAGE_FAILED = (
     "抱歉，图片暂时画不出来，请稍后再试。\n"
     "Sorry, I could not create that picture right now. Please try again later."
 )
+
+
+# Why a picture or file could not be used, each told to the member in plain words.
+TOO_LARGE = "too large"
+UNREADABLE = "unreadable"
+UNSUPPORTED_FILE = "unsupported file"
+NO_TEXT = "no text"
+ENCRYPTED = "encrypted"
+UNAVAILABLE = "unavailable"
+TOO_SLOW = "too slow"
+
+_ATTACHMENT_PROBLEMS = {
+    UNREADABLE: (
+        "这张图片或这个文件打不开，可能已经损坏。",
+        "I could not open this picture or file; it may be damaged.",
+    ),
+    UNSUPPORTED_FILE: (
+        "这种文件我还读不了；我能读 PDF、Word、Excel、PowerPoint、TXT、Markdown 和 CSV。",
+        "I cannot read this kind of file; I read PDF, DOCX, XLSX, PPTX, TXT, MD and CSV.",
+    ),
+    NO_TEXT: (
+        "这个文件里没有我能读取的文字（也许是扫描件）。",
+        "This file has no text I can read (it may be a scan).",
+    ),
+    ENCRYPTED: (
+        "这个文件有密码保护，我读不了。",
+        "This file is protected by a password, so I cannot read it.",
+    ),
+    UNAVAILABLE: (
+        "图片或文件没能下载下来，请重新发送。",
+        "I could not download the picture or file; please send it again.",
+    ),
+    TOO_SLOW: (
+        "这个文件太大或太复杂，没能在限定时间内读完。",
+        "This file is too large or too complex to read in the time I have.",
+    ),
+}
+
+
+def attachment_failed(problem: str, limit_bytes: int | None = None) -> str:
+    if problem == TOO_LARGE:
+        limit = f"{limit_bytes / 1_000_000:g} MB" if limit_bytes else ""
+        return (
+            f"图片或文件太大了{f'（上限 {limit}）' if limit else ''}。\n"
+            f"The picture or file is too large{f' (the limit is {limit})' if limit else ''}."
+        )
+    chinese, english = _ATTACHMENT_PROBLEMS.get(problem, _ATTACHMENT_PROBLEMS[UNREADABLE])
+    return f"{chinese}\n{english}"
 
 
 def too_long(tokens: int, limit: int) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from domain import notices
-from domain.messages import GROUP_MEMORY_SHARED, InboundMessage
+from domain.messages import FILE, GROUP_MEMORY_SHARED, PICTURE, Attachment, InboundMessage
 
 RESET_COMMANDS = ("#清除记忆", "#reset")
 HELP_COMMANDS = ("#help", "#帮助")
@@ -38,6 +38,13 @@ class ChatRules:
     voice_off_reply: bool = True
     unsupported_reply: bool = True
     welcome_message: str = ""
+    image_understanding: bool = False
+    image_prompt: str = notices.IMAGE_PROMPT
+    file_understanding: bool = False
+    file_prompt: str = notices.FILE_PROMPT
+    max_image_bytes: int = 10_000_000
+    max_file_bytes: int = 20_000_000
+    max_prompt_images: int = 4
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,15 @@ class AskModel:
 
 
 @dataclass(frozen=True)
+class Understand:
+    """Ask the model about pictures or a file, which are fetched first; `prompt` is the
+    member's words, or the channel's image_prompt / file_prompt when there are none."""
+
+    prompt: str
+    attachments: tuple[Attachment, ...]
+
+
+@dataclass(frozen=True)
 class DrawImage:
     prompt: str
 
@@ -85,7 +101,15 @@ class Notify:
 
 
 Decision = (
-    Ignore | ResetMemory | ShowHelp | RefuseTooLong | AskModel | DrawImage | Transcribe | Notify
+    Ignore
+    | ResetMemory
+    | ShowHelp
+    | RefuseTooLong
+    | AskModel
+    | Understand
+    | DrawImage
+    | Transcribe
+    | Notify
 )
 
 
@@ -131,6 +155,10 @@ def decide_app_message(
         return first
     if message.msg_type == "voice":
         return _decide_voice(message, rules, count_tokens, said)
+    seen = understood(message.attachments, rules)
+    if seen and not message.is_group:
+        # A picture has no words, so no prefix: like a voice message, it is always a question.
+        return Understand(rules.image_prompt, seen)
     if message.msg_type != "text":
         known = message.msg_type in UNUSABLE_TYPES
         if message.is_group or not rules.unsupported_reply or not known:
@@ -199,20 +227,39 @@ def strip_mention(content: str, prefixes: tuple[str, ...]) -> str:
     return content[mention.end() :] if mention else content
 
 
+def understood(attachments: tuple[Attachment, ...], rules: ChatRules) -> tuple[Attachment, ...]:
+    """The attachments the channel's rules let the model see."""
+    allowed = {PICTURE: rules.image_understanding, FILE: rules.file_understanding}
+    return tuple(item for item in attachments if allowed.get(item.kind, False))
+
+
+def with_quote(prompt: str, quote: str) -> str:
+    """The question with the message it quotes before it, as context for the model."""
+    if not quote.strip():
+        return prompt
+    return f"引用的消息 / Quoted message:\n「{quote.strip()}」\n\n{prompt}"
+
+
 def decide_aibot_message(
     message: InboundMessage, rules: ChatRules, count_tokens: Callable[[str], int]
 ) -> Decision:
     """A message to an AI bot: in a group it is always a mention, which stands in for
     group_chat_prefix; voice comes transcribed by WeCom (speech_recognition is about our own
     transcription); pictures are drawn through the app only. WeCom cannot name a bot's group,
-    so the white list is matched against its chat id."""
+    so the white list is matched against its chat id. Pictures and files (its own, or in the
+    message it quotes) are understood where the rules allow; a quote's text is context."""
     first = _events_and_groups(message, rules, None)
     if first is not None:
         return first
+    seen = understood(message.attachments, rules)
     usable = message.msg_type in AIBOT_TEXT_TYPES and (
         message.msg_type != "mixed" or message.content.strip()
     )
     if not usable:
+        if seen:
+            has_file = any(item.kind == FILE for item in seen)
+            prompt = rules.file_prompt if has_file else rules.image_prompt
+            return Understand(with_quote(prompt, message.quote), seen)
         if not rules.unsupported_reply:
             return Ignore(f"'{message.msg_type}' messages are not answered")
         return Notify("unsupported", notices.UNSUPPORTED)
@@ -226,7 +273,14 @@ def decide_aibot_message(
         prompt = strip_trigger(message.content, rules.single_chat_prefix)
         if prompt is None:
             return Ignore("no single_chat_prefix matched")
-    return _decide_prompt(prompt, replace(rules, image_create_prefix=()), count_tokens)
+    if seen and not prompt:
+        prompt = rules.image_prompt  # "@bot" and a picture, nothing else
+    decision = _decide_prompt(prompt, replace(rules, image_create_prefix=()), count_tokens)
+    if not isinstance(decision, AskModel):
+        return decision
+    # Counted against max_single_msg_tokens without the quote: the member did not write it.
+    question = with_quote(decision.prompt, message.quote)
+    return Understand(question, seen) if seen else AskModel(question)
 
 
 def _decide_prompt(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
+from adapters.outbound.wecom.httpx_aibot_media import HttpxAiBotMedia
 from application.channels.aibot.accept_aibot_message import AcceptAiBotMessage
 from application.channels.aibot.aibot_channel import AiBotChannel
 from application.channels.aibot.deliver_aibot_reply import DeliverAiBotReply
@@ -15,6 +16,7 @@ from application.channels.aibot.streaming_ask import StreamingAsk
 from domain.tokens import estimate_tokens
 from infrastructure.channel_parts import ChannelParts
 from infrastructure.channel_settings import AiBotChannelSettings
+from infrastructure.secrets import reveal
 
 
 class AiBotChannelContainer(containers.DeclarativeContainer):
@@ -28,6 +30,13 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
     # Nor a way to send first: in callback mode a bot only answers.
     announcer = providers.Object(None)
     stream_timing = providers.Singleton(StreamTiming, settings.provided.stream_seconds)
+    media = providers.Singleton(
+        HttpxAiBotMedia,
+        shared.media_http,
+        # In callback mode an item brings no key of its own: the bot's key decrypts it.
+        bot_aes_key=providers.Callable(reveal, settings.provided.aes_key),
+        total_seconds=shared.config.provided.media.download_seconds,
+    )
     channel = providers.Singleton(
         AiBotChannel,
         name=parts.name,
@@ -52,6 +61,7 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
             clock=shared.clock,
             jitter=shared.jitter,
         ),
+        media=media,
     )
     accept = providers.Singleton(
         AcceptAiBotMessage,

@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from adapters.inbound.wecom_aibot.aibot_link_holder import AiBotLinkHolder
 from adapters.inbound.wecom_aibot.websocket_aibot_link import WebSocketAiBotLink
+from adapters.outbound.wecom.httpx_aibot_media import HttpxAiBotMedia
 from application.channels.aibot.aibot_channel import AiBotChannel
 from application.channels.aibot.deliver_socket_reply import DeliverSocketReply
 from application.channels.aibot.record_feedback import RecordFeedback
@@ -87,5 +88,11 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
             give_up_after_seconds=_wecom.delivery_give_up_seconds,
             clock=shared.clock,
             jitter=shared.jitter,
+        ),
+        # Over the long connection each picture or file brings its own aeskey.
+        media=providers.Singleton(
+            HttpxAiBotMedia,
+            shared.media_http,
+            total_seconds=shared.config.provided.media.download_seconds,
         ),
     )

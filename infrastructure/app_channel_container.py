@@ -11,13 +11,19 @@ from adapters.inbound.wecom_app.wecom_callback import WeComCallback
 from application.channels.app.app_announcer import AppAnnouncer
 from application.channels.app.app_channel import AppChannel
 from application.channels.app.deliver_app_reply import DeliverAppReply
+from application.channels.app.fetch_app_media import FetchAppMedia
 from application.channels.app.name_directory import NameDirectory
 from application.channels.app.send_pacer import SendPacer
 from application.pipeline.media_work import DrawPicture, TranscribeVoice
 from domain.tokens import estimate_tokens
 from infrastructure.channel_parts import ChannelParts
 from infrastructure.channel_settings import AppChannelSettings
+from infrastructure.config import RuleSettings
 from infrastructure.secrets import reveal
+
+
+def markdown_replies(rules: RuleSettings) -> bool:
+    return rules.reply_format == "markdown"
 
 
 class AppChannelContainer(containers.DeclarativeContainer):
@@ -37,6 +43,7 @@ class AppChannelContainer(containers.DeclarativeContainer):
     # WeCom's per-member limits count per app: answers and announcements share one pacer.
     pacer = providers.Singleton(SendPacer)
     announcer = providers.Singleton(AppAnnouncer, gateway, pacer)
+    _markdown = providers.Callable(markdown_replies, settings.provided.rules)
     directory = providers.Singleton(NameDirectory, gateway)
     channel = providers.Singleton(
         AppChannel,
@@ -52,6 +59,8 @@ class AppChannelContainer(containers.DeclarativeContainer):
         transcriber=providers.Singleton(
             TranscribeVoice, gateway, shared.audio_converter, parts.speech_to_text
         ),
+        media=providers.Singleton(FetchAppMedia, gateway),
+        markdown=_markdown,
         deliverer=providers.Singleton(
             DeliverAppReply,
             store=shared.event_store,
@@ -61,6 +70,7 @@ class AppChannelContainer(containers.DeclarativeContainer):
             give_up_after_seconds=_wecom.delivery_give_up_seconds,
             clock=shared.clock,
             jitter=shared.jitter,
+            markdown=_markdown,
         ),
     )
     accept = parts.accept_message

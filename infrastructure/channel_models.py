@@ -42,6 +42,7 @@ def chat_models(llm, client) -> dict[str, providers.Provider]:
             model=llm.provided.model,
             temperature=llm.provided.temperature,
             answer_seconds=llm.provided.answer_timeout_seconds,
+            vision_model=llm.provided.vision_model,
         ),
         "echo": providers.Singleton(EchoChatModel),
     }

@@ -44,6 +44,13 @@ def chat_rules(settings: ChannelSettings) -> ChatRules:
         voice_off_reply=rules.voice_off_reply,
         unsupported_reply=rules.unsupported_reply,
         welcome_message=rules.welcome_message,
+        image_understanding=rules.image_understanding,
+        image_prompt=rules.image_prompt,
+        file_understanding=rules.file_understanding,
+        file_prompt=rules.file_prompt,
+        max_image_bytes=rules.max_image_bytes,
+        max_file_bytes=rules.max_file_bytes,
+        max_prompt_images=rules.max_prompt_images,
     )
 
 
@@ -121,6 +128,8 @@ class ChannelParts(containers.DeclarativeContainer):
         system_prompt=_llm.system_prompt,
         conversation_max_tokens=settings.provided.rules.conversation_max_tokens,
         max_answer_tokens=settings.provided.rules.max_single_msg_tokens,
+        blobs=shared.blob_store,
+        max_pictures=settings.provided.rules.max_prompt_images,
     )
 
 

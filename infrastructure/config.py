@@ -30,6 +30,7 @@ from pydantic_core import InitErrorDetails
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain import notices
 from infrastructure.channel_settings import (
     DEFAULT_WS_URL,
     ChannelSettings,
@@ -162,6 +163,10 @@ def _required_when_enabled(
 
 
 
+# WeCom's largest media (a file): nothing larger is ever fetched.
+MEDIA_MAX_BYTES = 20_000_000
+
+
 class RuleSettings(_Section):
     """The product's rule keys: at the top level they are every channel's defaults, in an
     `apps` or `aibots` entry they override those for that channel alone."""
@@ -181,6 +186,17 @@ class RuleSettings(_Section):
     rate_limit: RateLimitSettings | None = RateLimitSettings()
     access: AccessSettings = AccessSettings()
     quota: QuotaSettings = QuotaSettings()
+    # Pictures and files (README, "Pictures and files"): off unless turned on.
+    image_understanding: bool = False
+    image_prompt: str = Field(notices.IMAGE_PROMPT, min_length=1)
+    file_understanding: bool = False
+    file_prompt: str = Field(notices.FILE_PROMPT, min_length=1)
+    max_image_bytes: int = Field(10_000_000, gt=0, le=MEDIA_MAX_BYTES)
+    max_file_bytes: int = Field(20_000_000, gt=0, le=MEDIA_MAX_BYTES)
+    max_prompt_images: int = Field(4, ge=1, le=16)
+    # How a self-built app's answers are sent: "markdown" only renders in the WeCom client,
+    # not in the WeChat plugin. An AI bot always answers in markdown.
+    reply_format: Literal["text", "markdown"] = "text"
 
 
 RULE_KEYS = tuple(RuleSettings.model_fields)
@@ -394,6 +410,8 @@ class LlmSettings(_Section):
     # The whole of one streamed answer (the AI bot's), however the server trickles it.
     answer_timeout_seconds: float = Field(600.0, gt=0)
     temperature: float | None = Field(None, ge=0, le=2)
+    # The model for requests that show pictures (None: `model`, which must then see them).
+    vision_model: str | None = Field(None, min_length=1)
     image_model: str = "dall-e-3"
     image_size: str = "1024x1024"
     speech_model: str = "whisper-1"
@@ -419,6 +437,15 @@ class SpeechSettings(_Section):
     base_url: str | None = None
     api_key: SecretStr | None = None
     model: str | None = None
+
+
+class MediaSettings(_Section):
+    """How long fetching and reading one picture or file may take, and how much memory the
+    reading of a file may use (it runs in a process of its own, stopped at the limits)."""
+
+    download_seconds: float = Field(60.0, gt=0, le=290)
+    extract_seconds: float = Field(30.0, gt=0, le=600)
+    extract_memory_mb: int = Field(768, ge=128)
 
 
 class StorageSettings(_Section):
@@ -495,6 +522,7 @@ class AppConfig(_Section):
     llm: LlmSettings = LlmSettings()
     image: ImageSettings = ImageSettings()
     speech: SpeechSettings = SpeechSettings()
+    media: MediaSettings = MediaSettings()
     storage: StorageSettings = StorageSettings()
     admin: AdminSettings = AdminSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -26,7 +26,10 @@ from adapters.inbound.operator.operator_api import OperatorPages
 from adapters.inbound.operator.send_api import SendApi
 from adapters.inbound.operator.usage_api import UsageApi
 from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
+from adapters.outbound.media.pillow_picture_reader import PillowPictureReader
+from adapters.outbound.media.subprocess_text_extractor import SubprocessTextExtractor
 from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
+from adapters.outbound.persistence.sqlalchemy_blob_store import SqlAlchemyBlobStore
 from adapters.outbound.persistence.sqlalchemy_engine import build_engine
 from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.persistence.sqlalchemy_lease_store import SqlAlchemyLeaseStore
@@ -45,6 +48,8 @@ from application.pipeline.channel import Channels
 from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
 from application.pipeline.handle_message import HandleMessage
 from application.pipeline.operator_alerts import OperatorAlerts
+from application.pipeline.read_attachments import ReadAttachments
+from domain.tokens import estimate_tokens
 from domain.url_origins import response_url_origins
 from domain.usage import Price
 from infrastructure.aibot_channel_container import AiBotChannelContainer
@@ -196,6 +201,23 @@ class Container(containers.DeclarativeContainer):
         **speech_models(speech_endpoint, llm_http),
     )
     audio_converter = providers.Singleton(FfmpegAudioConverter)
+    # Pictures and files members send (README, "Pictures and files").
+    _media = config.provided.media
+    blob_store = providers.Singleton(SqlAlchemyBlobStore, engine)
+    media_http = providers.Singleton(httpx.AsyncClient, timeout=_media.download_seconds)
+    picture_reader = providers.Singleton(PillowPictureReader)
+    text_extractor = providers.Singleton(
+        SubprocessTextExtractor,
+        timeout_seconds=_media.extract_seconds,
+        memory_mb=_media.extract_memory_mb,
+    )
+    read_attachments = providers.Singleton(
+        ReadAttachments,
+        pictures=picture_reader,
+        documents=text_extractor,
+        blobs=blob_store,
+        count_tokens=providers.Object(estimate_tokens),
+    )
     alerts = providers.Singleton(OperatorAlerts)
     # The AI bots' streams in progress (this process).
     stream_board = providers.Singleton(StreamBoard)
@@ -204,7 +226,12 @@ class Container(containers.DeclarativeContainer):
     channels = providers.Singleton(channels_of, channel_containers)
     admission = providers.Singleton(Admission, usage=event_store, leases=lease_store, clock=clock)
     handle_message = providers.Singleton(
-        HandleMessage, store=event_store, channels=channels, admission=admission, clock=clock
+        HandleMessage,
+        store=event_store,
+        channels=channels,
+        admission=admission,
+        read=read_attachments,
+        clock=clock,
     )
     scheduler_settings = providers.Singleton(scheduler_settings, config)
     scheduler = providers.Singleton(

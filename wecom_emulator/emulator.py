@@ -36,6 +36,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from wecom_emulator import endpoints
+from wecom_emulator.aibot_media import PATH as AIBOT_MEDIA_PATH
+from wecom_emulator.aibot_media import AiBotItem, AiBotMediaStore
 from wecom_emulator.aibot_socket import AiBotSocket, BotReply
 from wecom_emulator.directory import Directory
 from wecom_emulator.errors import Answered, Refused
@@ -81,6 +83,7 @@ class WeComEmulator:
         self.expires_in = expires_in
         self.tokens = TokenBook()
         self.media = MediaStore()
+        self.aibot_media = AiBotMediaStore()
         self.first_app = self.add_app(agent_id, corp_id=corp_id, corp_secret=corp_secret)
         self.directory = Directory(known_users, names, chats, chat_members, departments, tags)
         for media_id, data in (media or {}).items():
@@ -128,6 +131,15 @@ class WeComEmulator:
         """The corp (the first app's unless named) holds this media from now on, as when a
         member sends a voice message."""
         self.media.keep(data, corp_id or self.corp_id, media_id=media_id)
+
+    def add_aibot_media(
+        self, data: bytes, key: bytes | None = None, filename: str = "", *, trickle: bool = False
+    ) -> AiBotItem:
+        """A picture or file a member sent an AI bot: served encrypted with `key` (the bot's
+        EncodingAESKey decoded, see aibot_media.bot_key, in callback mode; None: a fresh
+        key, given in the item's `aeskey` as over the long connection) at the item's
+        `url_path` under the emulator's base URL."""
+        return self.aibot_media.keep(data, key, filename, trickle=trickle)
 
     # --- what arrived ---------------------------------------------------------------------
 
@@ -196,7 +208,8 @@ class WeComEmulator:
             Route(f"/cgi-bin/{endpoint}", _answering(handler), methods=[method])
             for endpoint, method, handler in served
         ]
-        return [*api, self.aibots.route()]
+        media = Route(f"{AIBOT_MEDIA_PATH}/{{item_id}}", self.aibot_media.serve, methods=["GET"])
+        return [*api, self.aibots.route(), media]
 
     async def _gettoken(self, request: Request) -> Response:
         corp_id = request.query_params.get("corpid", "")

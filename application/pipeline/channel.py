@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from application.pipeline.ask_with_memory import Attached
 from application.pipeline.media_work import Transcript
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.ports.media import Fetched
 from application.ports.models import ChatAnswer
 from domain.access import AccessRule
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
-from domain.messages import InboundMessage
+from domain.messages import Attachment, InboundMessage
 from domain.policy import ChatRules, Decision
 from domain.quota import Quota
 
@@ -36,9 +38,15 @@ class Channel(Protocol):
     async def decide(self, message: InboundMessage, said: str | None) -> Decision:
         """The rules' decision; `said` is a voice message's transcript once there is one."""
 
-    async def ask(self, received: MessageReceived, prompt: str) -> ChatAnswer:
-        """The model's answer as it will be shown, and its cost; raises ChatModelError when
-        there is none."""
+    async def ask(
+        self, received: MessageReceived, prompt: str, attached: Attached
+    ) -> ChatAnswer:
+        """The model's answer as it will be shown, to `prompt` with what is `attached` to it
+        (pictures, files' text), and its cost; raises ChatModelError when there is none."""
+
+    async def fetch(self, attachment: Attachment, limit: int) -> Fetched:
+        """A picture's or file's bytes, at most `limit` of them, from wherever this kind of
+        channel gets them; raises MediaError."""
 
     def render(self, answer: str) -> str:
         """The answer in the form this channel's client shows (plain text or markdown)."""

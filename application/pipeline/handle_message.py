@@ -11,9 +11,12 @@ import time
 from collections.abc import Callable
 
 from application.pipeline.admission import Admission, Refusal
+from application.pipeline.ask_with_memory import NOTHING_ATTACHED, Attached
 from application.pipeline.channel import Channel, Channels, UnknownChannel
 from application.pipeline.postponed import Postponed
+from application.pipeline.read_attachments import ReadAttachments, attached_of
 from application.ports.event_store import EventStore
+from application.ports.media import MediaError
 from application.ports.models import ChatModelError, ImageModelError, SpeechError
 from domain import notices
 from domain.events import (
@@ -37,6 +40,7 @@ from domain.policy import (
     ResetMemory,
     ShowHelp,
     Transcribe,
+    Understand,
 )
 from domain.usage import Usage
 
@@ -51,11 +55,13 @@ class HandleMessage:
         store: EventStore,
         channels: Channels,
         admission: Admission,
+        read: ReadAttachments,
         clock: Callable[[], float] = time.time,
     ):
         self._store = store
         self._channels = channels
         self._admission = admission
+        self._read = read
         # Stamps each ModelUsed: the day it is counted on is the day quotas look at.
         self._clock = clock
 
@@ -86,7 +92,7 @@ class HandleMessage:
         refusal = None
         if not isinstance(decision, Ignore):
             refusal = await self._admission.access(channel, message.from_user)
-        if refusal is None and isinstance(decision, Transcribe | AskModel | DrawImage):
+        if refusal is None and isinstance(decision, Transcribe | AskModel | Understand | DrawImage):
             refusal = await self._admission.model_call(channel, progress.received)
         if refusal is not None:
             return [await self._refuse(channel, progress, refusal)]
@@ -133,14 +139,34 @@ class HandleMessage:
             return [await self._notice(channel, progress, text, "message too long")]
         if isinstance(decision, DrawImage):
             return await self._draw(channel, progress, decision.prompt)
+        if isinstance(decision, Understand):
+            return await self._understand(channel, progress, decision)
         assert isinstance(decision, AskModel)
         return await self._answer(channel, progress, decision.prompt)
 
+    async def _understand(
+        self, channel: Channel, progress: MessageProgress, decision: Understand
+    ) -> list[Event]:
+        if not progress.seen:
+            try:
+                seen = await self._read(channel, progress, decision.attachments)
+            except MediaError as err:
+                log.warning("attachment of %s not read: %s", progress.received.stream_id, err)
+                text = notices.attachment_failed(err.problem, err.limit)
+                return [await self._notice(channel, progress, text, f"attachment: {err.reason}")]
+            # Kept at once: the download URL of an AI bot's picture lasts five minutes.
+            await self._store.append(seen)
+        return await self._answer(channel, progress, decision.prompt, attached_of(progress.seen))
+
     async def _answer(
-        self, channel: Channel, progress: MessageProgress, prompt: str
+        self,
+        channel: Channel,
+        progress: MessageProgress,
+        prompt: str,
+        attached: Attached = NOTHING_ATTACHED,
     ) -> list[Event]:
         try:
-            answer = await channel.ask(progress.received, prompt)
+            answer = await channel.ask(progress.received, prompt, attached)
         except ChatModelError as err:
             log.warning("model failed for %s: %s", progress.received.stream_id, err)
             return [

@@ -14,9 +14,35 @@ class ChatModelError(Exception):
 
 
 @dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """A picture shown to the model, as a data: URL ("data:image/jpeg;base64,...")."""
+
+    url: str
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: str  # "system" | "user" | "assistant"
-    content: str
+    # Plain text, or parts: text and pictures (OpenAI's content parts).
+    content: str | tuple[TextPart | ImagePart, ...]
+
+    @property
+    def text(self) -> str:
+        """The words of the message, without its pictures."""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(part.text for part in self.content if isinstance(part, TextPart))
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        if isinstance(self.content, str):
+            return ()
+        return tuple(part for part in self.content if isinstance(part, ImagePart))
 
 
 @dataclass(frozen=True)

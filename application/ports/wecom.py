@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from application.ports.media import Fetched
+
 
 class DeliveryError(Exception):
     """WeCom did not take the message. `permanent` means retrying cannot help."""
@@ -62,6 +64,11 @@ class WeComGateway(Protocol):
     async def send_chat_text(self, chat_id: str, content: str) -> str:
         """Send one text message to a group chat (appchat/send); returns a msgid ("" if none)."""
 
+    async def send_markdown(self, to_user: str, content: str) -> str:
+        """Send one markdown message (rendered by the WeCom client only); returns the msgid."""
+
+    async def send_chat_markdown(self, chat_id: str, content: str) -> str: ...
+
     async def send_image(self, to_user: str, media_id: str) -> str: ...
 
     async def send_to(self, recipients: Recipients, msgtype: str, content: str) -> SendReport:
@@ -92,3 +99,13 @@ class AiBotResponseUrl(Protocol):
     the callback's response_url, within an hour of the message. Failures are DeliveryErrors."""
 
     async def post_markdown(self, response_url: str, content: str) -> None: ...
+
+
+class AiBotMedia(Protocol):
+    """Pictures and files members send an AI bot: downloaded from the item's URL (valid for
+    five minutes) and decrypted, with the item's `aeskey` (long connection) or, when it has
+    none (callback mode), with the bot's own EncodingAESKey."""
+
+    async def download(self, url: str, aeskey: str, limit: int) -> Fetched:
+        """The decrypted bytes (at most `limit`) and the file's name; MediaError otherwise."""
+

@@ -4,6 +4,7 @@ the request it sends, when it retries, how it fails, and that the API key never 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -12,9 +13,10 @@ import traceback
 import httpx
 import pytest
 
-from application.ports.models import ChatMessage, ChatModelError
+from application.ports.models import ChatMessage, ChatModelError, ImagePart, TextPart
 from domain.usage import Usage
-from tests.standins.openai_standin import OpenAIStandIn
+from tests.standins.openai_media_standin import sample_png
+from tests.standins.openai_standin import OpenAIStandIn, image_urls
 from tests.support.chat_models import (
     EchoChatModels,
     FakeChatModels,
@@ -30,6 +32,11 @@ CONVERSATION = (
     ChatMessage("user", "今天天气怎么样？"),
 )
 SECRET = "sk-test-9f8e7d6c5b4a39281706"
+PICTURE = ImagePart("data:image/png;base64," + base64.b64encode(sample_png()).decode())
+WITH_PICTURE = (
+    ChatMessage("system", "你是一个乐于助人的助手。"),
+    ChatMessage("user", (TextPart("Describe this picture"), PICTURE)),
+)
 MODULE_LOGGER = "adapters.outbound.openai.httpx_openai_chat_model"
 
 
@@ -55,6 +62,11 @@ class ChatModelContract:
 
         assert 0 < len(answer.text) <= 50 * 4
 
+    async def test_answers_a_question_with_a_picture_with_text(self, model):
+        answer = await model.complete(WITH_PICTURE, max_tokens=200)
+
+        assert "Describe this picture" in answer.text
+
     async def test_a_model_that_cannot_answer_raises_chat_model_error(self, broken_model):
         if broken_model is None:
             pytest.skip("this model has nothing that can fail")
@@ -68,7 +80,10 @@ class TestFakeChatModel(FakeChatModels, ChatModelContract):
 
 
 class TestEchoChatModel(EchoChatModels, ChatModelContract):
-    pass
+    async def test_tells_a_pictures_size_and_main_colours(self, model):
+        answer = await model.complete(WITH_PICTURE, max_tokens=200)
+
+        assert "I see a picture: 48x32, main colours #1e78c8" in answer.text
 
 
 @pytest.fixture
@@ -104,6 +119,27 @@ async def test_the_servers_count_of_tokens_comes_back_with_the_answer(client, se
 
     standin.send_usage = False
     assert (await make_model(client, served).complete(CONVERSATION, max_tokens=100)).usage is None
+
+
+async def test_a_picture_goes_as_an_image_url_part_to_the_vision_model(client, served, standin):
+    model = make_model(client, served, model="qwen-plus", vision_model="qwen-vl-plus")
+
+    await model.complete(WITH_PICTURE, max_tokens=100)
+    await model.complete(CONVERSATION, max_tokens=100)
+
+    with_picture, text_only = standin.requests
+    assert with_picture["model"] == "qwen-vl-plus" and text_only["model"] == "qwen-plus"
+    assert with_picture["messages"][1]["content"] == [
+        {"type": "text", "text": "Describe this picture"},
+        {"type": "image_url", "image_url": {"url": PICTURE.url}},
+    ]
+    assert image_urls(with_picture["messages"][1]) == [PICTURE.url]
+
+
+async def test_without_a_vision_model_pictures_go_to_the_model(client, served, standin):
+    await make_model(client, served, model="gpt-4o").complete(WITH_PICTURE, max_tokens=100)
+
+    assert standin.requests[0]["model"] == "gpt-4o"
 
 
 async def test_without_a_key_sends_no_authorization_and_no_temperature(client, served, standin):

@@ -19,12 +19,14 @@ from application.ports.operator_reads import StoreStatistics
 from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,
+    FileRead,
     MemoryCleared,
     MessageIgnored,
+    PictureSeen,
     ReplyDelivered,
     ReplyPartSent,
 )
-from domain.messages import InboundMessage
+from domain.messages import FILE, PICTURE, Attachment, InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
 from tests.support.postgres import postgres_url
@@ -125,6 +127,20 @@ class EventStoreContract:
         assert [type(e).__name__ for e in memory] == ["MemoryCleared", "AnswerComposed"]
         assert memory[1].answer == "A"
 
+    async def test_a_message_with_pictures_files_and_a_quote_reads_back_equal(self, store):
+        message = with_media(text_message("看看这个", "1"))
+        await store.append([received(message)])
+        [event] = await store.read_stream(message.dedup_key)
+        assert event.message == message
+
+    async def test_memory_brings_the_pictures_and_files_read_with_an_answer(self, store):
+        message = with_media(text_message("看看这个", "1"))
+        seen = media_read(message)
+        await store.append([received(message), *seen, answered(message, "A", version=4)])
+        memory = await store.memory(message.conversation_id, None, limit=10)
+        assert [type(e).__name__ for e in memory] == ["AnswerComposed", "FileRead", "PictureSeen"]
+        assert memory[1:] == seen[::-1]
+
     async def test_positions_increase_in_append_order(self, store):
         first, second = text_message("a", "1"), text_message("b", "2")
         await store.append([received(first)])
@@ -217,6 +233,32 @@ class EventStoreContract:
         assert event.message == message
 
 
+MEMORY_INDEX_BEFORE_MEDIA = (
+    'CREATE INDEX ix_events_memory ON events (conversation_id, "position") '
+    "WHERE event_type IN ('AnswerComposed', 'MemoryCleared')"
+)
+
+
+def with_media(message: InboundMessage) -> InboundMessage:
+    return InboundMessage(
+        **{**message.__dict__, "msg_type": "mixed", "quote": "上周的报表",
+           "attachments": (
+               Attachment(PICTURE, "https://wecom.example/p?sign=1", aeskey="K" * 43),
+               Attachment(FILE, "https://wecom.example/f", name="合同.pdf", quoted=True),
+           )},
+    )
+
+
+def media_read(message: InboundMessage) -> list:
+    where = {"stream_id": message.dedup_key, "conversation_id": message.conversation_id}
+    return [
+        PictureSeen(**where, version=2, digest="d" * 64, media_type="image/jpeg", width=640,
+                    height=480),
+        FileRead(**where, version=3, name="合同.pdf", sha256="e" * 64, size=1234,
+                 text="第一条", quoted=True),
+    ]
+
+
 class TestInMemoryEventStore(EventStoreContract):
     @pytest.fixture
     async def store(self):
@@ -282,7 +324,35 @@ class SqlEventStoreContract(EventStoreContract):
             await engine.dispose()
 
 
+    async def test_an_upgrade_to_media_reads_the_pictures_and_files_from_the_memory_index(
+        self, fresh_url, monkeypatch
+    ):
+        engine = build_engine(fresh_url)
+        try:
+            with monkeypatch.context() as before_media:
+                before_media.setattr(sqlalchemy_migrations, "MIGRATIONS", MIGRATIONS[:-1])
+                await migrate(engine)
+            async with engine.begin() as conn:  # the index as the version before media left it
+                await conn.execute(text("DROP INDEX ix_events_memory"))
+                await conn.execute(text(MEMORY_INDEX_BEFORE_MEDIA))
+            assert "PictureSeen" not in await self.memory_index(engine)
+            assert await migrate(engine) == 1
+            assert "PictureSeen" in await self.memory_index(engine)
+            store = SqlAlchemyEventStore(engine)
+            message = with_media(text_message("看看这个", "1"))
+            await store.append([received(message), *media_read(message)])
+            assert len(await store.memory(message.conversation_id, None, limit=10)) == 2
+        finally:
+            await engine.dispose()
+
+
 class TestSqliteEventStore(SqlEventStoreContract):
+    @staticmethod
+    async def memory_index(engine) -> str:
+        query = text("SELECT sql FROM sqlite_master WHERE name = 'ix_events_memory'")
+        async with engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one()
+
     @pytest.fixture
     def fresh_url(self, tmp_path):
         return f"sqlite:///{tmp_path}/fresh.db"
@@ -310,6 +380,12 @@ ALL_TABLES = (*metadata.tables, "schema_migrations")
 
 
 class TestPostgresEventStore(SqlEventStoreContract):
+    @staticmethod
+    async def memory_index(engine) -> str:
+        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_memory'")
+        async with engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one()
+
     @pytest.fixture
     def engine_url(self):
         return postgres_url()

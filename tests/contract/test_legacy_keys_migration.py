@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.outbound.persistence import sqlalchemy_legacy_keys, sqlalchemy_migrations
+from adapters.outbound.persistence.sqlalchemy_blob_store import SqlAlchemyBlobStore
 from adapters.outbound.persistence.sqlalchemy_engine import build_engine
 from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.persistence.sqlalchemy_legacy_keys import (
@@ -189,7 +190,9 @@ class LegacyKeysMigrationContract:
                                    content="我在哪？", channel="aibot:default")
         assert await accept_app(asked) and await accept_bot(asked_bot)
         model = FakeChatModel()
-        ask = AskWithMemory(store, model, estimate_tokens, "", 4000, 1000)
+        ask = AskWithMemory(
+            store, model, estimate_tokens, "", 4000, 1000, blobs=SqlAlchemyBlobStore(engine)
+        )
         for message in (asked, asked_bot):
             [received] = await store.read_stream(message.dedup_key)
             await ask(received, message.content)

@@ -63,7 +63,8 @@ Delivered = Callable[[str], list[str]]
 class WeComGatewayContract:
     """Subclasses provide `gateway` (whose WeCom knows MEMBERS, not OUTSIDER, the chats CHATS,
     the member NAMES and the voice VOICE_ID), `delivered`, which tells what text a member or a
-    chat has received so far, and `images_delivered`, the media_ids a member or chat got."""
+    chat has received so far, `markdown_delivered`, those of it that came as markdown, and
+    `images_delivered`, the media_ids a member or chat got."""
 
     @pytest.fixture
     def gateway(self) -> WeComGateway:
@@ -110,6 +111,18 @@ class WeComGatewayContract:
         assert isinstance(msgid, str)
         assert delivered(CHAT) == [text]
         assert delivered("alice") == []
+
+    async def test_markdown_reaches_a_member_and_a_chat_as_markdown(
+        self, gateway, delivered, markdown_delivered
+    ):
+        text = "**要点**\n- 一\n- 二\n```python\nprint('<b>')\n```"
+
+        await gateway.send_markdown("alice", text)
+        await gateway.send_chat_markdown(CHAT, text)
+        await gateway.send_text("alice", "plain")
+
+        assert markdown_delivered("alice") == [text] and markdown_delivered(CHAT) == [text]
+        assert delivered("alice") == [text, "plain"]
 
     async def test_a_chat_that_does_not_exist_is_a_permanent_failure(self, gateway, delivered):
         with pytest.raises(DeliveryError) as raised:
@@ -189,6 +202,10 @@ class TestFakeWeComGateway(WeComGatewayContract):
             return [text for to, text in gateway.sent + gateway.chat_sent if to == recipient]
 
         return delivered
+
+    @pytest.fixture
+    def markdown_delivered(self, gateway) -> Delivered:
+        return lambda recipient: [text for to, text in gateway.markdown_sent if to == recipient]
 
     @pytest.fixture
     def images_delivered(self, gateway) -> Delivered:
@@ -297,6 +314,13 @@ class TestHttpxWeComGatewayContract(WeComGatewayContract):
     @pytest.fixture
     def delivered(self, wecom) -> Delivered:
         return lambda recipient: wecom.contents_for(recipient) + wecom.chat_contents(recipient)
+
+    @pytest.fixture
+    def markdown_delivered(self, wecom) -> Delivered:
+        return lambda recipient: [
+            m.content for m in wecom.sent + wecom.chat_sent
+            if m.msgtype == "markdown" and recipient in (m.touser, m.chatid)
+        ]
 
     @pytest.fixture
     def images_delivered(self, wecom) -> Delivered:

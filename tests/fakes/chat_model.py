@@ -51,7 +51,7 @@ class FakeChatModel:
         if self._replies:
             answer = self._replies.popleft()
         else:
-            said = [m.content for m in messages if m.role == "user"]
+            said = [m.text for m in messages if m.role == "user"]
             answer = f"answer to: {said[-1] if said else ''}"
         return answer[: max_tokens * CHARS_PER_TOKEN]
 

@@ -31,6 +31,8 @@ class FakeWeComGateway:
         (user_id: department ids, the main one first) those of the members named."""
         self.sent: list[tuple[str, str]] = []
         self.chat_sent: list[tuple[str, str]] = []
+        # The markdown messages, also in `sent` / `chat_sent` (all text members read).
+        self.markdown_sent: list[tuple[str, str]] = []
         self.images_sent: list[tuple[str, str]] = []
         self.chat_images_sent: list[tuple[str, str]] = []
         self.uploaded: dict[str, bytes] = {}
@@ -63,6 +65,16 @@ class FakeWeComGateway:
 
     async def send_text(self, to_user: str, content: str) -> str:
         return self._deliver(self.sent, to_user, content, chat=False)
+
+    async def send_markdown(self, to_user: str, content: str) -> str:
+        msgid = self._deliver(self.sent, to_user, content, chat=False)
+        self.markdown_sent.append((to_user, content))
+        return msgid
+
+    async def send_chat_markdown(self, chat_id: str, content: str) -> str:
+        msgid = self._deliver(self.chat_sent, chat_id, content, chat=True)
+        self.markdown_sent.append((chat_id, content))
+        return msgid
 
     async def send_image(self, to_user: str, media_id: str) -> str:
         return self._deliver(self.images_sent, to_user, media_id, chat=False, media=True)

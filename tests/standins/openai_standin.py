@@ -24,8 +24,24 @@ CHARS_PER_TOKEN = 4
 
 
 def answer_to_last_user_message(body: dict[str, Any]) -> str:
-    said = [m["content"] for m in body.get("messages", []) if m.get("role") == "user"]
+    said = [text_of(m) for m in body.get("messages", []) if m.get("role") == "user"]
     return f"answer to: {said[-1] if said else ''}"
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """A message's words: its content, or the text of its content parts."""
+    content = message.get("content", "")
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return str(content)
+
+
+def image_urls(message: dict[str, Any]) -> list[str]:
+    """The image_url parts' URLs of a message ([] for plain text)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [p["image_url"]["url"] for p in content if p.get("type") == "image_url"]
 
 
 class OpenAIStandIn:

@@ -1,4 +1,5 @@
-"""Pictures for tests of what the service decodes."""
+"""Pictures for tests of what the service decodes: real ones made with Pillow, and crafted
+ones that only claim a size."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import struct
 import zlib
 
 from PIL import Image
+
+
+def picture(size: tuple[int, int], colour=(30, 120, 200), fmt: str = "PNG", mode="RGB",
+            **save) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, colour).save(out, fmt, **save)
+    return out.getvalue()
 
 
 def png_claiming(width: int, height: int) -> bytes:

@@ -22,7 +22,7 @@ from adapters.inbound.callback.callback_limits import (
 )
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from application.channels.aibot.stream_board import StreamReply
-from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage
+from domain.messages import DEFAULT_AIBOT_CHANNEL, FILE, PICTURE, Attachment, InboundMessage
 from domain.url_origins import TrustedOrigins
 
 # A chat id and a user id both end up in one conversation id (a 255-character column, beside
@@ -32,6 +32,11 @@ MAX_ID_CHARS = 80
 # kept in a 64-character column, and the stream's id.
 MAX_MSGID_CHARS = 64
 MAX_URL_CHARS = 2048
+# An item's aeskey is the base64 of 32 bytes (44 characters); anything longer is not one.
+MAX_AESKEY_CHARS = 64
+# More pictures than a prompt shows are never fetched; more than this are not even recorded.
+MAX_PICTURES = 10
+_MEDIA_TYPES = {"image": PICTURE, "file": FILE}
 _CHAT_TYPES = ("single", "group")
 
 
@@ -108,6 +113,8 @@ def read_message(
         channel=channel,
         response_url="" if response_origins is None else _response_url(data, response_origins),
         req_id=req_id,
+        attachments=attachments(data, msg_type),
+        quote=_quote(data),
     )
 
 
@@ -136,23 +143,63 @@ def passive_reply(crypto: WeComCrypto, reply: StreamReply, nonce: str, timestamp
 
 def _content(data: dict[str, Any], msg_type: str) -> str:
     """What the member said: typed, transcribed by WeCom (voice), or the text parts of a text
-    and picture message (mixed). Pictures and files themselves are not read."""
+    and picture message (mixed). Pictures and files are its attachments."""
     if msg_type in ("text", "voice"):
         return _field(_object(data, msg_type), "content")
     if msg_type != "mixed":
         return ""
-    items = _object(data, "mixed").get("msg_item")
-    if not isinstance(items, list):
-        raise MalformedCallback("mixed has no msg_item list")
     texts = [
         _field(_object(item, "text"), "content")
-        for item in items
-        if isinstance(item, dict) and item.get("msgtype") == "text"
+        for item in _mixed_items(data)
+        if item.get("msgtype") == "text"
     ]
     content = "\n".join(texts)
     if len(content.encode("utf-8")) > MAX_FIELD_BYTES:
         raise MalformedCallback(f"content exceeds {MAX_FIELD_BYTES} bytes")
     return content
+
+
+def attachments(data: dict[str, Any], msg_type: str) -> tuple[Attachment, ...]:
+    """The pictures and files of a message (image, file, the pictures of mixed) and of the
+    message it quotes, each with its download URL and, over the long connection, its key."""
+    found = _items(data, msg_type, quoted=False)
+    quote = data.get("quote")
+    if isinstance(quote, dict):
+        found += _items(quote, _text(quote, "msgtype", MAX_NAME_CHARS), quoted=True)
+    return found
+
+
+def _items(data: dict[str, Any], msg_type: str, *, quoted: bool) -> tuple[Attachment, ...]:
+    if msg_type in _MEDIA_TYPES:
+        return (_attachment(_object(data, msg_type), _MEDIA_TYPES[msg_type], quoted),)
+    if msg_type != "mixed":
+        return ()
+    pictures = [
+        _attachment(_object(item, "image"), PICTURE, quoted)
+        for item in _mixed_items(data)
+        if item.get("msgtype") == "image"
+    ]
+    return tuple(pictures[:MAX_PICTURES])
+
+
+def _attachment(part: dict[str, Any], kind: str, quoted: bool) -> Attachment:
+    url = _text(part, "url", MAX_URL_CHARS)
+    if not url.startswith(("https://", "http://")):
+        raise MalformedCallback("a picture's or file's url is not an http(s) URL")
+    aeskey = _field(part, "aeskey")
+    if len(aeskey) > MAX_AESKEY_CHARS:
+        raise MalformedCallback(f"aeskey is longer than {MAX_AESKEY_CHARS} characters")
+    return Attachment(kind, url, aeskey=aeskey, quoted=quoted)
+
+
+def _quote(data: dict[str, Any]) -> str:
+    """The text of the message the member quoted ("" for a picture or a file, or none)."""
+    quote = data.get("quote")
+    if quote is None:
+        return ""
+    if not isinstance(quote, dict):
+        raise MalformedCallback("quote is not an object")
+    return _content(quote, _text(quote, "msgtype", MAX_NAME_CHARS))
 
 
 def _response_url(data: dict[str, Any], origins: TrustedOrigins) -> str:
@@ -165,6 +212,13 @@ def _response_url(data: dict[str, Any], origins: TrustedOrigins) -> str:
         # Never named in the log: a response_url is a credential (and may be a lure).
         raise MalformedCallback("response_url is not on WeCom's API origin (nor api_base_url's)")
     return url
+
+
+def _mixed_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    items = _object(data, "mixed").get("msg_item")
+    if not isinstance(items, list):
+        raise MalformedCallback("mixed has no msg_item list")
+    return [item for item in items if isinstance(item, dict)]
 
 
 def _parse(data: bytes, what: str) -> dict[str, Any]:

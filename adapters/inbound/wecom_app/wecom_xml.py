@@ -19,7 +19,7 @@ from adapters.inbound.callback.callback_limits import (
     MAX_FIELD_BYTES,
     MAX_NAME_CHARS,
 )
-from domain.messages import DEFAULT_APP_CHANNEL, InboundMessage
+from domain.messages import DEFAULT_APP_CHANNEL, PICTURE, Attachment, InboundMessage
 
 # MsgId is an unsigned 64-bit integer: at most 20 digits.
 _MAX_DIGITS = 20
@@ -71,6 +71,9 @@ def parse_message(
             raise MalformedCallback(
                 f"AgentID {agent_id} is not the agent_id of {channel} ({expected_agent_id})"
             )
+    media_id = _name(root, "MediaId", required=False)
+    # A picture is fetched by its MediaId (media/get): PicUrl expires.
+    pictures = (Attachment(PICTURE, media_id),) if msg_type == "image" and media_id else ()
     return InboundMessage(
         msg_type=msg_type,
         from_user=checked_user_id(_name(root, "FromUserName", required=True), "FromUserName"),
@@ -80,8 +83,9 @@ def parse_message(
         content=_field(root, "Content") if msg_type == "text" else "",
         chat_id=_name(root, "ChatId", required=False),
         event=_name(root, "Event", required=False) if msg_type == "event" else "",
-        media_id=_name(root, "MediaId", required=False),
+        media_id=media_id,
         channel=channel,
+        attachments=pictures,
     )
 
 

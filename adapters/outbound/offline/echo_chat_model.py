@@ -1,19 +1,25 @@
 """An offline ChatModel for trying the service without any model server: it echoes the last
 user message and says how much history arrived, so a person can watch memory work. The echo is
 as long as the answer may be (`max_tokens`, a character per token as for Chinese), so a long
-message shows a long answer arriving in parts."""
+message shows a long answer arriving in parts. Pictures it describes by their size and main
+colours, so the sandbox shows them reaching the model."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 from collections.abc import AsyncIterator, Sequence
 
-from application.ports.models import ChatAnswer, ChatMessage
+from PIL import Image
+
+from application.ports.models import ChatAnswer, ChatMessage, ImagePart
 
 # Streamed a few characters at a time, a moment apart (as a real model writes), so a person
 # trying the AI bot sees a stream grow; a long echo no more slowly than in a second or two.
 _PIECE_CHARS = 4
 _PIECE_SECONDS, _STREAM_SECONDS = 0.08, 1.5
+_MAIN_COLOURS = 3
 
 
 class EchoChatModel:
@@ -37,14 +43,33 @@ class EchoChatModel:
 
     @staticmethod
     def _echo(messages: Sequence[ChatMessage], max_tokens: int) -> str:
-        said = [m.content for m in messages if m.role == "user"]
-        last = said[-1] if said else ""
+        said = [m for m in messages if m.role == "user"]
+        last = said[-1].text if said else ""
         earlier = max(len(said) - 1, 0)
         limit = max(1, max_tokens)
         echo = last if len(last) <= limit else last[:limit] + "…"
+        pictures = [describe_picture(image) for image in (said[-1].images if said else ())]
         if _is_english(last):
-            return f"(offline model) You said: {echo}\nI remember {earlier} earlier message(s)."
-        return f"（离线模型）你说：{echo}\n我记得之前的 {earlier} 条消息。"
+            seen = "".join(f"\nI see a picture: {p}." for p in pictures)
+            return (
+                f"(offline model) You said: {echo}{seen}\n"
+                f"I remember {earlier} earlier message(s)."
+            )
+        seen = "".join(f"\n我看到一张图片：{p}。" for p in pictures)
+        return f"（离线模型）你说：{echo}{seen}\n我记得之前的 {earlier} 条消息。"
+
+
+def describe_picture(image: ImagePart) -> str:
+    """"640x480, main colours #1e78c8 #ffffff #000000" (the pictures are those the service
+    prepared itself, so they decode; a small copy is enough to count colours)."""
+    data = base64.b64decode(image.url.partition(",")[2])
+    with Image.open(io.BytesIO(data)) as picture:
+        size = f"{picture.width}x{picture.height}"
+        small = picture.convert("RGB")
+        small.thumbnail((64, 64))
+    counted = small.quantize(_MAIN_COLOURS).convert("RGB").getcolors(_MAIN_COLOURS) or []
+    colours = [f"#{r:02x}{g:02x}{b:02x}" for _, (r, g, b) in sorted(counted, reverse=True)]
+    return f"{size}, main colours {' '.join(colours)}"
 
 
 def _is_english(text: str) -> bool:

@@ -14,7 +14,7 @@ import httpx
 from adapters.outbound.openai.openai_compatible_http import OpenAICompatibleHttp
 from adapters.outbound.openai.openai_sse import DONE, chunk_of, event_data, piece_of
 from adapters.outbound.openai.openai_usage import usage_of
-from application.ports.models import ChatAnswer, ChatMessage, ChatModelError
+from application.ports.models import ChatAnswer, ChatMessage, ChatModelError, ImagePart
 from domain.usage import Usage
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class HttpxOpenAIChatModel:
         api_key: str | None,
         model: str,
         temperature: float | None = None,
+        vision_model: str | None = None,
         *,
         answer_seconds: float = 600.0,
         retry_attempts: int = 3,
@@ -46,6 +47,7 @@ class HttpxOpenAIChatModel:
         retry_max_wait: float = 10.0,
     ):
         self._model = model
+        self._vision_model = vision_model or model
         self._temperature = temperature
         self._answer_seconds = answer_seconds
         self._http = OpenAICompatibleHttp(
@@ -95,14 +97,27 @@ class HttpxOpenAIChatModel:
             yield usage
 
     def _body(self, messages: Sequence[ChatMessage], max_tokens: int) -> dict[str, Any]:
+        with_pictures = any(m.images for m in messages)
         body: dict[str, Any] = {
-            "model": self._model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "model": self._vision_model if with_pictures else self._model,
+            "messages": [{"role": m.role, "content": _content(m)} for m in messages],
             "max_tokens": max_tokens,
         }
         if self._temperature is not None:
             body["temperature"] = self._temperature
         return body
+
+
+def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """OpenAI's content: the text, or content parts (text, and image_url with a data: URL)."""
+    if isinstance(message.content, str):
+        return message.content
+    return [
+        {"type": "image_url", "image_url": {"url": part.url}}
+        if isinstance(part, ImagePart)
+        else {"type": "text", "text": part.text}
+        for part in message.content
+    ]
 
 
 def _answer_from(body: bytes) -> ChatAnswer:

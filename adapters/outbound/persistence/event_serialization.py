@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any, get_type_hints
 
 from domain.events import EVENT_TYPES, Event
-from domain.messages import InboundMessage
+from domain.messages import Attachment, InboundMessage
 
 _COLUMN_FIELDS = ("stream_id", "version", "conversation_id", "occurred_at")
 
@@ -56,7 +56,14 @@ _CHANNELS_BEFORE_NAMES = {"app": "app:default", "aibot": "aibot:default"}
 def _decode(hint: Any, value: Any) -> Any:
     if hint is InboundMessage:
         channel = value.get("channel", "app")
-        return InboundMessage(**{**value, "channel": _CHANNELS_BEFORE_NAMES.get(channel, channel)})
+        attachments = tuple(Attachment(**item) for item in value.get("attachments", ()))
+        return InboundMessage(
+            **{
+                **value,
+                "channel": _CHANNELS_BEFORE_NAMES.get(channel, channel),
+                "attachments": attachments,
+            }
+        )
     if dataclasses.is_dataclass(hint) and isinstance(value, dict):
         return hint(**value)
     if isinstance(value, list):

@@ -26,6 +26,7 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
     access_tokens,
     events,
     leases,
+    media_blobs,
     metadata,
     pending_messages,
 )
@@ -38,6 +39,21 @@ def _create_initial_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[events, pending_messages, access_tokens, leases])
 
 
+# Plain SQL, frozen with the migration that runs it; both SQLite and PostgreSQL take it.
+_MEMORY_INDEX_WITH_MEDIA = (
+    'CREATE INDEX ix_events_memory ON events (conversation_id, "position") '
+    "WHERE event_type IN ('AnswerComposed', 'MemoryCleared', 'PictureSeen', 'FileRead')"
+)
+
+
+def _add_media(conn: Connection) -> None:
+    """The blob table for pictures, and the memory index widened to the pictures and files
+    the model saw (their events are read with the answers they came with)."""
+    metadata.create_all(conn, tables=[media_blobs])
+    conn.execute(text("DROP INDEX IF EXISTS ix_events_memory"))
+    conn.execute(text(_MEMORY_INDEX_WITH_MEDIA))
+
+
 # Append only: a released migration is never edited, a change is a new entry.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "events, pending messages, access tokens, leases", _create_initial_tables),
@@ -46,6 +62,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "usage totals", create_usage_totals),
     (5, "retention progress", create_retention_progress),
     (6, "announcements index", create_announcements_index),
+    (7, "media blobs, memory index with pictures and files", _add_media),
 ]
 
 _LEDGER = (

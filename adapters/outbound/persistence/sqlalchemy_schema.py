@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -116,4 +117,16 @@ access_tokens = Table(
     Column("cache_key", String(128), primary_key=True),
     Column("token", Text, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+# Pictures members sent, as the model is shown them, by the sha256 of these bytes: kept out of
+# the events' JSON, and stored once however often they are shown again.
+media_blobs = Table(
+    "media_blobs",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("media_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("stored_at", Float, nullable=False),
 )

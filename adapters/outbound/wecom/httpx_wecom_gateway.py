@@ -93,6 +93,12 @@ class HttpxWeComGateway:
     async def send_text(self, to_user: str, content: str) -> str:
         return await self._send(to_user, "text", {"content": content})
 
+    async def send_markdown(self, to_user: str, content: str) -> str:
+        return await self._send(to_user, "markdown", {"content": content})
+
+    async def send_chat_markdown(self, chat_id: str, content: str) -> str:
+        return await self._send_chat(chat_id, "markdown", {"content": content})
+
     async def send_image(self, to_user: str, media_id: str) -> str:
         return await self._send(to_user, "image", {"media_id": media_id})
 

@@ -13,15 +13,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from application.pipeline.ask_with_memory import Attached
 from application.pipeline.media_work import Transcript
 from application.pipeline.postponed import Postponed
 from application.pipeline.sender_rate_limiter import SenderRateLimiter
+from application.ports.media import Fetched
 from application.ports.models import ChatAnswer, ImageModelError, SpeechError, TokenCounter
+from application.ports.wecom import AiBotMedia
 from domain.access import AccessRule
 from domain.aibot_text import stream_parts
 from domain.events import MessageReceived
 from domain.message_progress import MessageProgress
-from domain.messages import InboundMessage
+from domain.messages import Attachment, InboundMessage
 from domain.policy import ChatRules, Decision, decide_aibot_message
 from domain.quota import Quota
 
@@ -34,8 +37,9 @@ class AiBotChannel:
     quota: Quota
     rate_limiter: SenderRateLimiter
     count_tokens: TokenCounter
-    asker: Callable[[MessageReceived, str], Awaitable[ChatAnswer]]
+    asker: Callable[[MessageReceived, str, Attached], Awaitable[ChatAnswer]]
     deliverer: Callable[[MessageProgress], Awaitable[Postponed | None]]
+    media: AiBotMedia
 
     async def decide(self, message: InboundMessage, said: str | None) -> Decision:
         # WeCom transcribes a bot's voice messages itself: `said` is never asked for.
@@ -44,8 +48,11 @@ class AiBotChannel:
     async def departments(self, user: str) -> tuple[int, ...] | None:
         return None  # a bot has no access to WeCom's directory
 
-    async def ask(self, received: MessageReceived, prompt: str) -> ChatAnswer:
-        return await self.asker(received, prompt)
+    async def ask(self, received: MessageReceived, prompt: str, attached: Attached) -> ChatAnswer:
+        return await self.asker(received, prompt, attached)
+
+    async def fetch(self, attachment: Attachment, limit: int) -> Fetched:
+        return await self.media.download(attachment.ref, attachment.aeskey, limit)
 
     def render(self, answer: str) -> str:
         return answer  # WeCom renders a bot's stream and messages as markdown

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from application.channels.aibot.stream_board import StreamTiming
 from application.channels.aibot.stream_frames import FRAME_GAP_SECONDS, StreamFrames
-from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.ask_with_memory import NOTHING_ATTACHED, AskWithMemory, Attached
 from application.ports.aibot_link import AiBotLink
 from application.ports.models import ChatAnswer
 from domain.aibot_text import LiveAnswer, visible_text
@@ -35,7 +35,9 @@ class SocketStreamingAsk:
         self._frame_gap = frame_gap_seconds
         self._clock = clock
 
-    async def __call__(self, received: MessageReceived, prompt: str) -> ChatAnswer:
+    async def __call__(
+        self, received: MessageReceived, prompt: str, attached: Attached = NOTHING_ATTACHED
+    ) -> ChatAnswer:
         """The model's answer as members see it (see visible_text) and its cost; raises
         ChatModelError when there is none."""
         message = received.message
@@ -60,7 +62,7 @@ class SocketStreamingAsk:
 
         frames.start()
         try:
-            answer = await self._ask(received, prompt, on_piece=show)
+            answer = await self._ask(received, prompt, on_piece=show, attached=attached)
         finally:
             await frames.stop()
         return ChatAnswer(visible_text(answer.text, self._show_thinking), answer.usage)

@@ -4,7 +4,7 @@ that WeCom's refresh callbacks can show the answer growing."""
 from __future__ import annotations
 
 from application.channels.aibot.stream_board import StreamBoard, StreamTiming
-from application.pipeline.ask_with_memory import AskWithMemory
+from application.pipeline.ask_with_memory import NOTHING_ATTACHED, AskWithMemory, Attached
 from application.ports.models import ChatAnswer
 from domain.aibot_text import LiveAnswer, visible_text
 from domain.events import MessageReceived
@@ -26,7 +26,9 @@ class StreamingAsk:
         self._show_thinking = show_thinking
         self._reply_prefix = single_chat_reply_prefix
 
-    async def __call__(self, received: MessageReceived, prompt: str) -> ChatAnswer:
+    async def __call__(
+        self, received: MessageReceived, prompt: str, attached: Attached = NOTHING_ATTACHED
+    ) -> ChatAnswer:
         """The model's answer (for the AI bot: as members see it, see visible_text) and its
         cost; raises ChatModelError when there is none."""
         message = received.message
@@ -46,7 +48,7 @@ class StreamingAsk:
                 self._board.write(stream_id, content)
 
         try:
-            answer = await self._ask(received, prompt, on_piece=show)
+            answer = await self._ask(received, prompt, on_piece=show, attached=attached)
         finally:
             self._board.stop(stream_id)
         return ChatAnswer(visible_text(answer.text, self._show_thinking), answer.usage)

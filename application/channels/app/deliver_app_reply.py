@@ -40,6 +40,7 @@ class DeliverAppReply:
         give_up_after_seconds: float,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        markdown: bool = False,
     ):
         self._store = store
         self._gateway = gateway
@@ -48,6 +49,7 @@ class DeliverAppReply:
         self._give_up_after = give_up_after_seconds
         self._clock = clock
         self._jitter = jitter
+        self._markdown = markdown
 
     async def __call__(self, progress: MessageProgress) -> Postponed | None:
         if progress.retry_at > self._clock():
@@ -71,6 +73,10 @@ class DeliverAppReply:
             if reply.to_chat:
                 return await gateway.send_chat_image(reply.to_chat, part)
             return await gateway.send_image(reply.to_user, part)
+        if self._markdown:
+            if reply.to_chat:
+                return await gateway.send_chat_markdown(reply.to_chat, part)
+            return await gateway.send_markdown(reply.to_user, part)
         if reply.to_chat:
             return await gateway.send_chat_text(reply.to_chat, part)
         return await gateway.send_text(reply.to_user, part)

@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 
 from adapters.inbound.callback.callback_errors import CallbackRejected
 from adapters.inbound.wecom_aibot.wecom_aibot_json import (
+    MAX_PICTURES,
     NotAMessage,
     StreamRefresh,
     parse_callback,
     parse_envelope,
 )
-from domain.messages import InboundMessage
+from domain.messages import FILE, PICTURE, Attachment, InboundMessage
 from domain.url_origins import response_url_origins
 from tests.support.aibot_signing import text_payload
 
@@ -29,11 +30,13 @@ FUZZ = settings(
 )
 KEYS = st.sampled_from(
     ["msgid", "msgtype", "chattype", "chatid", "from", "userid", "text", "content", "voice",
-     "mixed", "msg_item", "stream", "id", "response_url", "event", "eventtype", "x"]
+     "mixed", "msg_item", "stream", "id", "response_url", "event", "eventtype", "x",
+     "image", "file", "url", "aeskey", "quote"]
 )
 LEAVES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-    st.sampled_from(["text", "group", "single", "mixed", "voice", "stream", "event", ""]),
+    st.sampled_from(["text", "group", "single", "mixed", "voice", "stream", "event", "",
+                     "image", "file", "https://x.invalid/m"]),
     st.text(max_size=30),
 )
 JSONISH = st.recursive(
@@ -130,3 +133,61 @@ def test_a_sender_that_is_not_one_userid_is_refused(user):
     payload = text_payload("M1", "你好", user=user)
     with pytest.raises(CallbackRejected):
         parse_callback(json.dumps(payload).encode(), clock, ORIGINS)
+
+
+# --- pictures, files and quotes ------------------------------------------------------------
+
+URL = "https://wecom.example/media/1?sign=abc"
+
+
+def parsed(**fields) -> InboundMessage:
+    payload = {**text_payload("M1", ""), **fields}
+    return parse_callback(json.dumps(payload, ensure_ascii=False).encode(), clock, ORIGINS)
+
+
+def test_a_picture_and_a_file_are_attachments_with_their_url_and_key():
+    picture = parsed(msgtype="image", image={"url": URL})
+    document = parsed(msgtype="file", file={"url": URL, "aeskey": "K" * 44})
+    assert picture.attachments == (Attachment(PICTURE, URL),) and picture.content == ""
+    assert document.attachments == (Attachment(FILE, URL, aeskey="K" * 44),)
+
+
+def test_a_mixed_messages_pictures_are_attachments_beside_its_words():
+    items = [
+        {"msgtype": "text", "text": {"content": "看这个报错"}},
+        {"msgtype": "image", "image": {"url": URL}},
+        {"msgtype": "image", "image": {"url": URL + "2"}},
+    ]
+    message = parsed(msgtype="mixed", mixed={"msg_item": items})
+    assert message.content == "看这个报错"
+    assert [a.ref for a in message.attachments] == [URL, URL + "2"]
+
+
+def test_a_quote_gives_its_text_and_its_picture_marked_as_quoted():
+    said = {"msgtype": "text", "text": {"content": "图里最高的是哪个？"}}
+    quoting_text = parsed(**said, quote={"msgtype": "text", "text": {"content": "Q3 营收"}})
+    quoting_picture = parsed(**said, quote={"msgtype": "image", "image": {"url": URL}})
+    assert quoting_text.quote == "Q3 营收" and quoting_text.attachments == ()
+    assert quoting_picture.quote == ""
+    assert quoting_picture.attachments == (Attachment(PICTURE, URL, quoted=True),)
+
+
+def test_pictures_beyond_what_is_ever_shown_are_not_recorded():
+    items = [{"msgtype": "image", "image": {"url": f"{URL}{n}"}} for n in range(50)]
+    message = parsed(msgtype="mixed", mixed={"msg_item": items})
+    assert len(message.attachments) == MAX_PICTURES
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"msgtype": "image", "image": {}},
+        {"msgtype": "image", "image": {"url": "file:///etc/passwd"}},
+        {"msgtype": "file", "file": {"url": URL, "aeskey": "K" * 100}},
+        {"msgtype": "file", "file": {"url": "https://x/" + "a" * 3000}},
+        {"msgtype": "text", "text": {"content": "hi"}, "quote": "not an object"},
+    ],
+)
+def test_a_malformed_picture_file_or_quote_is_refused(fields):
+    with pytest.raises(CallbackRejected):
+        parsed(**fields)

@@ -17,7 +17,7 @@ from adapters.inbound.wecom_app.wecom_xml import (
     parse_envelope,
     parse_message,
 )
-from domain.messages import InboundMessage
+from domain.messages import PICTURE, Attachment, InboundMessage
 from wecom_emulator.callbacks import (
     event_xml,
     render_xml,
@@ -194,6 +194,13 @@ def test_unknown_msg_type_passes_through():
     parsed = parse_message(message(MsgType="miniprogram_notice", Content="ignored"))
     assert parsed.msg_type == "miniprogram_notice"
     assert parsed.content == ""
+
+
+def test_a_picture_is_an_attachment_fetched_by_its_media_id():
+    picture = parse_message(message(MsgType="image", Content=None, MediaId="MEDIA1",
+                                    PicUrl="https://wx.qlogo.cn/x"))
+    assert picture.attachments == (Attachment(PICTURE, "MEDIA1"),)
+    assert parse_message(message(MsgType="voice", MediaId="V1")).attachments == ()
 
 
 def test_content_is_only_taken_from_text_messages():

@@ -9,10 +9,12 @@ from application.pipeline.conversation_scheduler import SchedulerSettings
 from domain.policy import ChatRules
 from infrastructure.config import parse_config
 from infrastructure.container import Container
+from tests.fakes.blob_store import InMemoryBlobStore
 from tests.fakes.chat_model import FakeChatModel
 from tests.fakes.event_store import InMemoryEventStore
 from tests.fakes.image_model import FakeImageModel
 from tests.fakes.lease_store import InMemoryLeaseStore
+from tests.fakes.media import FakePictureReader, FakeTextExtractor
 from tests.fakes.speech import FakeAudioConverter, FakeSpeechToText
 from tests.fakes.wecom import FakeWeComGateway
 
@@ -58,6 +60,10 @@ def with_fakes(container, store, leases, model, wecom, clock, owner, settings) -
     container.jitter.override(providers.Object(lambda: 0.0))
     container.owner.override(owner)
     container.scheduler_settings.override(settings)
+    # Pictures and files: kept in memory, "read" without Pillow or a reader process.
+    container.blob_store.override(InMemoryBlobStore())
+    container.picture_reader.override(FakePictureReader())
+    container.text_extractor.override(FakeTextExtractor())
     return container
 
 

@@ -184,3 +184,29 @@ def test_a_readable_file_with_an_entrys_secret_is_warned_about(tmp_path):
     assert any("chmod 600" in warning for warning in warnings)
     path.chmod(stat.S_IRUSR | stat.S_IWUSR)
     assert not any("chmod 600" in warning for warning in load_config(path, {})[1])
+
+
+def test_media_keys_and_reply_format_are_per_channel_over_the_top_levels():
+    raw = several(image_understanding=True, max_image_bytes=5_000_000)
+    raw["services"]["weworktop"]["apps"][0].update(reply_format="markdown")
+    raw["services"]["weworktop"]["aibots"][0].update(file_understanding=True)
+    raw["llm"] = {"vision_model": "qwen-vl-plus"}
+    channels = channels_of(raw)
+    default, hr, team = channels["app:default"], channels["app:hr"], channels["aibot:team"]
+    assert (default.rules.reply_format, hr.rules.reply_format) == ("text", "markdown")
+    assert hr.rules.image_understanding and hr.rules.max_image_bytes == 5_000_000
+    assert team.rules.file_understanding and not default.rules.file_understanding
+    assert team.llm.vision_model == "qwen-vl-plus"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("reply_format", "html", "services.weworktop.reply_format"),
+        ("max_file_bytes", 50_000_000, "services.weworktop.max_file_bytes"),
+        ("max_prompt_images", 0, "services.weworktop.max_prompt_images"),
+        ("image_prompt", "", "services.weworktop.image_prompt"),
+    ],
+)
+def test_a_wrong_media_key_stops_start_up_naming_it(key, value, message):
+    assert error_of(several(**{key: value})).startswith(f"config.json: {message}")
