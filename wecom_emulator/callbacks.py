@@ -55,6 +55,21 @@ def voice_message_xml(
     )
 
 
+def image_message_xml(
+    corp_id: str,
+    from_user: str,
+    media_id: str,
+    msg_id: str | int,
+    agent_id: int,
+    pic_url: str = "",
+) -> str:
+    """A decrypted picture message: the picture waits in media/get under `media_id`."""
+    return _message_xml(
+        corp_id, from_user, msg_id, agent_id, None, None,
+        MsgType="image", PicUrl=pic_url or f"https://wework.qpic.cn/{media_id}", MediaId=media_id,
+    )
+
+
 def event_xml(
     corp_id: str, from_user: str, event: str, agent_id: int, create_time: int | None = None
 ) -> str:

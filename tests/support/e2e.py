@@ -12,6 +12,7 @@ from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from wecom_emulator import App, WeComEmulator
 from wecom_emulator.callbacks import (
     event_xml,
+    image_message_xml,
     signed_callback,
     text_message_xml,
     voice_message_xml,
@@ -94,6 +95,10 @@ class WeComSender:
     def event_callback(self, user: str, event: str) -> tuple[dict, bytes]:
         """An event such as `enter_agent` (a member opening the app)."""
         return signed_callback(self._crypto, event_xml(self._corp_id, user, event, self._agent_id))
+
+    def image_callback(self, user: str, media_id: str, msg_id: int) -> tuple[dict, bytes]:
+        xml = image_message_xml(self._corp_id, user, media_id, msg_id, self._agent_id)
+        return signed_callback(self._crypto, xml)
 
     def post(self, base_url: str, params: dict, body: bytes) -> httpx.Response:
         return httpx.post(f"{base_url}{self._path}", params=params, content=body, timeout=5)
