@@ -1,8 +1,9 @@
 """The operator's view as JSON: each message with its status and a timeline of its events,
 every event with a one-line summary in plain words (Chinese first, then English) beside its
-recorded fields. Events hold what members said and what was answered; the one credential
-among them, an AI bot message's response_url (whoever holds it may post into the chat for an
-hour), is shown only as whether there is one."""
+recorded fields. Events hold what members said and what was answered; the credentials among
+them are shown only as hidden: an AI bot message's response_url (whoever holds it may post
+into the chat for an hour), and where a picture or file came from (a bot's download URL is
+signed, its aeskey decrypts the download)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from domain.events import (
     DeliveryPostponed,
     Event,
     FeedbackGiven,
+    FileRead,
     ImageComposed,
     MemberErased,
     MemoryCleared,
@@ -29,6 +31,7 @@ from domain.events import (
     MessageReceived,
     ModelUsed,
     NoticeComposed,
+    PictureSeen,
     ReplyDelivered,
     ReplyPartSent,
     VoiceTranscribed,
@@ -67,6 +70,10 @@ def event_json(event: Event) -> dict[str, Any]:
     message = detail.get("message")
     if isinstance(message, dict) and message.get("response_url"):
         message["response_url"] = HIDDEN
+    for attachment in detail.get("message", {}).get("attachments", ()):
+        attachment["ref"] = HIDDEN  # a bot's URL is signed: whoever has it may download
+        if attachment["aeskey"]:
+            attachment["aeskey"] = HIDDEN
     return {
         "type": type(event).__name__,
         "version": event.version,
@@ -120,6 +127,10 @@ def summary(event: Event) -> str:
         return f"不回答 ignored: {event.reason}"
     if isinstance(event, MemoryCleared):
         return "清除记忆 memory cleared"
+    if isinstance(event, PictureSeen):
+        return f"看到图片 picture seen, {event.width}x{event.height}"
+    if isinstance(event, FileRead):
+        return f"读取文件 file read: {event.name}, {event.size:,} bytes"
     if isinstance(event, VoiceTranscribed):
         return f"语音转文字 transcribed: 「{_quote(event.transcript)}」"
     if isinstance(event, MemberErased):
@@ -166,6 +177,8 @@ def _received(event: MessageReceived) -> str:
         return f"{head}: 「{_quote(message.content) or '内容已删除 content removed'}」"
     if message.msg_type == "event":
         return f"{head}: {message.event}"
+    if message.content:
+        return f"{head}: 「{_quote(message.content)}」"
     return head
 
 

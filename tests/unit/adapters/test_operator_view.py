@@ -21,10 +21,11 @@ from domain.events import (
     DeliveryFailed,
     DeliveryPostponed,
     MessageIgnored,
+    PictureSeen,
     ReplyDelivered,
     ReplyPartSent,
 )
-from domain.messages import DEFAULT_AIBOT_CHANNEL, InboundMessage
+from domain.messages import DEFAULT_AIBOT_CHANNEL, PICTURE, Attachment, InboundMessage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.fakes.wecom import LOOKUP, FakeWeComGateway
 from tests.support.events import answered, received, text_message
@@ -293,3 +294,24 @@ async def test_the_token_prompt_says_where_the_sandbox_keeps_the_token(client):
     assert "data/sandbox-admin-token" in page and "WEWORKTOP_ADMIN_TOKEN" in page
     icon = await client.get("/admin/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+
+
+async def test_a_bot_picture_shows_what_was_seen_but_never_its_url_or_key(store, client):
+    signed = "https://wecom.example/media/1?authkey=SIGNED"
+    looked_at = InboundMessage(
+        msg_type="mixed", from_user="wangwu", create_time=1_700_000_000, agent_id=0,
+        msg_id="7005", content="这是什么？", channel="aibot:team",
+        attachments=(Attachment(PICTURE, signed, aeskey="KEY" * 10),),
+    )
+    seen = step(looked_at, PictureSeen, 2, digest="d" * 64, media_type="image/jpeg",
+                width=640, height=480)
+    await store.append([received(looked_at), seen])
+
+    [message] = (await get(client, "messages/7005"))["messages"]
+    assert [event["summary"] for event in message["events"]] == [
+        "收到 received mixed from wangwu: 「这是什么？」",
+        "看到图片 picture seen, 640x480",
+    ]
+    [attachment] = message["events"][0]["detail"]["message"]["attachments"]
+    assert attachment["ref"] == attachment["aeskey"] == HIDDEN
+    assert "SIGNED" not in str(message) and "KEYKEY" not in str(message)
