@@ -2,7 +2,8 @@
 (wecom_emulator.aibot_callbacks, with the service's own crypto); the passive reply opens a
 stream, which is refreshed as WeCom refreshes it until it finishes, the growing text shown as
 the bot's bubble; and a late answer the service posts to the message's response_url (here, on
-the emulator) lands in the same chat."""
+the emulator) lands in the same chat. A picture or file a member sends waits on the emulator,
+encrypted with the bot's key as WeCom serves it, for the service to download."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from sandbox.callbacks import post_as_wecom
 from sandbox.chat_log import Bubble, ChatLog
 from wecom_emulator.aibot_callbacks import (
+    media_payload,
     open_passive_reply,
     refresh_payload,
     signed_aibot_callback,
@@ -40,6 +42,9 @@ MAX_RESPONSE_URLS = 1000
 USED_RESPONSE_URL = 600001
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+# Keeps a picture's or file's bytes (and its file name) for a bot; the message's part for it:
+# where to download it, and over the long connection its key.
+KeepMedia = Callable[[bytes, str], dict[str, str]]
 
 
 class ResponseUrls:
@@ -86,8 +91,10 @@ class BotChat:
         responses: ResponseUrls,
         log: ChatLog,
         spawn: Spawn,
+        keep_media: KeepMedia,
     ):
         self._mention = f"@{name}"
+        self._keep_media = keep_media
         self._client = client
         self._url = callback_url
         self._crypto = crypto
@@ -104,6 +111,20 @@ class BotChat:
             bubble.msg_id, text, member, chat_id or None,
             response_url=self._responses.new(bubble.conversation),
         )
+        return await self._send(bubble, member, payload)
+
+    async def send_media(
+        self, bubble: Bubble, member: str, msg_type: str, data: bytes, filename: str
+    ) -> str | None:
+        """A picture (`msg_type` "image") or file ("file") sent to the bot in a private chat
+        (in groups WeCom hands a bot only messages that mention it, which these cannot)."""
+        payload = media_payload(
+            bubble.msg_id, msg_type, self._keep_media(data, filename), member,
+            response_url=self._responses.new(bubble.conversation),
+        )
+        return await self._send(bubble, member, payload)
+
+    async def _send(self, bubble: Bubble, member: str, payload: dict[str, Any]) -> str | None:
         params, body = signed_aibot_callback(self._crypto, payload)
         answer = await post_as_wecom(self._client, self._url, params, body)
         if isinstance(answer, str):

@@ -15,6 +15,7 @@ import httpx
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from wecom_emulator.callbacks import (
     event_xml,
+    image_message_xml,
     signed_callback,
     text_message_xml,
     voice_message_xml,
@@ -82,6 +83,9 @@ class CallbackSender:
         return voice_message_xml(
             self._corp_id, from_user, media_id, msg_id, self._agent_id, chat_id=chat_id
         )
+
+    def picture(self, from_user: str, media_id: str, msg_id: str) -> str:
+        return image_message_xml(self._corp_id, from_user, media_id, msg_id, self._agent_id)
 
     def event(self, from_user: str, event: str) -> str:
         return event_xml(self._corp_id, from_user, event, self._agent_id)

@@ -89,9 +89,9 @@ SAMPLE_CORP = Corp(
         Assistant(
             "app:default", "小知", "/wework_callback", agent_id=1000002,
             group_prefixes=("小知", "@小知"),
-            hint="直接提问；「画 一只猫」生成图片；贴一段长文看长回答分条到达；#help 查看命令。 "
-            "Ask anything; 画 一只猫 draws a picture; paste a long text to see a long answer "
-            "arrive in parts; #help lists the commands.",
+            hint="直接提问；发图片让它看；「画 一只猫」生成图片；贴一段长文看长回答分条到达；"
+            "#help 查看命令。 Ask anything; send a picture to have it seen; 画 一只猫 draws one; "
+            "paste a long text to see a long answer arrive in parts; #help lists the commands.",
         ),
         Assistant(
             "app:it", "IT 帮手", "/wework_callback/it", agent_id=1000003,
@@ -104,8 +104,8 @@ SAMPLE_CORP = Corp(
         ),
         Assistant(
             "aibot:team", "团队助手", "/wework_aibot/team",
-            hint="AI 机器人：直接提问，回答边写边出现（流式）。 "
-            "An AI bot: ask anything; the answer is streamed as it is written.",
+            hint="AI 机器人：直接提问，或发图片、文件；回答边写边出现（流式）。 "
+            "An AI bot: ask, or send a picture or a file; the answer streams as it is written.",
         ),
         Assistant(
             "aibot:live", "长连接助手", "", long_connection=True,

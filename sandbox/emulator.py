@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
-from sandbox.bot_chat import BotChat, ResponseUrls
+from sandbox.bot_chat import BotChat, KeepMedia, ResponseUrls
 from sandbox.callbacks import CallbackSender
 from sandbox.chat_log import ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
@@ -31,6 +31,7 @@ from sandbox.same_origin import same_origin_only
 from sandbox.settings import SandboxKeys
 from sandbox.socket_bot_chat import SocketBotChat, bot_id_of
 from wecom_emulator import BotReply, SentMessage, WeComEmulator
+from wecom_emulator.aibot_media import bot_key
 
 STATIC = Path(__file__).with_name("static")
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'", "Cache-Control": "no-store"}
@@ -77,10 +78,23 @@ class SandboxEmulator:
             for app in corp.apps
         }
         responses = ResponseUrls(emulator_url, self.log)
+
+        def keep_media(key: bytes | None) -> KeepMedia:
+            """Callback mode encrypts what members send with the bot's EncodingAESKey (`key`);
+            the long connection with a key of each item's own (None), which it carries."""
+
+            def keep(data: bytes, filename: str) -> dict[str, str]:
+                item = self.wecom.add_aibot_media(data, key, filename)
+                part = {"url": emulator_url.rstrip("/") + item.url_path}
+                return part if key else {**part, "aeskey": item.aeskey}
+
+            return keep
+
         bots: dict[str, BotChat | SocketBotChat] = {
             bot.channel: BotChat(
                 self._client, service_url + bot.callback_path, crypto(bot.channel, ""),
                 bot.name, responses, self.log, self._spawn,
+                keep_media(bot_key(keys.channels[bot.channel].aes_key)),
             )
             for bot in corp.bots
             if not bot.long_connection
@@ -93,7 +107,7 @@ class SandboxEmulator:
                 self.wecom.aibots.add_bot(
                     bot_id_of(bot.channel), keys.channels[bot.channel].bot_secret
                 ),
-                corp, self.log,
+                corp, self.log, keep_media(None),
             )
             for bot in corp.bots
             if bot.long_connection

@@ -1,5 +1,6 @@
-"""The page's side of the emulator: a member sends text or a voice clip into a chat with one
-of the corp's apps or its bot, and the page asks what changed since it last looked. A
+"""The page's side of the emulator: a member sends text, a voice clip or a picture into a chat
+with one of the corp's apps or its bot (and a file to the bot), and the page asks what
+changed since it last looked. A
 member's message becomes a WeCom callback to that app's or bot's callback URL; its fate is
 then followed through the operator API (sandbox.explainer)."""
 
@@ -28,7 +29,13 @@ from sandbox.chat_log import (
 )
 from sandbox.corp import Assistant, Corp
 from sandbox.explainer import Explainer
-from wecom_emulator.media import MIN_BYTES, VOICE_MAX_BYTES, MediaStore
+from wecom_emulator.media import (
+    IMAGE_MAX_BYTES,
+    LARGEST_MEDIA_BYTES,
+    MIN_BYTES,
+    VOICE_MAX_BYTES,
+    MediaStore,
+)
 
 MAX_TEXT_CHARS = 20_000
 # Room for the form's other fields and boundaries around a voice clip.
@@ -70,6 +77,8 @@ class MemberApi:
             Route("/api/messages", self.send_text, methods=["POST"]),
             Route("/api/open", self.open_chat, methods=["POST"]),
             Route("/api/voice", self.send_voice, methods=["POST"]),
+            Route("/api/picture", self.send_picture, methods=["POST"]),
+            Route("/api/file", self.send_file, methods=["POST"]),
             Route("/api/updates", self.updates, methods=["GET"]),
             Route("/media/{media_id}", self.media, methods=["GET"]),
         ]
@@ -126,24 +135,15 @@ class MemberApi:
 
     async def send_voice(self, request: Request) -> Response:
         try:
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > VOICE_MAX_BYTES + _FORM_OVERHEAD:
-                raise Refused("WeCom takes voice clips of 6 bytes to 2 MB")
-            async with request.form(max_files=1, max_fields=4) as form:
-                channel, member, conversation, chat_id = self._where(
-                    form.get("from"), form.get("conversation")
-                )
-                if channel not in self._apps:
-                    raise Refused("the sandbox sends voice to the apps; type to the bot")
-                clip = form.get("voice")
-                if not isinstance(clip, UploadFile):
-                    raise Refused("send the clip as the 'voice' file field")
-                data = await clip.read(VOICE_MAX_BYTES + 1)
-                filename = clip.filename or "voice.amr"
-            if not MIN_BYTES <= len(data) <= VOICE_MAX_BYTES:
-                raise Refused("WeCom takes voice clips of 6 bytes to 2 MB")
+            where, data, filename = await self._upload(
+                request, "voice", VOICE_MAX_BYTES, "voice clips"
+            )
+            channel, member, conversation, chat_id = where
+            if channel not in self._apps:
+                raise Refused("the sandbox sends voice to the apps; type to the bot")
         except Refused as err:
             return JSONResponse({"error": str(err)}, 400)
+        filename = filename or "voice.amr"
         media_id = self._media.keep(data, self._corp.corp_id, filename).media_id
         bubble = self._log.add(
             conversation, member, "voice", text=filename, media_id=media_id,
@@ -152,6 +152,49 @@ class MemberApi:
         sender = self._apps[channel]
         xml = sender.voice(member, media_id, bubble.msg_id, chat_id)
         self._spawn(self._deliver(bubble, partial(sender.post, xml)))
+        return JSONResponse(bubble.as_json())
+
+    async def send_picture(self, request: Request) -> Response:
+        try:
+            where, data, filename = await self._upload(
+                request, "picture", IMAGE_MAX_BYTES, "pictures"
+            )
+            channel, member, conversation, chat_id = where
+            if chat_id:
+                raise Refused("pictures are answered in private chats")
+        except Refused as err:
+            return JSONResponse({"error": str(err)}, 400)
+        # Kept where the page shows it from, whoever it went to.
+        media_id = self._media.keep(data, self._corp.corp_id, filename).media_id
+        bubble = self._log.add(
+            conversation, member, "image", media_id=media_id, msg_id=next_msg_id(),
+            status=DELIVERING,
+        )
+        if channel in self._bots:
+            send = partial(self._bots[channel].send_media, bubble, member, "image", data, "")
+        else:
+            sender = self._apps[channel]
+            send = partial(sender.post, sender.picture(member, media_id, bubble.msg_id))
+        self._spawn(self._deliver(bubble, send))
+        return JSONResponse(bubble.as_json())
+
+    async def send_file(self, request: Request) -> Response:
+        try:
+            where, data, filename = await self._upload(
+                request, "file", LARGEST_MEDIA_BYTES, "files"
+            )
+            channel, member, conversation, chat_id = where
+            if channel not in self._bots or chat_id:
+                raise Refused("files go to the bot, privately: an app's callback gets none")
+        except Refused as err:
+            return JSONResponse({"error": str(err)}, 400)
+        bubble = self._log.add(
+            conversation, member, "text", text=f"[文件 file] {filename}", msg_id=next_msg_id(),
+            status=DELIVERING,
+        )
+        bot = self._bots[channel]
+        send = partial(bot.send_media, bubble, member, "file", data, filename or "file")
+        self._spawn(self._deliver(bubble, send))
         return JSONResponse(bubble.as_json())
 
     async def updates(self, request: Request) -> Response:
@@ -175,6 +218,26 @@ class MemberApi:
         if not isinstance(body, dict):
             raise Refused("the body must be a JSON object")
         return body, self._where(body.get("from"), body.get("conversation"))
+
+    async def _upload(
+        self, request: Request, field: str, limit: int, what: str
+    ) -> tuple[tuple[str, str, str, str], bytes, str]:
+        """(where, see _where; the bytes; the file name) of a form holding one file in
+        `field` of 6 bytes to `limit`, WeCom's limit for such media."""
+        refusal = Refused(f"WeCom takes {what} of {MIN_BYTES} bytes to {limit / 1e6:g} MB")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
+            raise refusal
+        async with request.form(max_files=1, max_fields=4) as form:
+            where = self._where(form.get("from"), form.get("conversation"))
+            upload = form.get(field)
+            if not isinstance(upload, UploadFile):
+                raise Refused(f"send it as the '{field}' file field")
+            data = await upload.read(limit + 1)
+            filename = upload.filename or ""
+        if not MIN_BYTES <= len(data) <= limit:
+            raise refusal
+        return where, data, filename
 
     def _where(self, member: Any, conversation: Any) -> tuple[str, str, str, str]:
         """(channel, member, conversation, chat_id) of a message the member may send there."""

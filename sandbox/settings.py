@@ -85,6 +85,9 @@ def service_config(
                 "group_name_white_list": corp.whitelist,
                 "image_create_prefix": ["画", "生成图片", "创建图像"],
                 "speech_recognition": transcribes(models or {}),
+                # Pictures to any app or bot, files to the bot (README "Pictures and files").
+                "image_understanding": True,
+                "file_understanding": True,
                 "conversation_max_tokens": 4000,
                 "max_single_msg_tokens": 1000,
                 "apps": [_app_entry(app, keys.channels[app.channel]) for app in more_apps],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from sandbox.bot_chat import KeepMedia
 from sandbox.chat_log import Bubble, ChatLog, group_chat, private_chat
 from sandbox.corp import Corp
 from wecom_emulator import AiBot, AiBotSocket, BotReply
@@ -22,7 +23,14 @@ def bot_id_of(channel: str) -> str:
 
 class SocketBotChat:
     def __init__(
-        self, channel: str, name: str, bots: AiBotSocket, bot: AiBot, corp: Corp, log: ChatLog
+        self,
+        channel: str,
+        name: str,
+        bots: AiBotSocket,
+        bot: AiBot,
+        corp: Corp,
+        log: ChatLog,
+        keep_media: KeepMedia,
     ):
         self.channel = channel
         self._mention = f"@{name}"
@@ -30,6 +38,7 @@ class SocketBotChat:
         self._bot = bot
         self._corp = corp
         self._log = log
+        self._keep_media = keep_media
         self._streams: OrderedDict[str, Bubble | None] = OrderedDict()  # msgid: its answer
 
     async def send_text(self, bubble: Bubble, member: str, text: str, chat_id: str) -> str | None:
@@ -38,6 +47,17 @@ class SocketBotChat:
             return f"in groups WeCom hands a bot only messages that mention it ({self._mention})"
         try:
             await self._bots.push_text(self._bot, member, text, chat_id or None, bubble.msg_id)
+        except RuntimeError:
+            return "the service is not connected to the bot (yet): see its /readyz"
+        return None
+
+    async def send_media(
+        self, bubble: Bubble, member: str, msg_type: str, data: bytes, filename: str
+    ) -> str | None:
+        """A picture ("image") or file ("file") pushed to the service, with its own aeskey."""
+        part = self._keep_media(data, filename)
+        try:
+            await self._bots.push_media(self._bot, member, msg_type, part, bubble.msg_id)
         except RuntimeError:
             return "the service is not connected to the bot (yet): see its /readyz"
         return None

@@ -50,6 +50,21 @@ def text_payload(
     return payload
 
 
+def media_payload(
+    msg_id: str,
+    msg_type: str,
+    part: dict[str, str],
+    user: str = "zhangsan",
+    chat_id: str | None = None,
+    response_url: str = DEFAULT_RESPONSE_URL,
+) -> dict[str, Any]:
+    """A picture (`msg_type` "image") or a file ("file") a member sent the bot: `part` holds
+    its download `url` (see aibot_media); callbacks carry no aeskey."""
+    payload = text_payload(msg_id, "", user, chat_id, response_url, msg_type)
+    payload[msg_type] = part
+    return payload
+
+
 def refresh_payload(stream_id: str, user: str = "zhangsan") -> dict[str, Any]:
     """WeCom asking for what a stream shows now (about once a second until it finishes)."""
     return {

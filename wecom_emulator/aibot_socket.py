@@ -179,6 +179,21 @@ class AiBotSocket:
         await self._push(bot, MESSAGE_CALLBACK, body, "message", msgid)
         return msgid
 
+    async def push_media(
+        self, bot: AiBot, user: str, msg_type: str, part: dict[str, str],
+        msgid: str | None = None,
+    ) -> str:
+        """A member's picture (`msg_type` "image") or file ("file") to the bot, `part` its
+        `url` and, as the long connection gives each item, its own `aeskey`; its msgid."""
+        msgid = msgid or f"emu-{self._run}-{next(self._msgids)}"
+        body = text_message(bot.bot_id, user, "", msgid)
+        del body["text"]
+        body.update({"msgtype": msg_type, msg_type: part})
+        with self._lock:
+            self._pushed[msgid] = (bot, body)
+        await self._push(bot, MESSAGE_CALLBACK, body, "message", msgid)
+        return msgid
+
     async def redeliver(self, msgid: str) -> None:
         """The same message again, with a new req_id, as after a reconnect."""
         with self._lock:

@@ -178,6 +178,11 @@ function openChat(chat) {
     // Opening an app is what WeCom tells it (enter_agent), and what its welcome answers.
     if (channel.kind === "app") report(enter(chat));
   }
+  // Voice goes to the apps (WeCom transcribes a bot's itself); files to a bot, privately
+  // (an app's callback gets none); pictures to either, privately.
+  $("voice").parentElement.hidden = channel.kind !== "app";
+  $("file-button").hidden = channel.kind !== "aibot" || Boolean(group);
+  $("picture").parentElement.hidden = Boolean(group);
   renderChats();
   state.following = true;
   renderBubbles();
@@ -230,12 +235,12 @@ async function sendText(text) {
   renderBubbles();
 }
 
-async function sendVoice(file) {
+async function sendUpload(field, file) {
   const form = new FormData();
   form.append("from", state.member);
   form.append("conversation", state.chat);
-  form.append("voice", file);
-  remember(await call("/api/voice", { method: "POST", body: form }));
+  form.append(field, file);
+  remember(await call(`/api/${field}`, { method: "POST", body: form }));
   state.following = true;
   renderBubbles();
 }
@@ -274,11 +279,13 @@ async function start() {
     const list = $("bubbles");
     state.following = list.scrollHeight - list.scrollTop - list.clientHeight < FOLLOW_PX;
   });
-  $("voice").addEventListener("change", () => {
-    const [file] = $("voice").files;
-    $("voice").value = "";
-    if (file) report(sendVoice(file));
-  });
+  for (const field of ["voice", "picture", "file"]) {
+    $(field).addEventListener("change", () => {
+      const [file] = $(field).files;
+      $(field).value = "";
+      if (file) report(sendUpload(field, file));
+    });
+  }
   renderChannels();
   openChat(privateChat(state.member));
   poll();

@@ -15,6 +15,8 @@ import pytest
 
 from tests.standins.openai_media_standin import OpenAIMediaStandIn
 from tests.standins.openai_standin import OpenAIStandIn
+from tests.support import documents
+from tests.support.images import picture
 from tests.support.live_server import serve
 from tests.support.sandbox_process import SandboxProcess
 from tests.support.service_process import ROOT, wait_until
@@ -317,3 +319,50 @@ def test_the_sandbox_never_replaces_a_real_configuration(tmp_path):
     assert result.returncode == 2
     assert "config.json: services: required key is missing" in result.stderr
     assert "sandbox" not in result.stderr + result.stdout
+
+
+def upload(sandbox, field: str, conversation: str, name: str, data: bytes) -> httpx.Response:
+    return httpx.post(
+        f"{sandbox.page_url}/api/{field}",
+        data={"from": "zhangsan", "conversation": conversation},
+        files={field: (name, data)},
+        timeout=5,
+    )
+
+
+def test_a_picture_sent_to_an_app_is_seen_by_the_offline_model(sandbox):
+    photo = picture((320, 240), (200, 30, 30), fmt="JPEG")
+    sent = upload(sandbox, "picture", ME, "photo.jpg", photo)
+    assert sent.status_code == 200, sent.text
+    assert sandbox.settled(sent.json()["id"])["status"] == "answered"
+    assert "我看到一张图片：320x240, main colours #c" in sandbox.replies(ME)[-1]["text"]
+
+
+def test_a_file_sent_to_the_bot_is_read_and_remembered(sandbox):
+    chat = f"{BOT}/private:zhangsan"
+    contract = documents.docx_file(["第一条：甲方付款。", "第二条：乙方交货。"])
+    sent = upload(sandbox, "file", chat, "合同.docx", contract)
+    assert sent.status_code == 200, sent.text
+    assert sandbox.settled(sent.json()["id"], timeout=30)["status"] == "answered"
+    wait_until(lambda: sandbox.replies(chat), what="the bot's answer")
+    assert "第二条：乙方交货" in sandbox.replies(chat)[-1]["text"]
+    follow_up = sandbox.send("zhangsan", chat, "第二条说了什么？")
+    assert sandbox.settled(follow_up["id"], timeout=30)["status"] == "answered"
+    wait_until(lambda: "我记得之前的 1 条消息" in sandbox.replies(chat)[-1]["text"],
+               what="the follow-up's answer")
+
+
+def test_a_picture_over_the_long_connection_comes_with_its_own_key_and_is_seen(sandbox):
+    chat = "aibot:live/private:zhangsan"
+    photo = picture((64, 48), (30, 160, 90))
+    sent = upload(sandbox, "picture", chat, "photo.png", photo)
+    assert sent.status_code == 200, sent.text
+    assert sandbox.settled(sent.json()["id"], timeout=30)["status"] == "answered"
+    wait_until(lambda: sandbox.replies(chat), what="the long-connection bot's answer")
+    wait_until(lambda: "我看到一张图片：64x48" in sandbox.replies(chat)[-1]["text"],
+               what="the picture described")
+
+
+def test_files_go_to_the_bot_only(sandbox):
+    refused = upload(sandbox, "file", ME, "a.txt", b"hello world")
+    assert refused.status_code == 400 and "bot" in refused.json()["error"]

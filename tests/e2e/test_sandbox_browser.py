@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.images import picture as picture_bytes
 from tests.support.sandbox_process import SandboxProcess
 from tests.support.service_process import ROOT
 
@@ -196,6 +197,28 @@ def test_a_voice_clip_that_was_not_transcribed_is_shown_as_such_not_as_answered(
     expect(note).to_have_class("note notice")
     expect(note).not_to_contain_text("已回答")
     screenshot(page, "picture-and-voice")
+
+
+def test_a_picture_to_the_app_and_a_file_to_the_bot_are_answered(page, tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(picture_bytes((320, 240), (30, 120, 200)))
+    pick(page, "app:default")
+    open_chat(page, "private:zhangsan")
+    expect(page.locator("#file-button")).to_be_hidden()
+    page.set_input_files("#picture", str(photo))
+    expect(page.locator("#bubbles li[data-from='app']").last).to_contain_text(
+        "我看到一张图片：320x240", timeout=10000
+    )
+    notes = tmp_path / "notes.txt"
+    notes.write_text("周会改到周四上午十点。", encoding="utf-8")
+    pick(page, "aibot:team")
+    expect(page.locator("#file-button")).to_be_visible()
+    page.set_input_files("#file", str(notes))
+    expect(page.locator("#bubbles li[data-from='app']").last).to_contain_text(
+        "周会改到周四上午十点", timeout=15000
+    )
+    screenshot(page, "picture-and-file")
+    pick(page, "app:default")
 
 
 def test_the_it_app_greets_and_answers_only_questions_starting_with_it(page):
