@@ -90,6 +90,24 @@ async def test_at_most_max_prompt_images_are_shown_and_the_oldest_are_dropped_fi
     assert [m.text for m in last if m.role == "user"][0] == notices.IMAGE_PROMPT
 
 
+async def test_a_picture_read_before_a_crash_is_not_fetched_again_when_handled_again():
+    service = app_service(PIC1=b"\x89PNG once")
+    answer = service.model.complete
+    crashes = ["the worker died"]
+
+    async def crash_once(messages, max_tokens):
+        if crashes:
+            raise RuntimeError(crashes.pop())
+        return await answer(messages, max_tokens)
+
+    service.model.complete = crash_once
+    await service.say(picture("1", "PIC1"))  # the handler fails: the message stays pending
+    await service.handle(picture("1", "PIC1").dedup_key)
+
+    assert service.container.picture_reader().prepared == [b"\x89PNG once"]
+    assert service.replies_to("zhangsan") == [f"answer to: {notices.IMAGE_PROMPT}"]
+
+
 async def test_without_image_understanding_a_picture_gets_the_plain_notice_and_no_fetch():
     service = app_service(ChatRules(), PIC1=b"\x89PNG")
     await service.say(picture("1", "PIC1"))
