@@ -20,6 +20,8 @@ UNUSABLE_TYPES = ("image", "video", "location", "link", "file")
 _SEPARATORS = " \t\r\n,，:：、"
 # The AI bot's own kinds: voice arrives transcribed, "mixed" is text with pictures.
 AIBOT_TEXT_TYPES = ("text", "voice", "mixed")
+# How much of a quoted message's text goes into the prompt.
+QUOTE_MAX_CHARS = 1000
 # "@小知 " (WeCom ends a mention with a space, often U+2005) and any separator after it.
 _MENTION = re.compile(r"@[^\s,，:：、]+[\s,，:：、]*")
 
@@ -234,10 +236,14 @@ def understood(attachments: tuple[Attachment, ...], rules: ChatRules) -> tuple[A
 
 
 def with_quote(prompt: str, quote: str) -> str:
-    """The question with the message it quotes before it, as context for the model."""
-    if not quote.strip():
+    """The question with the message it quotes before it, as context for the model (the
+    quote cut short: it is context, and must not crowd out the conversation)."""
+    quote = quote.strip()
+    if not quote:
         return prompt
-    return f"引用的消息 / Quoted message:\n「{quote.strip()}」\n\n{prompt}"
+    if len(quote) > QUOTE_MAX_CHARS:
+        quote = quote[:QUOTE_MAX_CHARS] + "…"
+    return f"引用的消息 / Quoted message:\n「{quote}」\n\n{prompt}"
 
 
 def decide_aibot_message(

@@ -5,6 +5,7 @@ from dataclasses import replace
 from domain import notices
 from domain.messages import DEFAULT_AIBOT_CHANNEL, FILE, PICTURE, Attachment, InboundMessage
 from domain.policy import (
+    QUOTE_MAX_CHARS,
     AskModel,
     ChatRules,
     Ignore,
@@ -103,3 +104,8 @@ def test_a_quoted_picture_is_seen_with_the_question_about_it():
 
 def test_without_a_quote_the_prompt_is_the_question_alone():
     assert with_quote("问题", "  ") == "问题"
+
+
+def test_a_long_quote_is_cut_short():
+    prompt = with_quote("问题", "长" * 5000)
+    assert prompt.count("长") == QUOTE_MAX_CHARS and "长…」" in prompt
