@@ -199,28 +199,6 @@ def test_a_voice_clip_that_was_not_transcribed_is_shown_as_such_not_as_answered(
     screenshot(page, "picture-and-voice")
 
 
-def test_a_picture_to_the_app_and_a_file_to_the_bot_are_answered(page, tmp_path):
-    photo = tmp_path / "photo.png"
-    photo.write_bytes(picture_bytes((320, 240), (30, 120, 200)))
-    pick(page, "app:default")
-    open_chat(page, "private:zhangsan")
-    expect(page.locator("#file-button")).to_be_hidden()
-    page.set_input_files("#picture", str(photo))
-    expect(page.locator("#bubbles li[data-from='app']").last).to_contain_text(
-        "我看到一张图片：320x240", timeout=10000
-    )
-    notes = tmp_path / "notes.txt"
-    notes.write_text("周会改到周四上午十点。", encoding="utf-8")
-    pick(page, "aibot:team")
-    expect(page.locator("#file-button")).to_be_visible()
-    page.set_input_files("#file", str(notes))
-    expect(page.locator("#bubbles li[data-from='app']").last).to_contain_text(
-        "周会改到周四上午十点", timeout=15000
-    )
-    screenshot(page, "picture-and-file")
-    pick(page, "app:default")
-
-
 def test_the_it_app_greets_and_answers_only_questions_starting_with_it(page):
     pick(page, "app:it")
     expect(page.locator("#chat-title")).to_contain_text("IT 帮手")
@@ -290,7 +268,8 @@ def test_a_long_answer_arrives_in_parts_in_order(page):
 
 def test_at_phone_width_nothing_is_cut_off(phone):
     expect(phone.locator("#chat-title")).to_contain_text("小知")
-    for selector in ("#text", "#composer button", ".voice-button", "#chat-hint", "#member"):
+    controls = ("#text", "#composer button", "label:has(#voice)", "label:has(#picture)")
+    for selector in (*controls, "#chat-hint", "#member"):
         assert fully_visible(phone, selector), f"{selector} is cut off at 390 px"
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     say(phone, "手机上好用吗")
@@ -366,3 +345,26 @@ def test_after_a_restart_the_page_shows_each_member_s_conversation(sandbox, page
     # the model remembers: the same ones the page shows answered.
     expect(replies.last).to_contain_text("你说：还记得吗\n我记得之前的 2 条消息。")
     screenshot(page, "after-restart")
+
+
+def test_a_picture_to_the_app_and_a_file_to_the_bot_are_answered(page, tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(picture_bytes((320, 240), (30, 120, 200)))
+    # Last, and as 李四: the tests before count what 张三 and 王五 were answered.
+    choose_member(page, "lisi")
+    pick(page, "app:default")
+    open_chat(page, "private:lisi")
+    expect(page.locator("#file-button")).to_be_hidden()
+    page.set_input_files("#picture", str(photo))
+    expect(page.locator("#bubbles li[data-from='app']").last).to_contain_text(
+        "我看到一张图片：320x240", timeout=10000
+    )
+    notes = tmp_path / "notes.txt"
+    notes.write_text("周会改到周四上午十点。", encoding="utf-8")
+    pick(page, "aibot:team")
+    expect(page.locator("#file-button")).to_be_visible()
+    page.set_input_files("#file", str(notes))
+    expect(page.locator("#bubbles li[data-from='app']").last).to_contain_text(
+        "周会改到周四上午十点", timeout=15000
+    )
+    screenshot(page, "picture-and-file")
