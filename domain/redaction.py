@@ -15,16 +15,18 @@ from domain.events import (
     AnswerComposed,
     Event,
     FeedbackGiven,
+    FileRead,
     ImageComposed,
     MessageReceived,
     NoticeComposed,
+    PictureSeen,
     VoiceTranscribed,
 )
 
-# The types whose events hold what someone wrote or was told.
+# The types whose events hold what someone wrote, sent or was told.
 CONTENT_EVENT_TYPES = (
     "MessageReceived", "VoiceTranscribed", "AnswerComposed", "NoticeComposed", "ImageComposed",
-    "FeedbackGiven",
+    "FeedbackGiven", "PictureSeen", "FileRead",
 )
 
 
@@ -32,11 +34,21 @@ def without_content(event: Event) -> Event | None:
     """The event with its content removed; None when it holds none (or none is left)."""
     if isinstance(event, MessageReceived):
         message = event.message
-        if not (message.content or message.response_url):
+        if not (message.content or message.response_url or message.quote or message.attachments):
             return None
         # response_url is a credential of its own; after the retention period it is useless.
-        message = dataclasses.replace(message, content="", response_url="")
+        # So are a picture's or file's download URL and key; the quote is what someone wrote.
+        message = dataclasses.replace(
+            message, content="", response_url="", quote="", attachments=()
+        )
         return dataclasses.replace(event, message=message)
+    if isinstance(event, PictureSeen):
+        # The digest names the picture kept in the blob store, which goes with it.
+        return dataclasses.replace(event, digest="") if event.digest else None
+    if isinstance(event, FileRead):
+        if not (event.text or event.name):
+            return None
+        return dataclasses.replace(event, name="", text="")
     if isinstance(event, VoiceTranscribed):
         return dataclasses.replace(event, transcript="") if event.transcript else None
     if isinstance(event, AnswerComposed):

@@ -56,6 +56,8 @@ def _with_seen(turn: Turn, event: PictureSeen | FileRead) -> Turn:
     """The turn with one more of its message's pictures or files (read newest-first, so each
     goes before those already there)."""
     if isinstance(event, PictureSeen):
+        if not event.digest:  # its content removed, with the picture
+            return turn
         return replace(turn, pictures=(event.digest, *turn.pictures))
     document = document_prompt(event.name, event.text)
     return replace(turn, document="\n\n".join(filter(None, (document, turn.document))))

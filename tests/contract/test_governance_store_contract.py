@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from domain.events import AnnouncementRequested
+from adapters.outbound.persistence.sqlalchemy_blob_store import SqlAlchemyBlobStore
+from domain.events import AnnouncementRequested, PictureSeen
 from domain.usage import Usage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message, used
@@ -156,14 +157,29 @@ class TestInMemoryGovernanceStore(GovernanceStoreContract):
         return InMemoryEventStore()
 
 
-class TestSqliteGovernanceStore(GovernanceStoreContract):
+class SqlGovernanceStoreContract(GovernanceStoreContract):
+    async def test_a_pictures_bytes_go_when_its_content_is_removed(self, store):
+        blobs = SqlAlchemyBlobStore(store._engine)
+        message = replace(text_message("看图", "1", "alice"), channel=HR)
+        kept = await blobs.put(b"\xff\xd8\xff a photo of a payslip", "image/jpeg")
+        seen = PictureSeen(
+            stream_id=message.dedup_key, version=2, conversation_id=message.conversation_id,
+            digest=kept, media_type="image/jpeg", width=10, height=10,
+        )
+        await store.append([received(message), seen])
+        assert await store.remove_content_of([message.dedup_key]) == 2
+        assert await blobs.get(kept) is None
+        assert (await store.read_stream(message.dedup_key))[1].digest == ""
+
+
+class TestSqliteGovernanceStore(SqlGovernanceStoreContract):
     @pytest.fixture
     async def store(self, tmp_path):
         async for store in migrated_store(f"sqlite:///{tmp_path}/events.db"):
             yield store
 
 
-class TestPostgresGovernanceStore(GovernanceStoreContract):
+class TestPostgresGovernanceStore(SqlGovernanceStoreContract):
     @pytest.fixture
     async def store(self):
         async for store in migrated_store(await emptied(postgres_url())):

@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import takewhile
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.outbound.persistence.event_serialization import from_row, to_row
-from adapters.outbound.persistence.sqlalchemy_schema import events, metadata, retention_progress
+from adapters.outbound.persistence.sqlalchemy_schema import (
+    events,
+    media_blobs,
+    metadata,
+    retention_progress,
+)
+from domain.events import PictureSeen
 from domain.redaction import CONTENT_EVENT_TYPES, without_content
 
 _RETENTION = "retention"
@@ -68,14 +74,21 @@ class ContentRemoval:
 
 
 async def _rewrite(conn: AsyncConnection, rows: Sequence) -> int:
-    """Writes each content event of `rows` back without its content; how many changed."""
+    """Writes each content event of `rows` back without its content, and deletes the pictures
+    those events kept (a picture sent twice goes for both); how many events changed."""
     changed = []
+    pictures = []
     for row in rows:
         if row.event_type not in CONTENT_EVENT_TYPES:
             continue
-        stripped = without_content(from_row(row))
+        event = from_row(row)
+        stripped = without_content(event)
         if stripped is not None:
             changed.append({"at": row.position, "stripped": to_row(stripped)["data"]})
+            if isinstance(event, PictureSeen):
+                pictures.append(event.digest)
+    if pictures:
+        await conn.execute(delete(media_blobs).where(media_blobs.c.digest.in_(pictures)))
     if changed:
         await conn.execute(
             update(events)

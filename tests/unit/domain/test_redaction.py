@@ -2,11 +2,14 @@ from dataclasses import replace
 
 from domain.events import (
     FeedbackGiven,
+    FileRead,
     ImageComposed,
     ModelUsed,
     NoticeComposed,
+    PictureSeen,
     VoiceTranscribed,
 )
+from domain.messages import PICTURE, Attachment
 from domain.redaction import content_removed, without_content
 from domain.usage import Usage
 from tests.support.events import answered, received, text_message, used
@@ -53,3 +56,17 @@ def test_a_rating_stays_and_what_the_member_wrote_with_it_goes():
     stripped = without_content(rated)
     assert (stripped.rating, stripped.from_user, stripped.comment) == ("bad", "zhangsan", "")
     assert without_content(stripped) is None
+
+
+def test_pictures_files_and_quotes_lose_their_content_and_where_they_came_from():
+    sent = replace(
+        MESSAGE, msg_type="mixed", quote="去年的合同",
+        attachments=(Attachment(PICTURE, "https://wecom.example/p?sign=1", aeskey="K" * 43),),
+    )
+    stripped = without_content(received(sent)).message
+    assert (stripped.content, stripped.quote, stripped.attachments) == ("", "", ())
+    seen = fields(sent, PictureSeen, digest="d" * 64, media_type="image/jpeg", width=1, height=1)
+    assert without_content(seen).digest == "" and without_content(without_content(seen)) is None
+    read = fields(sent, FileRead, name="工资单.xlsx", sha256="e" * 64, size=10, text="一万")
+    assert (without_content(read).name, without_content(read).text) == ("", "")
+    assert without_content(read).sha256 == "e" * 64  # a fact: which file, not what it says
