@@ -2,7 +2,7 @@
 as recorded (each in its schema version), streamed page by page so memory stays at one page
 whatever the range. Each event's data passes through `mask` (the values of the configured
 secrets and of the access tokens seen), and a message's response_url, a credential of its
-own, is replaced by "***"."""
+own, is replaced by "***", as are its pictures' and files' download URLs and keys."""
 
 from __future__ import annotations
 
@@ -105,10 +105,24 @@ class ExportApi:
         if recorded.event_type == "MessageReceived":
             fields = json.loads(data)
             message = fields.get("message")
-            if isinstance(message, dict) and message.get("response_url"):
-                message["response_url"] = MASKED
+            if isinstance(message, dict) and _credentials_masked(message):
                 data = json.dumps(fields, ensure_ascii=False)
         return self._mask(data)
+
+
+def _credentials_masked(message: dict[str, Any]) -> bool:
+    """Masks a message's credentials: its response_url, and where its pictures and files
+    are downloaded (a signed URL) with what key. Whether there were any."""
+    found = False
+    if message.get("response_url"):
+        message["response_url"] = MASKED
+        found = True
+    for item in message.get("attachments") or ():
+        item["ref"] = MASKED
+        if item.get("aeskey"):
+            item["aeskey"] = MASKED
+        found = True
+    return found
 
 
 def _head(recorded: RecordedEvent, at: float | str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from adapters.inbound.operator.admin import AdminSurface
 from adapters.inbound.operator.export_api import ExportApi
+from domain.messages import FILE, Attachment
 from infrastructure.logging_setup import SecretRedactor
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message
@@ -43,7 +44,10 @@ async def store():
     for day in range(5):
         # A member may write what looks like a credential, quotes and all: the JSON stays.
         said = f'第{day}天 {SECRET} token="x\\" key=1'
-        message = replace(text_message(said, str(day)), response_url=URL)
+        message = replace(
+            text_message(said, str(day)), response_url=URL,
+            attachments=(Attachment(FILE, f"{URL}&file={day}", aeskey="AESKEY" * 7),),
+        )
         events = [received(message), answered(message, "好")]
         await store.append([replace(e, occurred_at=JAN_1 + day * 86400) for e in events])
     return store
@@ -76,10 +80,14 @@ def test_a_period_comes_as_json_lines_with_secrets_and_response_urls_masked(base
     first = records[0]
     assert first["data"]["message"]["content"] == '第1天 [redacted] token="x\\" key=1'
     assert first["data"]["message"]["response_url"] == "***"
+    assert first["data"]["message"]["attachments"][0] == {
+        "kind": "file", "ref": "***", "aeskey": "***", "name": "", "quoted": False,
+    }
     assert (first["stream_id"], first["version"], first["schema_version"]) == (
         "app:default/msg:1", 1, 1
     )
     assert SECRET not in response.text and "response_code" not in response.text
+    assert "AESKEY" not in response.text
 
 
 def test_csv_has_a_header_and_one_row_per_event(base_url):
