@@ -19,6 +19,22 @@ from infrastructure.channel_settings import AiBotChannelSettings
 from infrastructure.secrets import reveal
 
 
+def aibot_channel(parts, asker, deliverer, media) -> providers.Singleton:
+    """A bot's channel; the two modes differ only in how it asks, delivers and downloads."""
+    return providers.Singleton(
+        AiBotChannel,
+        name=parts.name,
+        rules=parts.rules,
+        access=parts.access,
+        quota=parts.quota,
+        rate_limiter=parts.rate_limiter,
+        count_tokens=providers.Object(estimate_tokens),
+        asker=asker,
+        deliverer=deliverer,
+        media=media,
+    )
+
+
 class AiBotChannelContainer(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=AiBotChannelSettings)
     shared = providers.DependenciesContainer()
@@ -37,14 +53,8 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
         bot_aes_key=providers.Callable(reveal, settings.provided.aes_key),
         total_seconds=shared.config.provided.media.download_seconds,
     )
-    channel = providers.Singleton(
-        AiBotChannel,
-        name=parts.name,
-        rules=parts.rules,
-        access=parts.access,
-        quota=parts.quota,
-        rate_limiter=parts.rate_limiter,
-        count_tokens=providers.Object(estimate_tokens),
+    channel = aibot_channel(
+        parts,
         asker=providers.Singleton(
             StreamingAsk,
             parts.ask_with_memory,

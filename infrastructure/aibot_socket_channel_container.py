@@ -11,13 +11,12 @@ from dependency_injector import containers, providers
 from adapters.inbound.wecom_aibot.aibot_link_holder import AiBotLinkHolder
 from adapters.inbound.wecom_aibot.websocket_aibot_link import WebSocketAiBotLink
 from adapters.outbound.wecom.httpx_aibot_media import HttpxAiBotMedia
-from application.channels.aibot.aibot_channel import AiBotChannel
 from application.channels.aibot.deliver_socket_reply import DeliverSocketReply
 from application.channels.aibot.record_feedback import RecordFeedback
 from application.channels.aibot.socket_streaming_ask import SocketStreamingAsk
 from application.channels.aibot.stream_board import StreamTiming
 from application.channels.aibot.stream_frames import FRAME_GAP_SECONDS
-from domain.tokens import estimate_tokens
+from infrastructure.aibot_channel_container import aibot_channel
 from infrastructure.channel_parts import ChannelParts
 from infrastructure.channel_settings import AiBotSocketChannelSettings
 from infrastructure.secrets import reveal
@@ -62,14 +61,8 @@ class AiBotSocketChannelContainer(containers.DeclarativeContainer):
         on_up=link_up,
         jitter=shared.jitter,
     )
-    channel = providers.Singleton(
-        AiBotChannel,
-        name=parts.name,
-        rules=parts.rules,
-        access=parts.access,
-        quota=parts.quota,
-        rate_limiter=parts.rate_limiter,
-        count_tokens=providers.Object(estimate_tokens),
+    channel = aibot_channel(
+        parts,
         asker=providers.Singleton(
             SocketStreamingAsk,
             parts.ask_with_memory,
