@@ -21,11 +21,13 @@ import os
 from xml.sax.saxutils import escape
 
 import httpx
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from adapters.inbound.callback.callback_errors import CallbackRejected
+from adapters.inbound.callback.callback_errors import CallbackRejected, MalformedCallback
+from adapters.inbound.wecom_app.flat_xml import read_fields
 from adapters.inbound.wecom_app.wecom_callback import WeComCallback
 from adapters.inbound.wecom_app.wecom_xml import parse_envelope, parse_message
 from application.pipeline.accept_message import AcceptMessage
@@ -145,6 +147,27 @@ def test_only_a_callback_rejection_leaves_the_decrypt_and_parse_path(encrypted):
 def test_only_a_callback_rejection_leaves_the_envelope_parser(body):
     with contextlib.suppress(CallbackRejected):
         assert parse_envelope(body).encrypt
+
+
+def defusedxml_reading(body: bytes) -> dict[str, str] | None:
+    """What the parser before the expat reader made of `body`: None if it refused it."""
+    try:
+        root = defused_fromstring(body.decode("utf-8"), forbid_dtd=True)
+    except Exception:
+        return None
+    if root.tag != "xml":
+        return None
+    return {child.tag: root.findtext(child.tag) for child in root}
+
+
+@FUZZ
+@given(st.one_of(ANY_XML.map(str.encode), MESSAGE_XML.map(str.encode), st.binary(max_size=200)))
+def test_the_expat_reader_reads_and_refuses_what_defusedxml_did(body):
+    try:
+        fields = read_fields(body, "message")
+    except MalformedCallback:
+        fields = None
+    assert fields == defusedxml_reading(body)
 
 
 # --- the HTTP endpoint --------------------------------------------------------------------------

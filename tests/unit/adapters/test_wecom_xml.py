@@ -253,6 +253,14 @@ def test_field_limit_counts_bytes_not_characters():
         parse_message(message(Content="中" * (MAX_FIELD_BYTES // 3 + 1)))
 
 
+@pytest.mark.parametrize("char", ["中", "👋"])
+def test_field_limit_is_exact_for_multibyte_characters(char):
+    fits = char * (MAX_FIELD_BYTES // len(char.encode()))
+    assert parse_message(message(Content=fits)).content == fits
+    with pytest.raises(MalformedCallback, match="Content exceeds"):
+        parse_message(message(Content=fits + char))
+
+
 def test_agent_id_must_be_the_expected_one():
     with pytest.raises(MalformedCallback):
         parse_message(message(AgentID=999), expected_agent_id=AGENT_ID)
