@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import httpx
@@ -159,6 +160,22 @@ async def test_a_body_that_is_not_xml_is_a_bad_request_that_reveals_nothing(clie
     params, _ = text_callback(crypto)
     response = await post(client, params, b"{not xml")
     assert (response.status_code, response.text) == (400, "bad request")
+
+
+@pytest.mark.parametrize("blocks_cut", [1, 2])
+async def test_a_ciphertext_cut_short_is_a_logged_bad_request(
+    client, crypto, accept, caplog, blocks_cut
+):
+    xml = text_message_xml(CORP_ID, "zhangsan", "hi", msg_id=1, agent_id=AGENT_ID)
+    ciphertext = base64.b64decode(crypto.encrypt(xml))
+    cut = base64.b64encode(ciphertext[: -16 * blocks_cut]).decode()
+    timestamp = str(int(time.time()))
+    params = {"msg_signature": crypto.signature(timestamp, "2", cut), "timestamp": timestamp,
+              "nonce": "2"}
+    response = await post(client, params, f"<xml><Encrypt>{cut}</Encrypt></xml>".encode())
+    assert (response.status_code, response.text) == (400, "bad request")
+    assert accept.messages == []
+    assert "refused with 400" in caplog.text
 
 
 async def test_a_store_failure_is_503_so_that_wecom_retries(client, crypto, accept):

@@ -143,6 +143,27 @@ def test_the_ai_bot_receive_id_is_empty():
     assert bot.decrypt(bot.encrypt('{"msgid": "1"}')) == b'{"msgid": "1"}'
 
 
+def test_an_app_and_an_ai_bot_sharing_a_key_refuse_each_others_messages(crypto):
+    bot = WeComCrypto(TOKEN, AES_KEY, "")
+    with pytest.raises(ReceiveIdMismatch):
+        bot.decrypt(crypto.encrypt("for the app"))
+    with pytest.raises(ReceiveIdMismatch):
+        crypto.decrypt(bot.encrypt("for the bot"))
+
+
+@given(
+    msg=st.binary(max_size=200),
+    receive_id=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=32),
+    pad_to=st.sampled_from([16, 32]),
+)
+def test_what_a_plain_cbc_cipher_sealed_is_read_back(msg, receive_id, pad_to):
+    # Sealed by pycryptodome's own CBC mode (as WeCom does, or a sender padding to 16 bytes):
+    # our decryption must be CBC's, whatever the number of blocks.
+    body = plaintext(msg, receive_id.encode())
+    sealed = raw_ciphertext(pkcs7(body, pad_to - len(body) % pad_to))
+    assert WeComCrypto(TOKEN, AES_KEY, receive_id).decrypt(sealed) == msg
+
+
 # --- padding to 32 bytes ------------------------------------------------------------------------
 
 
@@ -173,6 +194,7 @@ def test_a_sender_padding_to_16_bytes_is_still_understood(crypto):
         plaintext(b"x" * 24) + b"\x00\x00",  # pad value 0
         plaintext(b"x" * 22) + b"\x01\x04\x04\x04",  # pad bytes disagree with the pad value
         plaintext(b"x" * 24) + bytes([33]) * 2,  # pad value above 32
+        bytes(15) + bytes([32]),  # a pad longer than the whole plaintext
     ],
 )
 def test_bad_padding_is_a_decrypt_failure(crypto, padded):
@@ -190,6 +212,16 @@ def test_tampered_ciphertext_is_rejected(crypto):
     ciphertext[-17] ^= 0x40  # flips the last plaintext byte: pad value 32 becomes 96
     with pytest.raises(DecryptFailed):
         crypto.decrypt(base64.b64encode(bytes(ciphertext)).decode())
+
+
+@pytest.mark.parametrize("blocks_cut", [1, 2, 3])
+def test_a_ciphertext_cut_short_by_whole_blocks_is_refused(crypto, blocks_cut):
+    # 20 + 100 + 18 = 138 bytes, padded to 160 (ten blocks) by 22 bytes of 22.
+    ciphertext = base64.b64decode(crypto.encrypt(b"m" * 100, random_prefix=bytes(16)))
+    cut = base64.b64encode(ciphertext[: -16 * blocks_cut]).decode()
+    with pytest.raises(CallbackRejected) as rejected:
+        crypto.decrypt(cut)
+    assert rejected.value.status == 400
 
 
 _WHOLE_BLOCKS = st.integers(min_value=1, max_value=40).flatmap(
