@@ -4,7 +4,8 @@ Ours is what the endpoint runs on every POST (parse_envelope, WeComCrypto.open_m
 parse_message); theirs is the independent implementation of the contract tests
 (WeChatCrypto.decrypt_message, which parses the envelope, verifies and decrypts, then
 wechatpy.enterprise.parse_message). Rounds alternate between the two so that the machine's
-noise falls on both alike, and each side's best round counts.
+noise falls on both alike, and each side's best round counts. The target is issue 13's: at
+least 1.2 times wechatpy's rate.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from wecom_emulator.callbacks import signed_callback, text_message_xml
 
 MESSAGES = 2000
 ROUNDS = 5
+TARGET_RATIO = 1.2
 CONTENT = "请帮我总结一下今天的会议纪要，重点是预算和人员安排。Please keep it short."
 
 
@@ -60,7 +62,7 @@ def run() -> list[Figure]:
     return [
         Figure(
             "2 crypto", "verify+decrypt+parse msgs/s", ours_rate, theirs_rate, "wechatpy",
-            "/s", "ratio ≥ 1.00", ours_rate >= theirs_rate,
+            "/s", f"ratio ≥ {TARGET_RATIO:.2f}", ours_rate >= TARGET_RATIO * theirs_rate,
         )
     ]
 
