@@ -1,25 +1,24 @@
-"""Leases in the shared database. Expiry is judged by each process's clock, so hosts that
-share a database should keep their clocks synchronised (NTP) to well under a lease's length."""
+"""Leases in the shared database. A lease's expiry is written and judged by the database's
+clock, in the statement that takes the lease, so hosts whose clocks disagree still agree on
+who holds what (with one host a minute ahead, judging by each host's clock made it take over
+leases that were still held, and answer messages twice)."""
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable
 
 from sqlalchemy import delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.outbound.persistence.sqlalchemy_database_clock import database_now
 from adapters.outbound.persistence.sqlalchemy_schema import leases
 
 
 class SqlAlchemyLeaseStore:
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], float] = time.time):
+    def __init__(self, engine: AsyncEngine):
         self._engine = engine
-        self._clock = clock
 
     async def acquire(self, name: str, owner: str, seconds: float) -> bool:
-        now = self._clock()
+        now = database_now()
         take = (
             update(leases)
             .where(
