@@ -14,7 +14,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class database_now(FunctionElement):  # noqa: N801 (named like the SQL functions it stands for)
+# Lower case, as SQLAlchemy names its SQL functions (func.now is the class `now`).
+class database_now(FunctionElement):
     type = Float()
     inherit_cache = True
 
