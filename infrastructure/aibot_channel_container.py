@@ -93,6 +93,8 @@ class AiBotChannelContainer(containers.DeclarativeContainer):
             clock=shared.clock,
         ),
         max_skew_seconds=_wecom.callback_max_skew_seconds,
+        clock=shared.clock,
+        clock_watch=shared.clock_watch,
         response_origins=shared.response_url_origins,
         telemetry=shared.telemetry,
         channel=parts.name,

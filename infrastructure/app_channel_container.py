@@ -80,6 +80,8 @@ class AppChannelContainer(containers.DeclarativeContainer):
         accept=accept,
         agent_id=settings.provided.agent_id,
         max_skew_seconds=_wecom.callback_max_skew_seconds,
+        clock=shared.clock,
+        clock_watch=shared.clock_watch,
         telemetry=shared.telemetry,
         channel=parts.name,
     )

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from adapters.inbound import health
 from adapters.outbound.persistence.sqlalchemy_migrations import migrate
+from infrastructure.clock_source import clock_offset, offset_warning, service_clock
 from infrastructure.config import AppConfig, load_config
 from infrastructure.config_permissions import readable_database_warnings
 from infrastructure.container import Container
@@ -37,7 +38,10 @@ def create_app(config_path: Path | None = None) -> Starlette:
     )
     for warning in warnings + database_warnings(config.storage.url):
         log.warning(warning)
-    return build_app(Container(config=config))
+    offset = clock_offset(os.environ)
+    if offset:
+        log.warning(offset_warning(offset))
+    return build_app(Container(config=config, clock=service_clock(offset)))
 
 
 def database_warnings(storage_url: str) -> list[str]:

@@ -18,6 +18,7 @@ from operator import attrgetter
 import httpx
 from dependency_injector import containers, providers
 
+from adapters.inbound.callback.clock_skew import ClockSkewWatch
 from adapters.inbound.health import Readiness
 from adapters.inbound.operator.admin import AdminSurface
 from adapters.inbound.operator.export_api import ExportApi
@@ -151,7 +152,10 @@ class Container(containers.DeclarativeContainer):
     _wecom = config.provided.services.weworktop
     _llm = config.provided.llm
 
+    # The service's clock (infrastructure.clock_source); leases use the database's instead.
     clock = providers.Object(time.time)
+    # What WeCom's callbacks, refused for their timestamps, say about that clock.
+    clock_watch = providers.Singleton(ClockSkewWatch, clock)
     jitter = providers.Object(random.random)
     owner = providers.Singleton(process_name)
     telemetry = providers.Singleton(PrometheusTelemetry)
@@ -251,6 +255,8 @@ class Container(containers.DeclarativeContainer):
         ping_store=event_store.provided.ping,
         token_statuses=providers.Callable(token_statuses, channel_containers),
         link_statuses=providers.Callable(link_statuses, channel_containers),
+        clock=clock,
+        clock_skew=clock_watch.provided.current,
     )
     operator_pages = providers.Singleton(
         OperatorPages,

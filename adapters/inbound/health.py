@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.inbound.callback.clock_skew import ClockSkew
 from application.ports.aibot_link import NEEDS_OPERATOR, LinkStatus
 from application.ports.wecom import TokenStatus
 
@@ -53,8 +54,10 @@ class Readiness:
         clock: Callable[[], float] = time.time,
         cache_seconds: float = 5.0,
         link_statuses: Mapping[str, Callable[[], LinkStatus]] | None = None,
+        clock_skew: Callable[[], ClockSkew | None] = lambda: None,
     ):
         self._ping_store = ping_store
+        self._clock_skew = clock_skew
         self._token_statuses = token_statuses
         self._clock = clock
         self._link_statuses = link_statuses or {}
@@ -86,8 +89,14 @@ class Readiness:
             channel.get("token") == "failing" or channel.get("link") in NEEDS_OPERATOR
             for channel in channels.values()
         )
-        ready = store == "ok" and not failing
+        skew = self._clock_skew()
+        ready = store == "ok" and not failing and skew is None
         body = {"status": "ready" if ready else "not ready", "store": store, "channels": channels}
+        if skew is not None:
+            body["clock"] = (
+                f"ACTION NEEDED: {skew.describe()}; WeCom's callbacks are refused (403) "
+                "until it is set right"
+            )
         # The first app's token, as /readyz reported it before there were several channels.
         first_app = next((c for c in channels.values() if "token" in c), None)
         if first_app is not None:

@@ -35,6 +35,12 @@ def check_signature_shape(signature: str) -> None:
         raise MalformedCallback("msg_signature is not 40 hexadecimal digits")
 
 
+def check_timestamp_shape(timestamp: str) -> None:
+    # isascii() matters: str.isdigit() also takes digits that int() cannot read, like "²".
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise MalformedCallback("timestamp is not a number of seconds")
+
+
 def check_query_sizes(values: dict[str, str]) -> None:
     for name, value in values.items():
         limit = MAX_QUERY_CHARS.get(name)

@@ -18,6 +18,7 @@ from adapters.inbound.callback.callback_checks import (
     ReplayCache,
     check_query_sizes,
     check_signature_shape,
+    check_timestamp_shape,
 )
 from adapters.inbound.callback.callback_errors import (
     CallbackRejected,
@@ -25,6 +26,7 @@ from adapters.inbound.callback.callback_errors import (
     MalformedCallback,
     StaleTimestamp,
 )
+from adapters.inbound.callback.clock_skew import ClockSkewWatch
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from application.ports.telemetry import Telemetry
 
@@ -45,12 +47,16 @@ class SignedCallback:
         clock: Callable[[], float],
         telemetry: Telemetry | None,
         channel: str,
+        clock_watch: ClockSkewWatch | None = None,
     ):
+        """`clock_watch`: the process's one watch over callbacks refused for their
+        timestamps (by default one of this endpoint's own)."""
         self._telemetry = telemetry
         self._channel = channel
         self._crypto = crypto
         self._max_skew = max_skew_seconds
         self._clock = clock
+        self._clock_watch = clock_watch or ClockSkewWatch(clock)
         self._answered_echoes = ReplayCache(max_skew_seconds)
 
     def routes(self, path: str) -> list[Route]:
@@ -80,7 +86,9 @@ class SignedCallback:
     async def verify_url(self, request: Request) -> Response:
         try:
             signature, timestamp, nonce, echostr = self._query(request, "echostr")
+            self._check_timestamp(signature, timestamp, nonce, echostr)
             plain = self._crypto.open_echo(signature, timestamp, nonce, echostr)
+            self._clock_watch.accepted()
             self._answered_echoes.check_first_use(signature, timestamp, nonce)
         except CallbackRejected as err:
             return self._refuse(request, err)
@@ -100,18 +108,30 @@ class SignedCallback:
             values[name] = given[0]
         check_query_sizes(values)
         check_signature_shape(values["msg_signature"])
-        self._check_timestamp(values["timestamp"])
+        check_timestamp_shape(values["timestamp"])
         return tuple(values.values())
 
-    def _check_timestamp(self, timestamp: str) -> None:
-        # isascii() matters: str.isdigit() also takes digits that int() cannot read, like "²".
-        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-            raise MalformedCallback("timestamp is not a number of seconds")
-        if self._max_skew and abs(self._clock() - int(timestamp)) > self._max_skew:
-            raise StaleTimestamp(
-                f"timestamp is more than {self._max_skew}s from this server's clock "
-                "(a replay, or a clock to fix; see callback_max_skew_seconds)"
-            )
+    def _open_message(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> bytes:
+        """The POST's Encrypt element, its timestamp checked, verified and decrypted."""
+        self._check_timestamp(signature, timestamp, nonce, encrypted)
+        plaintext = self._crypto.open_message(signature, timestamp, nonce, encrypted)
+        self._clock_watch.accepted()
+        return plaintext
+
+    def _check_timestamp(self, signature: str, timestamp: str, nonce: str, signed: str) -> None:
+        """Refuses a timestamp too far from our clock. Whether it was signed is looked at
+        only then: a signed one tells the clock watch that our clock may be wrong, an
+        unsigned one tells nothing (anyone can send it) and is refused for its signature."""
+        offset = int(timestamp) - self._clock()
+        if not self._max_skew or abs(offset) <= self._max_skew:
+            return
+        self._crypto.verify(signature, timestamp, nonce, signed)
+        self._clock_watch.refused(signature, offset)
+        direction = "ahead of" if offset > 0 else "behind"
+        raise StaleTimestamp(
+            f"timestamp is {abs(offset):.0f}s {direction} this server's clock, more than "
+            f"{self._max_skew}s (a replay, or a clock to fix; see callback_max_skew_seconds)"
+        )
 
     def _refuse(self, request: Request, err: CallbackRejected) -> Response:
         client = request.client.host if request.client else "?"

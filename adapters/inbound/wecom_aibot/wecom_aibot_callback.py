@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from adapters.inbound.callback.callback_errors import CallbackRejected
 from adapters.inbound.callback.callback_limits import MAX_ENVELOPE_BYTES
+from adapters.inbound.callback.clock_skew import ClockSkewWatch
 from adapters.inbound.callback.signed_callback import SignedCallback, read_limited
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_aibot.wecom_aibot_json import (
@@ -51,8 +52,9 @@ class WeComAiBotCallback(SignedCallback):
         clock: Callable[[], float] = time.time,
         telemetry: Telemetry | None = None,
         channel: str = DEFAULT_AIBOT_CHANNEL,
+        clock_watch: ClockSkewWatch | None = None,
     ):
-        super().__init__(crypto, max_skew_seconds, clock, telemetry, channel)
+        super().__init__(crypto, max_skew_seconds, clock, telemetry, channel, clock_watch)
         self._accept = accept
         self._refresh = refresh
         self._response_origins = response_origins
@@ -61,7 +63,7 @@ class WeComAiBotCallback(SignedCallback):
         try:
             signature, timestamp, nonce = self._query(request)
             encrypt = parse_envelope(await read_limited(request, MAX_ENVELOPE_BYTES))
-            plaintext = self._crypto.open_message(signature, timestamp, nonce, encrypt)
+            plaintext = self._open_message(signature, timestamp, nonce, encrypt)
             callback = parse_callback(
                 plaintext, self._clock, self._response_origins, self._channel
             )

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from adapters.inbound.callback.callback_checks import check_content_type
 from adapters.inbound.callback.callback_errors import CallbackRejected
 from adapters.inbound.callback.callback_limits import MAX_ENVELOPE_BYTES
+from adapters.inbound.callback.clock_skew import ClockSkewWatch
 from adapters.inbound.callback.signed_callback import SignedCallback, read_limited
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_app.wecom_xml import parse_envelope, parse_message
@@ -38,8 +39,9 @@ class WeComCallback(SignedCallback):
         clock: Callable[[], float] = time.time,
         telemetry: Telemetry | None = None,
         channel: str = DEFAULT_APP_CHANNEL,
+        clock_watch: ClockSkewWatch | None = None,
     ):
-        super().__init__(crypto, max_skew_seconds, clock, telemetry, channel)
+        super().__init__(crypto, max_skew_seconds, clock, telemetry, channel, clock_watch)
         self._accept = accept
         self._agent_id = agent_id
 
@@ -48,7 +50,7 @@ class WeComCallback(SignedCallback):
             signature, timestamp, nonce = self._query(request)
             check_content_type(request.headers.get("content-type"))
             envelope = parse_envelope(await read_limited(request, MAX_ENVELOPE_BYTES))
-            plaintext = self._crypto.open_message(signature, timestamp, nonce, envelope.encrypt)
+            plaintext = self._open_message(signature, timestamp, nonce, envelope.encrypt)
             message = parse_message(plaintext, self._agent_id, self._channel)
         except CallbackRejected as err:
             return self._refuse(request, err)
