@@ -44,7 +44,8 @@ def rss_mib(pid: int) -> float | None:
 
 class ServiceProcess:
     """The config is written to `workdir`; the process starts in `cwd` (by default there too).
-    `verify`: how to trust the service's certificate when its config serves HTTPS."""
+    `verify`: how to trust the service's certificate when its config serves HTTPS. `env`:
+    variables added to the process's environment at each start (change it between starts)."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class ServiceProcess:
         workdir: Path,
         verify: ssl.SSLContext | bool = True,
         cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ):
         wecom = config["services"]["weworktop"]
         # Always a free port, whatever the config says: 5001 may be a sandbox a person runs.
@@ -66,6 +68,7 @@ class ServiceProcess:
         self.config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         self.log_path = workdir / "service.log"
         self.cwd = cwd or workdir
+        self.env = env or {}
         self._process: subprocess.Popen | None = None
         self._readies_before = 0
 
@@ -77,7 +80,7 @@ class ServiceProcess:
             cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
         )
         wait_until(self._healthy, timeout=30, what="the service's /healthz")
 
