@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from adapters.inbound.callback.clock_skew import ClockSkewWatch
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.wecom_aibot.wecom_aibot_callback import WeComAiBotCallback
 from application.channels.aibot.accept_aibot_message import AiBotAccepted
@@ -197,3 +198,22 @@ async def test_a_retry_is_answered_with_the_same_stream(client, peer, recorder):
     first = peer.open_reply((await post(client, signed)).content, signed[0]["nonce"])
     second = peer.open_reply((await post(client, signed)).content, signed[0]["nonce"])
     assert first["stream"]["id"] == second["stream"]["id"] == "M8"
+
+
+async def test_signed_callbacks_refused_for_a_slow_clock_are_reported_like_the_apps(
+    recorder, peer, caplog
+):
+    watch = ClockSkewWatch()
+    callback = WeComAiBotCallback(
+        WeComCrypto(TOKEN, AES_KEY, ""), recorder.accept, recorder.refresh, max_skew_seconds=300,
+        response_origins=response_url_origins(WECOM_API_ORIGIN),
+        clock=lambda: time.time() - 600, clock_watch=watch,
+    )
+    transport = httpx.ASGITransport(app=Starlette(routes=callback.routes(PATH)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wecom.test") as client:
+        for n in range(3):
+            response = await post(client, peer.signed(text_payload(f"MSG{n}", "在吗")))
+            assert response.status_code == 403
+    assert recorder.messages == []
+    assert watch.current() is not None
+    assert "ACTION NEEDED: this server's clock is" in caplog.text
