@@ -177,6 +177,7 @@ class Container(containers.DeclarativeContainer):
         token_cache=token_cache,
         leases=lease_store,
         owner=owner,
+        clock=clock,
         fetch_lease_seconds=_wecom.lease_seconds,
     )
     # Where an AI bot message's response_url may point: WeCom's API, or api_base_url.
