@@ -28,6 +28,8 @@ WINDOW_SECONDS = 300.0
 # ...when their offsets from our clock differ by no more than this: WeCom stamps each
 # callback with its own clock's time, so a wrong clock here shows as one steady offset.
 SAME_AMOUNT_SECONDS = 30.0
+# The newest refusals kept to judge by, so that a flood of them costs no more memory.
+KEPT = 16
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class ClockSkewWatch:
             key: seen for key, seen in self._refused.items() if now - seen[0] <= WINDOW_SECONDS
         }
         self._refused[signature] = (now, offset)
+        while len(self._refused) > KEPT:
+            del self._refused[next(iter(self._refused))]
         if self._is_pattern():
             self._skew = ClockSkew(offset)
             self._clock_at_alarm = self._clock() - now

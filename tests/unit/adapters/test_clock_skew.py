@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from adapters.inbound import health
-from adapters.inbound.callback.clock_skew import ClockSkewWatch
+from adapters.inbound.callback.clock_skew import KEPT, ClockSkewWatch
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
 from adapters.inbound.health import Readiness
 from adapters.inbound.wecom_app.wecom_callback import WeComCallback
@@ -188,3 +188,10 @@ def test_a_clock_stepped_the_wrong_way_does_not_clear_it(watch, clocks):
         watch.refused(f"sig{n}", 600)
     clocks.wall -= 600
     assert watch.current() is not None
+
+
+def test_a_flood_of_refusals_is_remembered_only_in_part(watch):
+    for n in range(10_000):
+        watch.refused(f"sig{n}", -3600.0 - 60 * n)  # replays of ever older callbacks
+    assert watch.current() is None
+    assert len(watch._refused) == KEPT
