@@ -99,6 +99,7 @@ def build_app(container: Container) -> Starlette:
             await container.wecom_http().aclose()
             await container.llm_http().aclose()
             await container.image_http().aclose()
+            await container.event_store().aclose()
             await engine.dispose()
 
     telemetry = container.telemetry()

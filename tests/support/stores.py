@@ -26,7 +26,9 @@ async def emptied(url: str) -> str:
 async def migrated_store(url: str) -> AsyncIterator[SqlAlchemyEventStore]:
     engine = build_engine(url)
     await migrate(engine)
-    yield SqlAlchemyEventStore(engine)
+    store = SqlAlchemyEventStore(engine)
+    yield store
+    await store.aclose()
     await engine.dispose()
 
 

@@ -7,8 +7,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
@@ -36,8 +36,9 @@ def build_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         _create_private(Path(parsed.database))
-        # One connection per process. SQLite lets one connection write at a time, and a
-        # second connection of the same process that wants to write waits in SQLite's busy
+        # One connection per process besides the event store's writer thread (see
+        # build_sqlite_writer). SQLite lets one connection write at a time, and a second
+        # connection of the same process that wants to write waits in SQLite's busy
         # handler, which sleeps 1, 2, 5, 10… ms between tries however soon the lock is free:
         # under load that was most of an ack's time (BENCHMARKS.md, "Profiles"). Queued on
         # the pool instead, a waiter starts the moment the connection is back. Nothing here
@@ -46,6 +47,25 @@ def build_engine(url: str) -> AsyncEngine:
     else:
         engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
+    return engine
+
+
+def build_sqlite_writer(url: URL) -> Engine:
+    """A synchronous engine on the same SQLite file, for the event store's writer thread: one
+    connection, tuned as the async engine's, whose transactions take the write lock when they
+    begin (BEGIN IMMEDIATE), so what a transaction reads before writing cannot change under
+    it and its first write never meets a lock it cannot wait for."""
+    engine = create_engine(url.set(drivername="sqlite"), pool_size=1, max_overflow=0)
+
+    @event.listens_for(engine, "connect")
+    def connect(dbapi_connection, record) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not the module's
+        _tune_sqlite(dbapi_connection, record)
+
+    @event.listens_for(engine, "begin")
+    def begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
 
 

@@ -5,41 +5,74 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.outbound.persistence.event_serialization import from_row, to_row
-from adapters.outbound.persistence.sqlalchemy_operator_reads import OperatorReads, index_received
+from adapters.outbound.persistence.event_serialization import from_row
+from adapters.outbound.persistence.group_commit import GroupCommit
+from adapters.outbound.persistence.sqlalchemy_appends import Append, record_appends
+from adapters.outbound.persistence.sqlalchemy_operator_reads import OperatorReads
 from adapters.outbound.persistence.sqlalchemy_redaction import ContentRemoval
 from adapters.outbound.persistence.sqlalchemy_schema import (
     events,
     is_memory_event,
     pending_messages,
 )
-from adapters.outbound.persistence.sqlalchemy_usage import UsageReads, add_usage
+from adapters.outbound.persistence.sqlalchemy_usage import UsageReads
+from adapters.outbound.persistence.transaction_runners import (
+    EngineTransactions,
+    SqliteWriterThread,
+)
 from application.ports.event_store import ConcurrencyConflict
 from application.ports.operator_reads import StoreStatistics
 from application.ports.work_queue import PendingMessage
-from domain.events import Event, MessageReceived, ModelUsed, first_version_of_batch
+from domain.events import Event, first_version_of_batch
+
+_DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 
 
 class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
+        on_file = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None, "", ":memory:"
+        )
+        self._transactions = SqliteWriterThread(engine) if on_file else EngineTransactions(engine)
+        self._appends: GroupCommit[Append] = GroupCommit(self._write)
 
     async def append(self, new_events: Sequence[Event]) -> None:
+        """Returns once the transaction holding these events has committed. Appends that
+        arrive while another commits are written together in the next transaction."""
         if not new_events:
             return
-        stream_id = new_events[0].stream_id
+        append = tuple(new_events)
+        first_version_of_batch(append)  # a malformed append fails its caller, not a batch
+        await self._appends.submit(append)
+
+    async def aclose(self) -> None:
+        await self._transactions.aclose()
+
+    async def _write(self, appends: list[Append]) -> list[Exception | None]:
         try:
-            async with self._engine.begin() as conn:
-                await self._check_next_version(conn, stream_id, new_events)
-                for event in new_events:
-                    await self._insert(conn, event)
-        except IntegrityError as err:
-            # Another writer took one of these (stream_id, version) pairs first.
-            raise ConcurrencyConflict(f"{stream_id}: version already taken") from err
+            return await self._transactions.run(record_appends, appends)
+        except DBAPIError as err:
+            if not _raced(err):
+                raise
+        # Another process took one of these (stream_id, version) pairs between the check and
+        # the insert (PostgreSQL): the batch is rolled back, and each append is tried alone.
+        return [await self._write_alone(append) for append in appends]
+
+    async def _write_alone(self, append: Append) -> Exception | None:
+        try:
+            [outcome] = await self._transactions.run(record_appends, [append])
+        except DBAPIError as err:
+            if not _raced(err):
+                raise
+            conflict = ConcurrencyConflict(f"{append[0].stream_id}: version already taken")
+            conflict.__cause__ = err
+            return conflict
+        return outcome
 
     async def read_stream(self, stream_id: str) -> list[Event]:
         query = select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
@@ -94,35 +127,9 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
             pending_count = (await conn.execute(pending)).scalar_one()
         return StoreStatistics(events_by_type=counts, pending_messages=pending_count)
 
-    @staticmethod
-    async def _check_next_version(
-        conn: AsyncConnection, stream_id: str, new_events: Sequence[Event]
-    ) -> None:
-        first = first_version_of_batch(new_events)
-        if first == 1:
-            return  # the unique constraint alone decides who records a message first
-        query = select(func.max(events.c.version)).where(events.c.stream_id == stream_id)
-        current = (await conn.execute(query)).scalar_one_or_none() or 0
-        if current != first - 1:
-            raise ConcurrencyConflict(
-                f"{stream_id}: at version {current}, cannot append version {first}"
-            )
 
-    @staticmethod
-    async def _insert(conn: AsyncConnection, event: Event) -> None:
-        result = await conn.execute(insert(events).values(**to_row(event)))
-        if isinstance(event, MessageReceived):
-            await conn.execute(
-                insert(pending_messages).values(
-                    stream_id=event.stream_id,
-                    conversation_id=event.conversation_id,
-                    position=result.inserted_primary_key[0],
-                )
-            )
-            await index_received(conn, event, result.inserted_primary_key[0])
-        if isinstance(event, ModelUsed):
-            await add_usage(conn, event)
-        if event.settles_message:
-            await conn.execute(
-                delete(pending_messages).where(pending_messages.c.stream_id == event.stream_id)
-            )
+def _raced(err: DBAPIError) -> bool:
+    """A unique key taken, or a deadlock between two processes' batches: both mean another
+    writer got there first, not a store that fails."""
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    return isinstance(err, IntegrityError) or sqlstate == _DEADLOCK_DETECTED

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.event_serialization import from_row
 from adapters.outbound.persistence.sqlalchemy_schema import events, metadata, received_messages
@@ -47,9 +47,13 @@ def create_announcements_index(conn: Connection) -> None:
     conn.execute(text(_ANNOUNCEMENTS_INDEX))
 
 
-async def index_received(conn: AsyncConnection, event: MessageReceived, position: int) -> None:
-    """Called in the transaction that appends `event`, so the index never lags the log."""
-    await conn.execute(insert(received_messages).values(**_index_row(event, position)))
+def index_received(conn: Connection, received: list[tuple[MessageReceived, int]]) -> None:
+    """Called in the transaction that appends the messages (with their positions), so the
+    index never lags the log."""
+    conn.execute(
+        insert(received_messages),
+        [_index_row(event, position) for event, position in received],
+    )
 
 
 def create_message_index(conn: Connection) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.sqlalchemy_schema import metadata, usage_totals
 from application.ports.usage import UsageRow
@@ -28,7 +28,7 @@ def create_usage_totals(conn: Connection) -> None:
     metadata.create_all(conn, tables=[usage_totals])
 
 
-async def add_usage(conn: AsyncConnection, event: ModelUsed) -> None:
+def add_usage(conn: Connection, event: ModelUsed) -> None:
     """Called in the transaction that appends `event`."""
     usage = event.usage
     row = {
@@ -45,7 +45,7 @@ async def add_usage(conn: AsyncConnection, event: ModelUsed) -> None:
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(usage_totals).values(**row)
-    await conn.execute(
+    conn.execute(
         insert.on_conflict_do_update(
             index_elements=["day", "channel", "member", "department"],
             set_={name: usage_totals.c[name] + insert.excluded[name] for name in _SUMMED},
