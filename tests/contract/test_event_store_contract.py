@@ -59,6 +59,31 @@ class EventStoreContract:
         assert sum(r is None for r in results) == 1
         assert all(isinstance(r, ConcurrencyConflict) for r in results if r is not None)
 
+    async def test_appends_made_together_fail_only_where_each_conflicts(self, store):
+        # Made at once, these are written in one transaction by the SQL stores.
+        taken, new, other = (text_message("hi", str(i)) for i in range(3))
+        await store.append([received(taken)])
+        results = await asyncio.gather(
+            store.append([received(new)]),
+            store.append([received(taken)]),  # a retry of a message already recorded
+            store.append([answered(new, "hello")]),  # follows the append before it
+            store.append([answered(other, "x", version=3)]),  # a gap
+            store.append([received(other)]),
+            return_exceptions=True,
+        )
+        assert [type(result).__name__ for result in results] == [
+            "NoneType", "ConcurrencyConflict", "NoneType", "ConcurrencyConflict", "NoneType"
+        ]
+        assert [e.version for e in await store.read_stream(new.dedup_key)] == [1, 2]
+        assert [e.version for e in await store.read_stream(other.dedup_key)] == [1]
+        assert len(await store.read_stream(taken.dedup_key)) == 1
+
+    async def test_appends_made_together_are_recorded_in_the_order_they_were_made(self, store):
+        messages = [text_message(f"q{i}", str(i)) for i in range(20)]
+        await asyncio.gather(*(store.append([received(message)]) for message in messages))
+        pending = await store.pending()
+        assert [p.stream_id for p in pending] == [m.dedup_key for m in messages]
+
     async def test_a_version_gap_is_a_conflict_not_a_hole(self, store):
         message = text_message("hi")
         await store.append([received(message)])
@@ -279,6 +304,44 @@ class SqlEventStoreContract(EventStoreContract):
             await engine.dispose()
 
 
+    async def test_a_failed_transaction_fails_every_append_in_it_and_records_none(
+        self, store, engine_url
+    ):
+        messages = [text_message(f"q{i}", str(i)) for i in range(5)]
+        engine = build_engine(engine_url)
+        try:
+            async with engine.begin() as conn:  # the store can no longer write its index
+                await conn.execute(text("DROP TABLE received_messages"))
+        finally:
+            await engine.dispose()
+        results = await asyncio.gather(
+            *(store.append([received(message)]) for message in messages),
+            return_exceptions=True,
+        )
+        assert all(isinstance(result, Exception) for result in results)
+        assert not any(isinstance(result, ConcurrencyConflict) for result in results)
+        assert await store.pending() == []
+
+    async def test_two_stores_on_one_database_record_each_duplicate_once(
+        self, store, engine_url
+    ):
+        engine = build_engine(engine_url)
+        other = SqlAlchemyEventStore(engine)
+        messages = [text_message(f"q{i}", str(i)) for i in range(30)]
+        try:
+            results = await asyncio.gather(
+                *(s.append([received(m)]) for m in messages for s in (store, other)),
+                return_exceptions=True,
+            )
+        finally:
+            await other.aclose()
+            await engine.dispose()
+        for first, second in zip(results[::2], results[1::2], strict=True):
+            assert sorted([type(first).__name__, type(second).__name__]) == [
+                "ConcurrencyConflict", "NoneType"
+            ]
+        assert len(await store.pending()) == len(messages)
+
     async def test_concurrent_start_ups_migrate_the_schema_exactly_once(self, store, engine_url):
         engines = [build_engine(engine_url) for _ in range(3)]
         try:
@@ -365,7 +428,9 @@ class TestSqliteEventStore(SqlEventStoreContract):
     async def store(self, engine_url):
         engine = build_engine(engine_url)
         await migrate(engine)
-        yield SqlAlchemyEventStore(engine)
+        store = SqlAlchemyEventStore(engine)
+        yield store
+        await store.aclose()
         await engine.dispose()
 
     async def test_sqlite_runs_in_wal_mode_with_full_sync(self, store, engine_url):
@@ -402,5 +467,7 @@ class TestPostgresEventStore(SqlEventStoreContract):
     async def store(self, fresh_url):
         engine = build_engine(fresh_url)
         await migrate(engine)
-        yield SqlAlchemyEventStore(engine)
+        store = SqlAlchemyEventStore(engine)
+        yield store
+        await store.aclose()
         await engine.dispose()
