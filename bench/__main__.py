@@ -1,8 +1,8 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default) and print one table.
 
-Names: intake, crypto, history, reply, memory, tokens, usage, export, link. Each benchmark
-starts its own servers on 127.0.0.1 in a fresh temporary folder and stops them before the next
-one begins.
+Names: intake, intake_pg, crypto, history, reply, memory, tokens, usage, export, link. Each
+benchmark starts its own servers on 127.0.0.1 in a fresh temporary folder and stops them before
+the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's database).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bench.report import Figure, machine, table
 
 BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
     "intake": intake.run,
+    "intake_pg": intake.run_postgres,
     "crypto": lambda _: crypto_path.run(),
     "history": history.run,
     "reply": reply_latency.run,

@@ -126,24 +126,26 @@ async def _post(http: aiohttp.ClientSession, url: str, callback: Callback) -> in
 
 
 async def closed_loop(
-    url: str, callbacks: Sequence[Callback], concurrency: int, time_limit: float
+    url: str | Sequence[str], callbacks: Sequence[Callback], concurrency: int, time_limit: float
 ) -> Load:
     """`concurrency` senders, each posting its next callback as soon as the last one is
-    answered, until the callbacks run out or `time_limit` seconds have passed."""
+    answered, until the callbacks run out or `time_limit` seconds have passed. Given several
+    URLs (instances of the service), the senders are spread over them in turn."""
+    urls = [url] if isinstance(url, str) else url
     load = Load()
     queue = iter(callbacks)  # shared: each callback is sent once, by whichever sender is free
     async with client(concurrency) as http:
         start = time.monotonic()
         deadline = start + time_limit
 
-        async def sender() -> None:
+        async def sender(url: str) -> None:
             for callback in queue:
                 if time.monotonic() > deadline:
                     return
                 started = time.monotonic()
                 load.record(started, await _post(http, url, callback))
 
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        await asyncio.gather(*(sender(urls[i % len(urls)]) for i in range(concurrency)))
         load.elapsed = time.monotonic() - start
     return load
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from bench.helper_apps import BENCH_AGENT_ID, BENCH_CORP_ID
+from bench.store_probe import database_url
 from tests.support.e2e import random_key, service_config
 from tests.support.live_server import free_port
 from tests.support.service_process import ROOT, ServiceProcess, wait_until
@@ -71,11 +72,12 @@ class WeComApp:
         )
 
     def service(
-        self, workdir: Path, wecom_url: str, db_path: Path, llm: dict[str, Any] | None = None
+        self, workdir: Path, wecom_url: str, db: Path | str, llm: dict[str, Any] | None = None
     ) -> BenchService:
+        """The service on `db`: a SQLite file, or a database URL."""
         # This object carries both the stand-in's identity and the callback keys, which is
         # all that the tests' config helper reads from the two.
-        config = service_config(self, wecom_url, self, f"sqlite:///{db_path}", llm)
+        config = service_config(self, wecom_url, self, database_url(db), llm)
         workdir.mkdir(parents=True, exist_ok=True)
         service = BenchService(config, workdir)
         service.start()
