@@ -1,10 +1,10 @@
 """Where the service spends its time, sampled by py-spy from outside the real process:
 
-    .venv/bin/python -m bench.profile [--seconds 8] [--out DIR]
+    .venv/bin/python -m bench.profile [--seconds 8] [--concurrency 64] [--out DIR]
 
 Two phases, each sampled while it runs: "intake" (callbacks from 500 members at 64 concurrent,
-as benchmark 1 sends them) and "replies" (the service answering a burst of 3,000 new members,
-as in benchmark 5). py-spy must be allowed to ptrace the service (root, or
+as benchmark 1 sends them, or at --concurrency) and "replies" (the service answering a burst of
+3,000 new members, as in benchmark 5). py-spy must be allowed to ptrace the service (root, or
 kernel.yama.ptrace_scope=0). The raw samples are kept in DIR for flame graphs; the summary
 prints, per phase, the functions with the most samples on the CPU: self (the function itself)
 and inclusive (with what it calls), for our code and the libraries it calls.
@@ -36,6 +36,9 @@ TOP = 18
 def main() -> None:
     parser = argparse.ArgumentParser(description="profile the service under benchmark load")
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="callbacks in flight in the intake phase"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="weworktop-profile-"))
@@ -53,7 +56,9 @@ def main() -> None:
         # Signed before sampling starts, or the sample would show an idle service.
         callbacks = maker.make(int(MAX_RATE * (args.seconds + 1)), 500)
         intake = _record(service.pid, out / "intake.txt", args.seconds)
-        uvloop.run(closed_loop(service.callback_url, callbacks, 64, args.seconds + 1))
+        uvloop.run(
+            closed_loop(service.callback_url, callbacks, args.concurrency, args.seconds + 1)
+        )
         intake.wait()
         store_probe.wait_drained(db, timeout=300)
 

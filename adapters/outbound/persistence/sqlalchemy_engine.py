@@ -61,6 +61,8 @@ def build_sqlite_writer(url: URL) -> Engine:
     def connect(dbapi_connection, record) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy's BEGIN below, not the module's
         _tune_sqlite(dbapi_connection, record)
+        # Its caller polls for the lock instead (transaction_runners.SqliteWriterThread).
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
 
     @event.listens_for(engine, "begin")
     def begin(conn) -> None:

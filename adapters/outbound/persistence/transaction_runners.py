@@ -9,9 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from adapters.outbound.persistence.sqlalchemy_engine import build_sqlite_writer
+
+LOCKED_RETRY_SECONDS = 0.0005
+LOCKED_GIVE_UP_SECONDS = 5.0  # as long as the other connections' busy_timeout
 
 Arg = TypeVar("Arg")
 Result = TypeVar("Result")
@@ -35,22 +40,42 @@ class EngineTransactions:
 class SqliteWriterThread:
     """On one thread of its own with a plain sqlite3 connection: a whole transaction is one
     hand-off between the event loop and the thread, where aiosqlite makes about three per
-    statement (BENCHMARKS.md, "Profiles"). Reads stay on the async engine: WAL lets them run
-    beside this writer."""
+    statement (BENCHMARKS.md, "Profiles")."""
 
     def __init__(self, engine: AsyncEngine):
+        self._turns = engine
         self._engine = build_sqlite_writer(engine.url)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     async def run(self, work: Callable[[Connection, Arg], Result], arg: Arg) -> Result:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._in_transaction, work, arg)
+        # Holding the async engine's one pooled connection while writing makes this writer
+        # take its turn in order with the process's other writers (leases, the token cache):
+        # none of them waits in SQLite's busy handler, and a busy writer thread, which would
+        # take the lock again a moment after each commit, cannot starve them.
+        async with self._turns.connect():
+            return await loop.run_in_executor(self._thread, self._in_transaction, work, arg)
 
     def _in_transaction(self, work: Callable[[Connection, Arg], Result], arg: Arg) -> Result:
-        with self._engine.begin() as conn:
-            return work(conn, arg)
+        # The writer's connection does not wait in SQLite's busy handler, which sleeps 1, 2,
+        # 5, 10… ms however soon the lock is free: while another connection (a lease, another
+        # process) holds the write lock, BEGIN IMMEDIATE fails at once and is tried again
+        # every half millisecond. Nothing of a transaction that failed so was committed.
+        for attempt in Retrying(
+            retry=retry_if_exception(_is_locked),
+            wait=wait_fixed(LOCKED_RETRY_SECONDS),
+            stop=stop_after_delay(LOCKED_GIVE_UP_SECONDS),
+            reraise=True,
+        ):
+            with attempt, self._engine.begin() as conn:
+                return work(conn, arg)
+        raise AssertionError("unreachable: Retrying returns or raises")
 
     async def aclose(self) -> None:
         # The connection is closed on the thread that opened it.
         await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
         self._thread.shutdown()
+
+
+def _is_locked(error: BaseException) -> bool:
+    return isinstance(error, OperationalError) and "locked" in str(error.orig)
