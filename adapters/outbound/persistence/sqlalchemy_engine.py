@@ -54,8 +54,10 @@ def build_sqlite_writer(url: URL) -> Engine:
     """A synchronous engine on the same SQLite file, for the event store's writer thread: one
     connection, tuned as the async engine's, whose transactions take the write lock when they
     begin (BEGIN IMMEDIATE), so what a transaction reads before writing cannot change under
-    it and its first write never meets a lock it cannot wait for."""
-    engine = create_engine(url.set(drivername="sqlite"), pool_size=1, max_overflow=0)
+    it."""
+    engine = create_engine(
+        url.set(drivername="sqlite"), pool_size=1, max_overflow=0, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def connect(dbapi_connection, record) -> None:
