@@ -409,6 +409,14 @@ class LlmSettings(_Section):
     timeout_seconds: float = Field(60.0, gt=0)
     # The whole of one streamed answer (the AI bot's), however the server trickles it.
     answer_timeout_seconds: float = Field(600.0, gt=0)
+    # Calls at the model server at once (vLLM's default batch is 256 sequences); the rest wait.
+    max_concurrency: int = Field(256, ge=1, le=100_000)
+    # A call that has not begun to answer by then is given up on (a hung server); for a call
+    # answered whole, "begun" means its answer's headers, which come with the whole answer.
+    first_token_timeout_seconds: float = Field(30.0, gt=0)
+    # Opt-in: a second identical call after this long without a first token; the first to
+    # answer is kept.
+    hedge_after_seconds: float | None = Field(None, gt=0)
     temperature: float | None = Field(None, ge=0, le=2)
     # The model for requests that show pictures (None: `model`, which must then see them).
     vision_model: str | None = Field(None, min_length=1)
@@ -416,6 +424,16 @@ class LlmSettings(_Section):
     image_size: str = "1024x1024"
     speech_model: str = "whisper-1"
     price: PriceSettings = PriceSettings()
+
+    @model_validator(mode="after")
+    def _hedge_before_giving_up(self) -> LlmSettings:
+        hedge = self.hedge_after_seconds
+        if hedge is not None and hedge >= self.first_token_timeout_seconds:
+            raise ValueError(
+                "hedge_after_seconds must be less than first_token_timeout_seconds, "
+                "or the second call would never be made"
+            )
+        return self
 
 
 class ImageSettings(_Section):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from application.pipeline.failure_cap import FailureCap
 from application.pipeline.log_context import current_message
 from application.pipeline.postponed import Postponed
+from application.pipeline.worker_slots import WorkerSlots
 from application.ports.event_store import EventStore
 from application.ports.shared_state import LeaseStore
 from application.ports.telemetry import Telemetry
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SchedulerSettings:
+    # Conversations handled at once; one waiting on the model lends its slot out (see
+    # worker_slots), so this bounds the pipeline's own work, not the model calls.
     workers: int = 16
     lease_seconds: float = 30.0
     sweep_seconds: float = 2.0
@@ -62,7 +65,7 @@ class ConversationScheduler:
         self._owner = owner
         self._settings = settings
         self._clock = clock
-        self._slots = asyncio.Semaphore(settings.workers)
+        self._slots = WorkerSlots(settings.workers)
         self._active: dict[str, asyncio.Task[None]] = {}
         # Conversations notified while their worker was already busy: look once more.
         self._again: set[str] = set()
@@ -138,7 +141,7 @@ class ConversationScheduler:
 
     async def _drain(self, conversation_id: str) -> None:
         lease = f"conversation:{conversation_id}"
-        async with self._slots:
+        async with self._slots.held():
             if not await self._leases.acquire(lease, self._owner, self._settings.lease_seconds):
                 return  # another process is on it; the sweep looks again later
             heartbeat = asyncio.create_task(self._keep_lease(lease))

@@ -21,6 +21,8 @@ Reply = str | Callable[[dict[str, Any]], str]
 
 # Like a real server, the stand-in stops at max_tokens (same rough measure as FakeChatModel).
 CHARS_PER_TOKEN = 4
+# However long a hung call is told to hang, it ends by then: no test server outlives its test.
+HANG_LIMIT_SECONDS = 600.0
 
 
 def answer_to_last_user_message(body: dict[str, Any]) -> str:
@@ -52,7 +54,12 @@ class OpenAIStandIn:
     A request with `"stream": true` is answered with server-sent events: `chunk_chars`
     characters per chunk, `stream_delay` seconds apart, a last chunk with the usage when
     `stream_options.include_usage` asks for it, then `data: [DONE]`. Each answer counts its
-    tokens in `usage` (a quarter of the characters) unless `send_usage` is False."""
+    tokens in `usage` (a quarter of the characters) unless `send_usage` is False.
+
+    Like a model server with a bounded batch, it takes at most `max_concurrent` calls at once
+    (None: any number) and answers the others 429 with `Retry-After: retry_after`; it counts
+    the calls it had at once (`peak_concurrency`) and those it turned away (`busy_refusals`).
+    `hang_next(n)` makes the next n calls hang (send nothing) until `recover()`."""
 
     def __init__(
         self,
@@ -62,6 +69,8 @@ class OpenAIStandIn:
         delay: float = 0.0,
         stream_delay: float = 0.0,
         chunk_chars: int = 4,
+        max_concurrent: int | None = None,
+        retry_after: float = 1.0,
     ):
         self.reply = reply
         self.api_key = api_key
@@ -69,6 +78,13 @@ class OpenAIStandIn:
         self.stream_delay = stream_delay
         self.chunk_chars = chunk_chars
         self.send_usage = True
+        self.max_concurrent = max_concurrent
+        self.retry_after = retry_after
+        self.peak_concurrency = 0
+        self.busy_refusals = 0
+        self._in_flight = 0
+        self._to_hang = 0
+        self._recovered = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._authorizations: list[str | None] = []
@@ -107,6 +123,18 @@ class OpenAIStandIn:
         with self._lock:
             self._scripted.extend([(status, content.encode())] * times)
 
+    def hang_next(self, times: int = 1) -> None:
+        """The next `times` calls send nothing until `recover()` (at most HANG_LIMIT_SECONDS)."""
+        with self._lock:
+            self._to_hang += times
+            self._recovered.clear()
+
+    def recover(self) -> None:
+        """Hung calls go on (and answer); calls still to hang do not."""
+        with self._lock:
+            self._to_hang = 0
+            self._recovered.set()
+
     async def _complete(self, request: Request) -> Response:
         authorization = request.headers.get("authorization")
         try:
@@ -114,9 +142,41 @@ class OpenAIStandIn:
         except ValueError:
             return _error(400, "request body is not JSON")
         with self._lock:
+            if self.max_concurrent is not None and self._in_flight >= self.max_concurrent:
+                self.busy_refusals += 1
+                busy = True
+            else:
+                busy = False
+                self._in_flight += 1
+                self.peak_concurrency = max(self.peak_concurrency, self._in_flight)
+        if busy:
+            return _busy(self.retry_after)
+        streamed = False
+        try:
+            response = await self._answer(request, body, authorization)
+            streamed = isinstance(response, StreamingResponse)
+            return response
+        finally:
+            if not streamed:  # a stream is counted until its last event (see _events)
+                self._done()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    async def _answer(self, request: Request, body: dict, authorization: str | None) -> Response:
+        with self._lock:
             self._requests.append(body)
             self._authorizations.append(authorization)
             scripted = self._scripted.popleft() if self._scripted else None
+            hang = self._to_hang > 0
+            self._to_hang -= hang
+        if hang:
+            # Polled, not waited for in a thread: a hundred hung calls would take every
+            # thread of the default pool.
+            until = time.monotonic() + HANG_LIMIT_SECONDS
+            while not self._recovered.is_set() and time.monotonic() < until:
+                await asyncio.sleep(0.05)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.api_key is not None and authorization != f"Bearer {self.api_key}":
@@ -130,6 +190,13 @@ class OpenAIStandIn:
         return JSONResponse(self._completion(body))
 
     async def _events(self, body: dict[str, Any]):
+        try:
+            async for event in self._event_stream(body):
+                yield event
+        finally:
+            self._done()
+
+    async def _event_stream(self, body: dict[str, Any]):
         completion = self._completion(body)
         text = completion["choices"][0]["message"]["content"]
         pieces = [{"role": "assistant", "content": ""}] + [
@@ -181,6 +248,11 @@ class OpenAIStandIn:
 
 def _event(chunk: dict[str, Any]) -> str:
     return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+
+def _busy(retry_after: float) -> Response:
+    error = {"message": "Rate limit reached: too many requests at once", "type": "rate_limit"}
+    return JSONResponse({"error": error}, 429, headers={"Retry-After": f"{retry_after:g}"})
 
 
 def _error(status: int, message: str) -> Response:

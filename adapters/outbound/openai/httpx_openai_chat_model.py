@@ -1,9 +1,14 @@
 """The ChatModel port over any OpenAI-compatible chat-completions server (OpenAI, DeepSeek,
 Qwen compatible mode, Ollama, vLLM), answered whole or streamed (server-sent events), with
-bounded retries where another attempt can help."""
+bounded retries where another attempt can help.
+
+At most `max_concurrency` calls are at the server at once (the rest wait here, in order):
+the bound follows what the server can take, not how many conversations are handled. Each
+call may have a first-token deadline and a hedge (see hedged_start)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -45,8 +50,13 @@ class HttpxOpenAIChatModel:
         retry_attempts: int = 3,
         retry_initial_wait: float = 1.0,
         retry_max_wait: float = 10.0,
+        max_concurrency: int = 256,
+        first_token_seconds: float | None = None,
+        hedge_after_seconds: float | None = None,
+        busy_patience_seconds: float = 60.0,
     ):
         self._model = model
+        self._at_the_server = asyncio.Semaphore(max_concurrency)
         self._vision_model = vision_model or model
         self._temperature = temperature
         self._answer_seconds = answer_seconds
@@ -61,11 +71,20 @@ class HttpxOpenAIChatModel:
             retry_max_wait=retry_max_wait,
             hints=_CLIENT_ERROR_HINTS,
             logger=log,
+            first_token_seconds=first_token_seconds,
+            hedge_after_seconds=hedge_after_seconds,
+            busy_patience_seconds=busy_patience_seconds,
         )
 
     async def complete(self, messages: Sequence[ChatMessage], max_tokens: int) -> ChatAnswer:
         body = self._body(messages, max_tokens)
-        return _answer_from(await self._http.post_for_bytes(_PATH, _ANSWER_MAX_BYTES, json=body))
+        async with self._at_the_server:
+            kept, *also = await self._http.post_for_answers(_PATH, _ANSWER_MAX_BYTES, json=body)
+        answer = _answer_from(kept)
+        # A hedge's other call that answered too was charged for: its count is added.
+        for other in also:
+            answer = ChatAnswer(answer.text, _total(answer.usage, _usage_in(other)))
+        return answer
 
     async def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int
@@ -78,7 +97,7 @@ class HttpxOpenAIChatModel:
             "stream_options": {"include_usage": True},
         }
         usage = None
-        async with self._http.post_for_lines(
+        async with self._at_the_server, self._http.post_for_lines(
             _PATH, total_seconds=self._answer_seconds, limit=_ANSWER_MAX_BYTES, json=body
         ) as lines:
             async for data in event_data(lines):
@@ -118,6 +137,21 @@ def _content(message: ChatMessage) -> str | list[dict[str, Any]]:
         else {"type": "text", "text": part.text}
         for part in message.content
     ]
+
+
+def _usage_in(body: bytes) -> Usage | None:
+    try:
+        return usage_of(json.loads(body))
+    except ValueError:
+        return None
+
+
+def _total(one: Usage | None, other: Usage | None) -> Usage | None:
+    if one is None or other is None:
+        return one or other
+    return Usage(
+        tokens_in=one.tokens_in + other.tokens_in, tokens_out=one.tokens_out + other.tokens_out
+    )
 
 
 def _answer_from(body: bytes) -> ChatAnswer:

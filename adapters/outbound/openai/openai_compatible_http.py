@@ -1,13 +1,22 @@
 """Calls to an OpenAI-compatible server (chat, images, audio transcriptions) with bounded
 retries where another attempt can help, every failure told in plain words as the port's own
 error, and the API key never repeated: servers quote (part of) a rejected key in their error
-messages."""
+messages.
+
+A server that is busy says so with 429 and, usually, how long to wait (`Retry-After`, or
+OpenAI's `retry-after-ms`): that wait is honoured, and such answers do not use up the attempts
+meant for failures, only a patience of their own (`busy_patience_seconds` in all), so a busy
+server slows members' answers down instead of failing them. Calls may also be given a
+first-token deadline and a hedge (see hedged_start)."""
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
+import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,12 +27,12 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential,
     wait_random,
 )
 
 from adapters.outbound.bounded_read import read_at_most
+from adapters.outbound.openai.hedged_start import NoStart, Started, hedged_start
 from adapters.outbound.public_hosts import public_host_problem
 from domain.url_origins import Origin, TrustedOrigins
 
@@ -57,7 +66,31 @@ class _Budget:
 
 
 class _Transient(Exception):
-    """A failure another attempt may cure: rate limits, server errors, timeouts, lost links."""
+    """A failure another attempt may cure: rate limits, server errors, timeouts, lost links.
+    `retry_after`: the server's own word on when to try again (seconds), if it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Patience:
+    """When one call stops retrying: after `attempts` failures, not counting the busy answers
+    that said when to come back; those stop only when waiting as told would pass
+    `busy_seconds` since the first attempt."""
+
+    def __init__(self, attempts: int, busy_seconds: float):
+        self._attempts = attempts
+        self._busy_seconds = busy_seconds
+        self._failures = 0
+
+    def __call__(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return (state.seconds_since_start or 0.0) + retry_after > self._busy_seconds
+        self._failures += 1
+        return self._failures >= self._attempts
 
 
 class OpenAICompatibleHttp:
@@ -78,6 +111,9 @@ class OpenAICompatibleHttp:
         retry_max_wait: float,
         hints: Mapping[int, str] = _CLIENT_ERROR_HINTS,
         logger: logging.Logger = log,
+        first_token_seconds: float | None = None,
+        hedge_after_seconds: float | None = None,
+        busy_patience_seconds: float = 60.0,
     ):
         if retry_attempts < 1:
             raise ValueError("retry_attempts must be at least 1")
@@ -90,6 +126,9 @@ class OpenAICompatibleHttp:
         self._attempts = retry_attempts
         self._hints = hints
         self._log = logger
+        self._first_token_seconds = first_token_seconds
+        self._hedge_after = hedge_after_seconds
+        self._busy_patience = busy_patience_seconds
         # Jitter keeps several workers that failed together from retrying in lockstep.
         self._wait = wait_exponential(
             multiplier=retry_initial_wait, max=retry_max_wait
@@ -108,10 +147,13 @@ class OpenAICompatibleHttp:
 
     async def post_for_bytes(self, path: str, limit: int, **content: Any) -> bytes:
         """As `post`, for callers that judge the answer's JSON themselves."""
+        return (await self.post_for_answers(path, limit, **content))[0]
+
+    async def post_for_answers(self, path: str, limit: int, **content: Any) -> list[bytes]:
+        """As `post_for_bytes`, and after the answer kept, any other that a hedge (see
+        hedged_start) got too: the server charged for those as well."""
         url = httpx.URL(self._base_url + path)
-        return await self._retried(
-            lambda: self._once(url, limit, method="POST", headers=self._headers(), **content)
-        )
+        return await self._retried(lambda: self._answers_once(url, limit, content))
 
     @asynccontextmanager
     async def post_for_lines(
@@ -125,10 +167,10 @@ class OpenAICompatibleHttp:
         characters for all of its lines."""
         url = httpx.URL(self._base_url + path)
         deadline = asyncio.get_running_loop().time() + total_seconds
-        response = await self._retried(
-            lambda: self._opened_once(url, method="POST", headers=self._headers(), **content)
+        response, first, rest = await self._retried(
+            lambda: self._stream_once(url, content, total_seconds)
         )
-        lines = self._lines(response, url, _Budget(deadline, total_seconds, limit))
+        lines = self._lines(first, rest, url, _Budget(deadline, total_seconds, limit))
         try:
             yield lines
         finally:
@@ -163,8 +205,8 @@ class OpenAICompatibleHttp:
 
     async def _retried(self, once: Callable[[], Awaitable[_T]]) -> _T:
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=self._wait,
+            stop=_Patience(self._attempts, self._busy_patience),
+            wait=self._wait_for,
             retry=retry_if_exception_type(_Transient),
             before_sleep=self._log_retry,
             reraise=True,
@@ -174,8 +216,100 @@ class OpenAICompatibleHttp:
                 with attempt:
                     result = await once()
         except _Transient as err:
-            raise self._error(f"{err}; attempts: {self._attempts}") from None
+            made = retrying.statistics.get("attempt_number", self._attempts)
+            raise self._error(f"{err}; attempts: {made}") from None
         return result
+
+    def _wait_for(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is None:
+            return self._wait(state)
+        # A little later than told, by a random share: the calls a busy server turned away
+        # together do not all come back in the same instant.
+        return retry_after * (1.0 + 0.25 * random.random())
+
+    async def _answers_once(
+        self, url: httpx.URL, limit: int, content: dict[str, Any]
+    ) -> list[bytes]:
+        started = await self._started(
+            lambda: self._opened_once(url, method="POST", headers=self._headers(), **content),
+            url,
+            within=self._first_token_seconds,
+            discard=_close,
+        )
+        failure: Exception
+        try:
+            kept = await self._body(started.kept, url, limit)
+            return [kept, *[await self._extra_body(r, url, limit) for r in started.also_answered]]
+        except httpx.HTTPError as err:
+            failure = self._failure(err, url)
+        finally:
+            for response in (started.kept, *started.also_answered):
+                await response.aclose()
+        raise failure
+
+    async def _extra_body(self, response: httpx.Response, url: httpx.URL, limit: int) -> bytes:
+        """A hedge's other answer, read for what it cost only: unreadable, it counts nothing."""
+        try:
+            return await self._body(response, url, limit)
+        except (httpx.HTTPError, self._error):
+            return b""
+
+    async def _stream_once(
+        self, url: httpx.URL, content: dict[str, Any], total_seconds: float
+    ) -> tuple[httpx.Response, str | None, AsyncIterator[str]]:
+        """An opened stream and its first line: the first token, for a stream, is the first
+        line of its body, not its headers (servers send those before the model begins)."""
+
+        async def opened_with_first_line():
+            response = await self._opened_once(
+                url, method="POST", headers=self._headers(), **content
+            )
+            lines = response.aiter_lines()
+            failure: Exception
+            try:
+                return response, await anext(lines, None), lines
+            except httpx.HTTPError as err:
+                failure = self._failure(err, url)
+            except BaseException:
+                await response.aclose()
+                raise
+            await response.aclose()
+            raise failure
+
+        started = await self._started(
+            opened_with_first_line,
+            url,
+            within=min(self._first_token_seconds or total_seconds, total_seconds),
+            discard=lambda opened: _close(opened[0]),
+        )
+        # A stream cut short by the hedge was not finished, so it is not counted.
+        for response, _, _ in started.also_answered:
+            await response.aclose()
+        return started.kept
+
+    async def _started(
+        self,
+        start: Callable[[], Awaitable[_T]],
+        url: httpx.URL,
+        *,
+        within: float | None,
+        discard: Callable[[_T], Awaitable[None]],
+    ) -> Started[_T]:
+        try:
+            return await hedged_start(
+                start, within=within, hedge_after=self._hedge_after, discard=discard
+            )
+        except NoStart:
+            hedged = " (and a second call)" if self._hedge_after is not None else ""
+            message = (
+                f"{self._server} did not begin to answer within {within:g}s{hedged} "
+                f"at {_where(url)}"
+            )
+        # A server that has not begun may be hung: another attempt would keep the member
+        # waiting as long again, so this is the port's error at once.
+        raise self._error(message)
 
     async def _once(self, url: httpx.URL, limit: int, **request: Any) -> bytes:
         failure: Exception
@@ -207,7 +341,11 @@ class OpenAICompatibleHttp:
         if status < 400:
             return response
         try:
-            if status == 429 or status >= 500:
+            if status == 429:
+                raise _Transient(
+                    f"{self._server} answered 429 (busy)", _retry_after(response.headers)
+                )
+            if status >= 500:
                 raise _Transient(f"{self._server} answered {status}")
             hint = self._hints.get(status)
             if hint is None:
@@ -226,16 +364,13 @@ class OpenAICompatibleHttp:
         return body
 
     async def _lines(
-        self, response: httpx.Response, url: httpx.URL, budget: _Budget
+        self, first: str | None, lines: AsyncIterator[str], url: httpx.URL, budget: _Budget
     ) -> AsyncIterator[str]:
         failure: Exception
         received = 0
-        lines = response.aiter_lines()
+        line = first
         try:
             while True:
-                # The deadline covers each wait only, never the caller's work between lines.
-                async with asyncio.timeout_at(budget.deadline):
-                    line = await anext(lines, None)
                 if line is None:
                     return
                 received += len(line) + 1
@@ -245,6 +380,9 @@ class OpenAICompatibleHttp:
                         f"from {_where(url)}"
                     )
                 yield line
+                # The deadline covers each wait only, never the caller's work between lines.
+                async with asyncio.timeout_at(budget.deadline):
+                    line = await anext(lines, None)
         except TimeoutError:
             failure = self._error(
                 f"{self._server} did not finish its answer within {budget.seconds:g}s "
@@ -270,13 +408,34 @@ class OpenAICompatibleHttp:
 
     def _log_retry(self, state: RetryCallState) -> None:
         self._log.warning(
-            "%s call attempt %d of %d failed (%s); retrying in %.1fs",
+            "%s call attempt %d failed (%s); retrying in %.1fs",
             self._server,
             state.attempt_number,
-            self._attempts,
             state.outcome.exception() if state.outcome else "unknown",
             state.next_action.sleep if state.next_action else 0.0,
         )
+
+
+async def _close(response: httpx.Response) -> None:
+    await response.aclose()
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """The wait a busy server asked for, in seconds: OpenAI's `retry-after-ms`, else the
+    standard `Retry-After` (seconds, or an HTTP date); None when it said nothing usable."""
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+    except (ValueError, TypeError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _where(url: httpx.URL) -> str:
