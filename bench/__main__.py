@@ -1,8 +1,8 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default) and print one table.
 
-Names: intake, intake_pg, crypto, history, reply, memory, tokens, usage, export, link. Each
-benchmark starts its own servers on 127.0.0.1 in a fresh temporary folder and stops them before
-the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's database).
+Names: intake, intake_pg, crypto, history, reply, memory, tokens, usage, export, link, burst,
+echo. Each benchmark starts its own servers on 127.0.0.1 in a fresh temporary folder and stops
+them before the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's database).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import (
     aibot_link,
+    burst,
     crypto_path,
     governance,
     history,
@@ -38,6 +39,8 @@ BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
     "usage": governance.run_projection,
     "export": governance.run_export,
     "link": aibot_link.run,
+    "burst": burst.run_burst,
+    "echo": burst.run_echo,
 }
 
 

@@ -3,6 +3,7 @@
     python -m bench.helper_apps bare   --port P
     python -m bench.helper_apps wecom  --port P --corp-secret S [--expires-in SECONDS]
     python -m bench.helper_apps openai --port P [--delay SECONDS] [--stream-delay SECONDS]
+                                       [--max-concurrent N] [--retry-after SECONDS]
     python -m bench.helper_apps aibot  --port P --bot-id ID --bot-secret S
     python -m bench.helper_apps wsecho --port P
 
@@ -129,15 +130,29 @@ def wecom_app(corp_secret: str, expires_in: int) -> Any:
     return with_stats(clock, stats)
 
 
-def openai_app(delay: float, stream_delay: float) -> Any:
-    standin = OpenAIStandIn(delay=delay, stream_delay=stream_delay)
+def openai_app(
+    delay: float, stream_delay: float, max_concurrent: int | None, retry_after: float
+) -> Any:
+    standin = OpenAIStandIn(
+        delay=delay,
+        stream_delay=stream_delay,
+        max_concurrent=max_concurrent,
+        retry_after=retry_after,
+    )
 
     async def stats(_: Request) -> JSONResponse:
         chunks = [
             {"question": q, "so_far": text, "sent": at, "end": end}
             for q, text, at, end in standin.chunks
         ]
-        return JSONResponse({"requests": len(standin.requests), "chunks": chunks})
+        return JSONResponse(
+            {
+                "requests": len(standin.requests),
+                "chunks": chunks,
+                "peak_concurrency": standin.peak_concurrency,
+                "busy_refusals": standin.busy_refusals,
+            }
+        )
 
     return with_stats(standin.app, stats)
 
@@ -212,6 +227,8 @@ def main() -> None:
     parser.add_argument("--expires-in", type=int, default=7200)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--stream-delay", type=float, default=0.0)
+    parser.add_argument("--max-concurrent", type=int, default=None)
+    parser.add_argument("--retry-after", type=float, default=1.0)
     parser.add_argument("--bot-id", default="aib-bench")
     parser.add_argument("--bot-secret", default="bench-bot-secret")
     args = parser.parse_args()
@@ -221,7 +238,9 @@ def main() -> None:
     apps = {
         "bare": lambda: bare_app(),
         "wecom": lambda: wecom_app(args.corp_secret, args.expires_in),
-        "openai": lambda: openai_app(args.delay, args.stream_delay),
+        "openai": lambda: openai_app(
+            args.delay, args.stream_delay, args.max_concurrent, args.retry_after
+        ),
         "aibot": lambda: aibot_app(args.bot_id, args.bot_secret),
     }
     serve_like_the_service(apps[args.kind](), args.port)

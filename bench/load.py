@@ -63,6 +63,7 @@ class CallbackMaker:
 class Load:
     """What one run of the generator saw. Latencies are of acknowledged (HTTP 200) callbacks."""
 
+    started: float = 0.0  # time.monotonic(): comparable with the stand-ins' clocks
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
@@ -135,7 +136,7 @@ async def closed_loop(
     load = Load()
     queue = iter(callbacks)  # shared: each callback is sent once, by whichever sender is free
     async with client(concurrency) as http:
-        start = time.monotonic()
+        start = load.started = time.monotonic()
         deadline = start + time_limit
 
         async def sender(url: str) -> None:

@@ -188,7 +188,15 @@ class Container(containers.DeclarativeContainer):
 
     # The deployment's models (the top-level sections); a channel with a section of its own
     # gets models of its own (channel_models).
-    llm_http = providers.Singleton(httpx.AsyncClient, timeout=_llm.timeout_seconds)
+    # Connections unbounded here: each chat model bounds its own calls (llm.max_concurrency),
+    # and httpx's default pool (100) would cap them lower, silently. Few kept alive: httpcore
+    # scans every connection for each idle one on every request it finishes, so a thousand
+    # idle connections after a burst cost more CPU than the burst's handling (profiled).
+    llm_http = providers.Singleton(
+        httpx.AsyncClient,
+        timeout=_llm.timeout_seconds,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
+    )
     chat_model = providers.Selector(
         providers.Callable(attrgetter("llm.provider"), config), **chat_models(_llm, llm_http)
     )

@@ -2,7 +2,9 @@
 different conversations in parallel, and across processes one owner per conversation.
 
 The store is the queue: a worker asked to look at a conversation takes the conversation's
-lease, handles its unsettled messages oldest first until none is left, and lets the lease go.
+lease, handles its unsettled messages oldest first (and those it is told of meanwhile), and
+lets the lease go. While a handler waits on the model it lends its worker slot out (see
+worker_slots): workers bound the pipeline's own work, the model adapter its calls.
 A sweep looks at every conversation with unsettled messages now and then, so work left by a
 process that died (its leases run out), or accepted by one process while another held the
 lease, is never stranded.
@@ -170,7 +172,10 @@ class ConversationScheduler:
                 if isinstance(outcome, Postponed):
                     self._wake_at(conversation_id, outcome.until)
                     return
-            if not pending and conversation_id not in self._again:
+            # Read again only when told of a new message meanwhile: a message accepted here
+            # notifies, one accepted by another process is the sweep's. Reading again anyway
+            # would cost every answered conversation one more store round trip.
+            if conversation_id not in self._again:
                 self._forget_wake(conversation_id)
                 return
 
