@@ -26,8 +26,7 @@ HANG_LIMIT_SECONDS = 600.0
 
 
 def answer_to_last_user_message(body: dict[str, Any]) -> str:
-    said = [text_of(m) for m in body.get("messages", []) if m.get("role") == "user"]
-    return f"answer to: {said[-1] if said else ''}"
+    return f"answer to: {_last_question(body)}"
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -59,7 +58,9 @@ class OpenAIStandIn:
     Like a model server with a bounded batch, it takes at most `max_concurrent` calls at once
     (None: any number) and answers the others 429 with `Retry-After: retry_after`; it counts
     the calls it had at once (`peak_concurrency`) and those it turned away (`busy_refusals`).
-    `hang_next(n)` makes the next n calls hang (send nothing) until `recover()`."""
+    `hang_next(n)` makes the next n calls hang (send nothing) until `recover()`, and
+    `hang_first_call_of(questions)` the first call asking each of `questions` (its last user
+    message), whatever order calls come in."""
 
     def __init__(
         self,
@@ -84,6 +85,7 @@ class OpenAIStandIn:
         self.busy_refusals = 0
         self._in_flight = 0
         self._to_hang = 0
+        self._hang_once: set[str] = set()
         self._recovered = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
@@ -129,10 +131,16 @@ class OpenAIStandIn:
             self._to_hang += times
             self._recovered.clear()
 
+    def hang_first_call_of(self, questions: set[str]) -> None:
+        with self._lock:
+            self._hang_once |= questions
+            self._recovered.clear()
+
     def recover(self) -> None:
         """Hung calls go on (and answer); calls still to hang do not."""
         with self._lock:
             self._to_hang = 0
+            self._hang_once.clear()
             self._recovered.set()
 
     async def _complete(self, request: Request) -> Response:
@@ -169,8 +177,12 @@ class OpenAIStandIn:
             self._requests.append(body)
             self._authorizations.append(authorization)
             scripted = self._scripted.popleft() if self._scripted else None
-            hang = self._to_hang > 0
-            self._to_hang -= hang
+            question = _last_question(body)
+            hang = self._to_hang > 0 or question in self._hang_once
+            if self._to_hang > 0:
+                self._to_hang -= 1
+            else:
+                self._hang_once.discard(question)
         if hang:
             # Polled, not waited for in a thread: a hundred hung calls would take every
             # thread of the default pool.
@@ -244,6 +256,11 @@ class OpenAIStandIn:
                 }
             ],
         } | ({"usage": usage} if self.send_usage else {})
+
+
+def _last_question(body: dict[str, Any]) -> str:
+    said = [text_of(m) for m in body.get("messages", []) if m.get("role") == "user"]
+    return said[-1] if said else ""
 
 
 def _event(chunk: dict[str, Any]) -> str:
