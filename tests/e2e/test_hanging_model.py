@@ -116,7 +116,7 @@ def test_hung_calls_hold_up_no_one_and_their_members_are_told_in_time(tmp_path):
         for user in others:
             assert world.wecom.contents_for(user) == [f"answer to: question of {user}"]
         # Told by the first-token deadline: not before it, and not long after it.
-        assert FIRST_TOKEN_SECONDS <= min(hung.values())
+        assert min(hung.values()) >= FIRST_TOKEN_SECONDS
         assert max(hung.values()) < FIRST_TOKEN_SECONDS + SLACK_SECONDS
         for user in hung:
             assert world.wecom.contents_for(user) == [notices.MODEL_FAILED]
@@ -135,7 +135,7 @@ def test_a_hedged_call_answers_members_whose_first_call_hangs(tmp_path):
         hung, others = ask_behind_hung_calls(world)
 
         assert max(others.values()) < FIRST_TOKEN_SECONDS
-        assert hedge_after <= min(hung.values())
+        assert min(hung.values()) >= hedge_after
         assert max(hung.values()) < FIRST_TOKEN_SECONDS
         # Answered, not told the model failed: each hedge answered before the deadline.
         for user in [*hung, *others]:
