@@ -72,6 +72,9 @@ class ConversationScheduler:
         # Conversations notified while their worker was already busy: look once more.
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
+        # The conversation leases this process holds: renewed together (see _renew_forever).
+        self._held: set[str] = set()
         self._closing = False
         # Postponed conversations: when they are due, and the one timer that wakes each.
         self._wakes: dict[str, tuple[float, asyncio.TimerHandle]] = {}
@@ -107,6 +110,7 @@ class ConversationScheduler:
 
     def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        self._renewer = asyncio.create_task(self._renew_forever())
 
     async def idle(self) -> None:
         """Wait until no conversation has a worker (for tests)."""
@@ -117,8 +121,9 @@ class ConversationScheduler:
         """Stop taking work, let running handlers finish within the grace period, and hand
         back the rest: it stays unsettled in the store, its leases are released."""
         self._closing = True
-        if self._sweeper:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._renewer):
+            if task:
+                task.cancel()
         for _, timer in self._wakes.values():
             timer.cancel()
         self._wakes.clear()
@@ -146,11 +151,11 @@ class ConversationScheduler:
         async with self._slots.held():
             if not await self._leases.acquire(lease, self._owner, self._settings.lease_seconds):
                 return  # another process is on it; the sweep looks again later
-            heartbeat = asyncio.create_task(self._keep_lease(lease))
+            self._held.add(lease)
             try:
                 await self._handle_in_order(conversation_id)
             finally:
-                heartbeat.cancel()
+                self._held.discard(lease)
                 await asyncio.shield(self._release(lease))
 
     async def _handle_in_order(self, conversation_id: str) -> None:
@@ -194,16 +199,21 @@ class ConversationScheduler:
         if wake is not None:
             wake[1].cancel()
 
-    async def _keep_lease(self, lease: str) -> None:
+    async def _renew_forever(self) -> None:
+        """Every held lease renewed in one statement a third of a lease's length apart: a
+        burst of a thousand members waiting on the model is one write, not a thousand."""
         while True:
             await asyncio.sleep(self._settings.lease_seconds / 3)
+            held = list(self._held)
             try:
-                kept = await self._leases.acquire(lease, self._owner, self._settings.lease_seconds)
+                kept = await self._leases.renew(held, self._owner, self._settings.lease_seconds)
             except Exception:
-                log.exception("could not renew %s; trying again", lease)
+                log.exception("could not renew %d conversation leases; trying again", len(held))
                 continue
-            if not kept:
-                log.error("lost the lease %s to another process", lease)
+            # Leases let go meanwhile are not counted as lost: only those still held.
+            lost = len(self._held.intersection(held)) - kept
+            if lost > 0:
+                log.error("lost %d conversation leases to other processes", lost)
 
     async def _release(self, lease: str) -> None:
         try:

@@ -3,6 +3,7 @@ tokens, and the leases that let one process at a time work on a thing."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,5 +35,9 @@ class LeaseStore(Protocol):
     async def acquire(self, name: str, owner: str, seconds: float) -> bool:
         """Take the lease, or extend it if `owner` holds it already; False if someone else
         holds an unexpired one."""
+
+    async def renew(self, names: Collection[str], owner: str, seconds: float) -> int:
+        """Extend, in one go, every lease among `names` that `owner` still holds; returns how
+        many it held. One statement for all of a process's conversations, not one each."""
 
     async def release(self, name: str, owner: str) -> None: ...

@@ -57,6 +57,21 @@ class LeaseStoreContract:
         await leases.release("x", "alpha")
         assert await leases.acquire("x", "beta", 30)
 
+    async def test_renew_extends_only_the_owners_leases_in_one_go(self, leases, wait):
+        for name in ("a", "b", "c"):
+            assert await leases.acquire(name, "alpha", LEASE)
+        assert await leases.acquire("d", "beta", LEASE)
+        await wait(LEASE * 0.6)
+
+        renewed = await leases.renew(["a", "b", "d", "gone"], "alpha", LEASE)
+
+        assert renewed == 2
+        await wait(LEASE * 0.6)  # past the takes' end, within the renewal's
+        assert not await leases.acquire("a", "beta", LEASE)
+        assert not await leases.acquire("b", "beta", LEASE)
+        assert await leases.acquire("c", "beta", LEASE)  # not renewed: expired
+        assert await leases.renew([], "alpha", LEASE) == 0
+
     async def test_racing_owners_get_exactly_one_lease(self, leases):
         won = await asyncio.gather(*(leases.acquire("race", f"o{i}", 30) for i in range(8)))
         assert won.count(True) == 1

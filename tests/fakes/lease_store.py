@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 
 class InMemoryLeaseStore:
@@ -18,6 +18,12 @@ class InMemoryLeaseStore:
             return False
         self.leases[name] = (owner, now + seconds)
         return True
+
+    async def renew(self, names: Collection[str], owner: str, seconds: float) -> int:
+        held = [name for name in names if self.leases.get(name, ("", 0))[0] == owner]
+        for name in held:
+            self.leases[name] = (owner, self._clock() + seconds)
+        return len(held)
 
     async def release(self, name: str, owner: str) -> None:
         if self.leases.get(name, ("", 0))[0] == owner:

@@ -5,6 +5,8 @@ leases that were still held, and answer messages twice)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +39,17 @@ class SqlAlchemyLeaseStore:
                 return True
         except IntegrityError:
             return False  # the row exists and is someone else's, unexpired
+
+    async def renew(self, names: Collection[str], owner: str, seconds: float) -> int:
+        if not names:
+            return 0
+        extend = (
+            update(leases)
+            .where(leases.c.name.in_(list(names)), leases.c.owner == owner)
+            .values(expires_at=database_now() + seconds)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(extend)).rowcount
 
     async def release(self, name: str, owner: str) -> None:
         async with self._engine.begin() as conn:

@@ -55,15 +55,20 @@ class DeliverAppReply:
         if progress.retry_at > self._clock():
             return Postponed(progress.retry_at)
         reply = progress.reply
-        for index, part in progress.unsent_parts():
+        unsent = progress.unsent_parts()
+        for count, (index, part) in enumerate(unsent, start=1):
             await self._pacer.wait_turn(reply.to_chat or reply.to_user)
             try:
                 wecom_msg_id = await self._send(reply, part)
             except DeliveryError as err:
                 return await self._not_taken(progress, index, err)
             sent = progress.record(ReplyPartSent, index=index, wecom_msg_id=wecom_msg_id)
-            await self._store.append([sent])
-        await self._store.append([progress.record(ReplyDelivered)])
+            # The last part's record and the reply's end in one append: a commit less for
+            # every answer (most are one part).
+            last = [progress.record(ReplyDelivered)] if count == len(unsent) else []
+            await self._store.append([sent, *last])
+        if not unsent:
+            await self._store.append([progress.record(ReplyDelivered)])
         log.info("replied to %s in %d part(s)", reply.stream_id, len(reply.parts))
         return None
 

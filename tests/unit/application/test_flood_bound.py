@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from application.pipeline.conversation_scheduler import SchedulerSettings
+from application.pipeline.conversation_scheduler import ConversationScheduler, SchedulerSettings
 from tests.fakes.chat_model import FakeChatModel
-from tests.support.events import text_message
+from tests.fakes.event_store import InMemoryEventStore
+from tests.fakes.lease_store import InMemoryLeaseStore
+from tests.support.events import received, text_message
 from tests.unit.application.conftest import Service
 
 
@@ -55,3 +57,36 @@ async def test_members_waiting_on_the_model_do_not_hold_the_workers():
     gate.set()
     await service.scheduler.idle()
     assert sorted(to for to, _ in service.wecom.sent) == sorted(f"member{i}" for i in range(40))
+
+
+class CountingLeases(InMemoryLeaseStore):
+    def __init__(self):
+        super().__init__()
+        self.renewals: list[int] = []
+
+    async def renew(self, names, owner, seconds):
+        self.renewals.append(len(names))
+        return await super().renew(names, owner, seconds)
+
+
+async def test_the_leases_of_conversations_handled_at_length_are_renewed_together():
+    store, leases, gate = InMemoryEventStore(), CountingLeases(), asyncio.Event()
+    for i in range(30):
+        await store.append([received(text_message("hi", str(i), user=f"member{i}"))])
+
+    async def slow(stream_id: str) -> None:
+        await gate.wait()
+
+    settings = SchedulerSettings(workers=30, lease_seconds=0.3)
+    scheduler = ConversationScheduler(store, slow, leases, "me", settings)
+    scheduler.start()
+    await scheduler.resume_pending()
+    await asyncio.sleep(0.5)  # longer than a lease: only renewals keep them
+
+    assert leases.renewals and max(leases.renewals) == 30  # one call for thirty leases
+    taken = [await leases.acquire(name, "other", 30) for name in list(leases.leases)]
+    assert taken.count(True) == 0
+    gate.set()
+    await scheduler.idle()
+    await scheduler.close()
+    assert leases.leases == {}
