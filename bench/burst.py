@@ -5,8 +5,8 @@ answers each after 2 s and takes at most N calls at once, answering 429 with Ret
 that. Time to the last answer delivered (measured from the first callback sent, at the WeCom
 stand-in) against the physical floor: ceil(1000 / N) x 2 s. Rows: N = 256 with the default
 `llm.max_concurrency` (256), N = 1,024 with `llm.max_concurrency` 1,024 (the model could take
-them all at once), and N = 256 with `llm.max_concurrency` 1,024 (we ask more than the server
-takes: its 429s must slow us down, not fail members). Each row also reports the stand-in's own
+them all at once), and N = 64 with `llm.max_concurrency` 1,024 (we ask more than the server
+takes: its 429s must slow us down, not fail members; 64, so that the pipeline does outrun it). Each row also reports the stand-in's own
 count of calls at once and of 429s, and the most sends any member got from WeCom in a minute.
 
 echo: 5,000 new members, the offline `echo` model (no model latency: the pipeline's own
@@ -42,7 +42,7 @@ ECHO_TARGET = 1000.0
 ALLOWANCE_SECONDS = 3.0
 WECOM_PER_MEMBER_PER_MINUTE = 30
 # Every wait is bounded: a run that does not finish in this time fails instead of hanging.
-ANSWERS_TIMEOUT = 300.0
+ANSWERS_TIMEOUT = 600.0
 
 
 def run_burst(workdir: Path) -> list[Figure]:
@@ -50,7 +50,7 @@ def run_burst(workdir: Path) -> list[Figure]:
     for label, allowed, ours in (
         ("(a) 256 allowed", 256, None),
         ("(b) 1,024 allowed", 1024, 1024),
-        ("(c) 256 allowed, we ask 1,024", 256, 1024),
+        ("(c) 64 allowed, we ask 1,024", 64, 1024),
     ):
         figures += _burst_row(workdir / f"burst-{allowed}-{ours}", label, allowed, ours)
     return figures
@@ -157,7 +157,7 @@ def run_echo(workdir: Path) -> list[Figure]:
     )
     return [
         Figure(
-            "echo", "replies/s, burst of 5,000 new members (echo model)", rate, direct,
+            "echo", f"replies/s, burst of {ECHO_MEMBERS:,} new members (echo model)", rate, direct,
             "message/send driven directly", "/s", f"≥ {ECHO_TARGET:,.0f}/s", rate >= ECHO_TARGET,
         ),
         Figure(

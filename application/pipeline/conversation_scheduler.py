@@ -103,6 +103,11 @@ class ConversationScheduler:
         conversations = {item.conversation_id for item in pending}
         now = self._clock()
         for conversation_id in conversations:
+            # A conversation being handled is not stranded: marking it to be looked at again
+            # would cost it one more read of its pending list (its handler looks again when
+            # it is told of a new message here; the next sweep sees what others accepted).
+            if conversation_id in self._active:
+                continue
             wake = self._wakes.get(conversation_id)
             if waiting_too or wake is None or wake[0] <= now:
                 self.notify(conversation_id)
