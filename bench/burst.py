@@ -6,8 +6,9 @@ that. Time to the last answer delivered (measured from the first callback sent, 
 stand-in) against the physical floor: ceil(1000 / N) x 2 s. Rows: N = 256 with the default
 `llm.max_concurrency` (256), N = 1,024 with `llm.max_concurrency` 1,024 (the model could take
 them all at once), and N = 64 with `llm.max_concurrency` 1,024 (we ask more than the server
-takes: its 429s must slow us down, not fail members; 64, so that the pipeline does outrun it). Each row also reports the stand-in's own
-count of calls at once and of 429s, and the most sends any member got from WeCom in a minute.
+takes: its 429s must slow us down, not fail members; 64, so that the pipeline does outrun it).
+Each row also reports the stand-in's own count of calls at once and of 429s, and the most sends
+any member got from WeCom in a minute.
 
 echo: 5,000 new members, the offline `echo` model (no model latency: the pipeline's own
 overhead), replies per second delivered at the WeCom stand-in, against the stand-in's own
