@@ -31,6 +31,7 @@ from bench.helper_apps import BENCH_AGENT_ID, BENCH_CORP_ID
 from bench.load import CallbackMaker, closed_loop
 from bench.processes import HelperServer, WeComApp
 from bench.report import Figure
+from domain import notices
 
 MODEL_SECONDS = 2.0
 BURST_MEMBERS = 1000
@@ -82,12 +83,13 @@ def _burst_row(workdir: Path, label: str, allowed: int, ours: int | None) -> lis
     last = max(item["arrived"] for item in sent) - start
     floor = math.ceil(BURST_MEMBERS / allowed) * MODEL_SECONDS
     most = _most_sends_in_a_minute(sent)
+    told_failed = sum(1 for item in sent if item["content"] == notices.MODEL_FAILED)
     # The burst's own figures, printed as they come: the table shows only some of them.
     print(
         f"  burst {label}: acked {load.acked}/{len(callbacks)} in {load.elapsed:.1f}s, "
         f"answers {len(sent)}, last answer {last:.1f}s, floor {floor:.0f}s, "
         f"peak at model {stats['peak_concurrency']}, 429s {stats['busy_refusals']}, "
-        f"most sends to one member in a minute {most}",
+        f"most sends to one member in a minute {most}, told the model failed {told_failed}",
         flush=True,
     )
     if load.acked != len(callbacks) or len(sent) != load.acked:
@@ -106,6 +108,10 @@ def _burst_row(workdir: Path, label: str, allowed: int, ours: int | None) -> lis
         Figure(
             "burst", f"{label}: 429s answered by the model", stats["busy_refusals"],
             BURST_MEMBERS, "members", "", "", None,
+        ),
+        Figure(
+            "burst", f"{label}: members told the model failed", told_failed, BURST_MEMBERS,
+            "members", "", "= 0", told_failed == 0,
         ),
     ]
 
