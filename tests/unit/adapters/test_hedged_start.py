@@ -39,6 +39,16 @@ async def until(predicate) -> None:
     raise AssertionError("never happened")
 
 
+async def hedged_twice() -> tuple[Attempts, asyncio.Task]:
+    """hedged_start running, with its first attempt and its hedge both made."""
+    attempts = Attempts()
+    task = asyncio.create_task(
+        hedged_start(attempts.start, within=1.0, hedge_after=0.02, discard=attempts.discard)
+    )
+    await until(lambda: len(attempts.futures) == 2)
+    return attempts, task
+
+
 async def test_without_a_hedge_one_attempt_is_made():
     attempts = Attempts()
     task = asyncio.create_task(
@@ -53,11 +63,7 @@ async def test_without_a_hedge_one_attempt_is_made():
 
 
 async def test_the_hedge_that_answers_first_is_kept_and_the_other_cancelled():
-    attempts = Attempts()
-    task = asyncio.create_task(
-        hedged_start(attempts.start, within=1.0, hedge_after=0.02, discard=attempts.discard)
-    )
-    await until(lambda: len(attempts.futures) == 2)
+    attempts, task = await hedged_twice()
     attempts.futures[1].set_result("second")
 
     started = await task
@@ -68,11 +74,7 @@ async def test_the_hedge_that_answers_first_is_kept_and_the_other_cancelled():
 
 
 async def test_an_attempt_that_answered_too_is_handed_back_to_be_counted():
-    attempts = Attempts()
-    task = asyncio.create_task(
-        hedged_start(attempts.start, within=1.0, hedge_after=0.02, discard=attempts.discard)
-    )
-    await until(lambda: len(attempts.futures) == 2)
+    attempts, task = await hedged_twice()
     attempts.futures[0].set_result("first")
     attempts.futures[1].set_result("second")
 
@@ -82,11 +84,7 @@ async def test_an_attempt_that_answered_too_is_handed_back_to_be_counted():
 
 
 async def test_a_failed_attempt_leaves_the_other_to_answer():
-    attempts = Attempts()
-    task = asyncio.create_task(
-        hedged_start(attempts.start, within=1.0, hedge_after=0.02, discard=attempts.discard)
-    )
-    await until(lambda: len(attempts.futures) == 2)
+    attempts, task = await hedged_twice()
     attempts.futures[0].set_exception(ConnectionError("lost"))
     await asyncio.sleep(0.01)
     attempts.futures[1].set_result("second")
@@ -95,11 +93,7 @@ async def test_a_failed_attempt_leaves_the_other_to_answer():
 
 
 async def test_when_every_attempt_fails_the_first_error_is_raised():
-    attempts = Attempts()
-    task = asyncio.create_task(
-        hedged_start(attempts.start, within=1.0, hedge_after=0.02, discard=attempts.discard)
-    )
-    await until(lambda: len(attempts.futures) == 2)
+    attempts, task = await hedged_twice()
     attempts.futures[0].set_exception(ConnectionError("first"))
     attempts.futures[1].set_exception(ConnectionError("second"))
 
