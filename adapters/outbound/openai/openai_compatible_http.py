@@ -3,20 +3,16 @@ retries where another attempt can help, every failure told in plain words as the
 error, and the API key never repeated: servers quote (part of) a rejected key in their error
 messages.
 
-A server that is busy says so with 429 and, usually, how long to wait (`Retry-After`, or
-OpenAI's `retry-after-ms`): that wait is honoured, and such answers do not use up the attempts
-meant for failures, only a patience of their own (`busy_patience_seconds` in all), so a busy
-server slows members' answers down instead of failing them. Calls may also be given a
-first-token deadline and a hedge (see hedged_start)."""
+A server that is busy (429) is waited for as it asks (see busy_server), for up to
+`busy_patience_seconds` in all. Calls may also be given a first-token deadline and a hedge
+(see hedged_start)."""
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +28,7 @@ from tenacity import (
 )
 
 from adapters.outbound.bounded_read import read_at_most
+from adapters.outbound.openai.busy_server import BusyPatience, asked_wait, retry_after
 from adapters.outbound.openai.hedged_start import NoStart, Started, hedged_start
 from adapters.outbound.public_hosts import public_host_problem
 from domain.url_origins import Origin, TrustedOrigins
@@ -72,25 +69,6 @@ class _Transient(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class _Patience:
-    """When one call stops retrying: after `attempts` failures, not counting the busy answers
-    that said when to come back; those stop only when waiting as told would pass
-    `busy_seconds` since the first attempt."""
-
-    def __init__(self, attempts: int, busy_seconds: float):
-        self._attempts = attempts
-        self._busy_seconds = busy_seconds
-        self._failures = 0
-
-    def __call__(self, state: RetryCallState) -> bool:
-        error = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            return (state.seconds_since_start or 0.0) + retry_after > self._busy_seconds
-        self._failures += 1
-        return self._failures >= self._attempts
 
 
 class OpenAICompatibleHttp:
@@ -205,7 +183,7 @@ class OpenAICompatibleHttp:
 
     async def _retried(self, once: Callable[[], Awaitable[_T]]) -> _T:
         retrying = AsyncRetrying(
-            stop=_Patience(self._attempts, self._busy_patience),
+            stop=BusyPatience(self._attempts, self._busy_patience),
             wait=self._wait_for,
             retry=retry_if_exception_type(_Transient),
             before_sleep=self._log_retry,
@@ -221,13 +199,12 @@ class OpenAICompatibleHttp:
         return result
 
     def _wait_for(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is None:
+        asked = asked_wait(state)
+        if asked is None:
             return self._wait(state)
         # A little later than told, by a random share: the calls a busy server turned away
         # together do not all come back in the same instant.
-        return retry_after * (1.0 + 0.25 * random.random())
+        return asked * (1.0 + 0.25 * random.random())
 
     async def _answers_once(
         self, url: httpx.URL, limit: int, content: dict[str, Any]
@@ -343,7 +320,7 @@ class OpenAICompatibleHttp:
         try:
             if status == 429:
                 raise _Transient(
-                    f"{self._server} answered 429 (busy)", _retry_after(response.headers)
+                    f"{self._server} answered 429 (busy)", retry_after(response.headers)
                 )
             if status >= 500:
                 raise _Transient(f"{self._server} answered {status}")
@@ -418,24 +395,6 @@ class OpenAICompatibleHttp:
 
 async def _close(response: httpx.Response) -> None:
     await response.aclose()
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """The wait a busy server asked for, in seconds: OpenAI's `retry-after-ms`, else the
-    standard `Retry-After` (seconds, or an HTTP date); None when it said nothing usable."""
-    try:
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-    except (ValueError, TypeError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _where(url: httpx.URL) -> str:
