@@ -56,9 +56,12 @@ class World:
         self._stack.close()
 
     def ask(self, user: str, content: str) -> float:
+        """When the member sent it: taken before the post, since the service may start on the
+        message (and its model call) before this process has read the 200."""
         params, body = self.sender.callback(user, content, next(self._msg_ids))
+        sent = time.monotonic()
         assert self.sender.post(self.service.base_url, params, body).status_code == 200
-        return time.monotonic()
+        return sent
 
     def answered(self, users: list[str], count: int = 1) -> bool:
         return all(len(self.wecom.contents_for(user)) >= count for user in users)
