@@ -53,7 +53,8 @@ class Admission:
         return Refusal(f"access denied: {why}", rule.denied_reply)
 
     async def model_call(self, channel: Channel, received: MessageReceived) -> Refusal | None:
-        """Checked before every model call; a call admitted counts against the rate limit."""
+        """Checked before every model call; a call admitted counts against the rate limit,
+        at the time its message arrived."""
         return await self._quota(channel, received) or self._rate(channel, received)
 
     async def _quota(self, channel: Channel, received: MessageReceived) -> Refusal | None:
@@ -90,7 +91,7 @@ class Admission:
 
     @staticmethod
     def _rate(channel: Channel, received: MessageReceived) -> Refusal | None:
-        verdict = channel.rate_limiter.check(received.message.from_user)
+        verdict = channel.rate_limiter.check(received.message.from_user, received.occurred_at)
         if isinstance(verdict, Ignore):
             return Refusal(verdict.reason)
         if isinstance(verdict, SlowDown):

@@ -12,10 +12,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from domain.sliding_window import SlidingWindow
+from domain.sliding_window import WindowLog, wait_time
 
 WECOM_LIMITS = ((30, 60.0), (1000, 3600.0))
-_MIN_SWEEP_SIZE = 1024
 
 
 class SendPacer:
@@ -28,31 +27,18 @@ class SendPacer:
         self._limits = limits
         self._clock = clock
         self._sleep = sleep
-        self._windows: dict[str, list[SlidingWindow]] = {}
-        self._sweep_at = _MIN_SWEEP_SIZE
+        # One log per member, as long as the longest window: every limit reads it.
+        self._sent = WindowLog(horizon=max(seconds for _, seconds in limits))
 
     async def wait_turn(self, recipient: str) -> None:
-        windows = self._windows.setdefault(
-            recipient, [SlidingWindow(limit, seconds) for limit, seconds in self._limits]
-        )
-        while wait := max(window.wait_time(self._clock()) for window in windows):
+        while wait := self._wait(recipient, self._clock()):
             await self._sleep(wait)
         now = self._clock()
-        for window in windows:
-            window.record(now)
-        self._forget_idle(now)
+        self._sent.record(recipient, now, now)
 
     def tracked_members(self) -> int:
-        return len(self._windows)
+        return len(self._sent)
 
-    def _forget_idle(self, now: float) -> None:
-        # Members who have had no message for an hour need no window, so memory stays bounded;
-        # sweeping only when the map has doubled keeps the cost per send constant on average.
-        if len(self._windows) < self._sweep_at:
-            return
-        self._windows = {
-            recipient: windows
-            for recipient, windows in self._windows.items()
-            if not all(window.is_empty(now) for window in windows)
-        }
-        self._sweep_at = max(_MIN_SWEEP_SIZE, 2 * len(self._windows))
+    def _wait(self, recipient: str, now: float) -> float:
+        sent = self._sent.recent(recipient, now)
+        return max(wait_time(sent, limit, seconds, now) for limit, seconds in self._limits)
