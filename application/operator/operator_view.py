@@ -77,7 +77,7 @@ class ErrorReport:
 @dataclass(frozen=True)
 class TokenReport:
     valid_until: float | None
-    seconds_left: float | None  # until it is renewed (shortly before WeCom's expiry)
+    seconds_left: float | None  # until it is renewed (when WeCom has a new one)
     last_error: str | None
 
 

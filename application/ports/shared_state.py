@@ -11,7 +11,9 @@ from typing import Protocol
 @dataclass(frozen=True)
 class CachedToken:
     value: str
-    expires_at: float  # epoch seconds from which it is renewed, ahead of WeCom's expiry
+    # Epoch seconds by which WeCom has surely let it expire: from then on gettoken answers
+    # with a new one (before, with this one again), so it is renewed then.
+    expires_at: float
 
 
 class AccessTokenCache(Protocol):

@@ -1,11 +1,16 @@
 """The WeCom access token, shared by every process through the AccessTokenCache.
 
 WeCom blocks a corp that calls gettoken too often, so a token is fetched only when the shared
-cache holds none that is still fresh, by one caller at a time across all processes (a lease
-in the shared database; in this process also an asyncio.Lock), and it is renewed shortly
-before it expires (or when WeCom rejects it early), never on a timer. A refusal that only
-an operator can fix (wrong secret, untrusted IP) is remembered for a while instead of being
-asked again for every message.
+cache holds none that is still good, by one caller at a time across all processes (a lease
+in the shared database; in this process also an asyncio.Lock), never on a timer.
+
+WeCom hands out the same token, with what is left of its life, until it has expired, so a
+renewal before that moment gets nothing new and costs a call. The token is therefore kept
+until the moment WeCom surely has a new one (one fetch per token lifetime, however many
+processes share it), and when WeCom rejects it early (or in the last instant of doubt
+about its end), it is renewed at once. A refusal that only an operator can fix (wrong
+secret, untrusted IP) is remembered for a while instead of being asked again for every
+message.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ FetchToken = Callable[[], Awaitable[tuple[str, float]]]
 
 WAIT_POLL_SECONDS = 0.1
 REFUSAL_MEMORY_SECONDS = 60.0
+# expires_in is whole seconds, rounded down: what is left may be up to this much longer.
+ROUNDING_SECONDS = 1.0
 
 
 def token_cache_key(corp_id: str, corp_secret: str) -> str:
@@ -41,7 +48,6 @@ class WeComAccessTokens:
         owner: str,
         *,
         clock: Callable[[], float],
-        refresh_margin_seconds: float,
         fetch_lease_seconds: float,
     ):
         self._fetch = fetch
@@ -50,15 +56,16 @@ class WeComAccessTokens:
         self._leases = leases
         self._owner = owner
         self._clock = clock
-        self._refresh_margin = refresh_margin_seconds
         # How long others wait for a fetcher that died before one of them fetches instead.
         self._fetch_lease = fetch_lease_seconds
         self._lock = asyncio.Lock()
         self._refusal: tuple[DeliveryError, float] | None = None
         self._last_error: str | None = None
+        # The token this process last held, to tell a new token in WeCom's answer.
+        self._last_value: str | None = None
 
     async def current(self) -> str:
-        """A token that is not about to expire; WeCom is asked only if the cache has none."""
+        """The token in use; WeCom is asked only once the cached one has surely expired."""
         token = await self._fresh_from_cache()
         if token is not None:
             return token
@@ -74,8 +81,10 @@ class WeComAccessTokens:
         return TokenStatus(cached.expires_at if cached else None, self._last_error)
 
     async def renew(self, rejected: str) -> str:
-        """WeCom refused `rejected` before its time. The cache forgets it only if it still holds
-        it, so when many senders hit the same rejection, one new token serves them all."""
+        """WeCom refused `rejected` before its time (or in the instant between its end and our
+        idea of it). The cache forgets it only if it still holds it, so when many senders hit
+        the same rejection, one new token serves them all."""
+        self._last_value = rejected
         await self._cache.invalidate(self._key, rejected)
         return await self.current()
 
@@ -98,7 +107,7 @@ class WeComAccessTokens:
 
     async def _fetch_and_store(self) -> str:
         due = await self._cache.get(self._key)
-        requested_at = self._clock()
+        previous = due.value if due is not None else self._last_value
         try:
             value, expires_in = await self._fetch()
         except DeliveryError as err:
@@ -106,18 +115,17 @@ class WeComAccessTokens:
             if err.permanent:
                 self._refusal = (err, self._clock() + REFUSAL_MEMORY_SECONDS)
             raise
+        answered_at = self._clock()
         self._last_error = None
-        if due is not None and due.value == value:
-            # WeCom hands out the same token until it expires, so renewing it early again
-            # cannot help: keep it to its end; the first fetch after that gets a new one.
-            # expires_in is whole seconds, rounded down: a token reported with 0 s left may
-            # still be valid for most of a second, which is no reason to ask for every send.
-            usable_until = requested_at + max(expires_in, 1.0)
-        else:
-            # Renew ahead of expiry, but never so far ahead that a short-lived token (as a
-            # proxy or a test may hand out) is renewed on every send.
-            usable_until = requested_at + expires_in - min(self._refresh_margin, expires_in / 4)
-        await self._cache.put(self._key, CachedToken(value, usable_until))
+        self._last_value = value
+        # Kept until WeCom holds a new token. A token new to us is taken as made during this
+        # call (WeCom gives each new token its full life), so its life ends by the answer
+        # plus expires_in. For the token we had already, expires_in is what is left, rounded
+        # down to whole seconds; so is it for a token another client fetched before us, which
+        # is then asked for once more, up to a second early, and learnt as the same token.
+        again = value == previous
+        ends_by = answered_at + expires_in + (ROUNDING_SECONDS if again else 0.0)
+        await self._cache.put(self._key, CachedToken(value, ends_by))
         return value
 
     def _raise_remembered_refusal(self) -> None:

@@ -119,7 +119,6 @@ class WeComApi:
         owner: str,
         *,
         clock: Callable[[], float],
-        refresh_margin_seconds: float,
         fetch_lease_seconds: float,
         retry_attempts: int,
         retry_initial_wait: float,
@@ -138,7 +137,6 @@ class WeComApi:
             leases,
             owner,
             clock=clock,
-            refresh_margin_seconds=refresh_margin_seconds,
             fetch_lease_seconds=fetch_lease_seconds,
         )
         self._retry_attempts = retry_attempts
