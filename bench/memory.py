@@ -22,7 +22,7 @@ CONVERSATIONS = 10_000
 HALVES = 2
 CONCURRENCY = 64
 # Per conversation, past the first half: anything above this is a leak in the making.
-GROWTH_TARGET_KIB_PER_CONVERSATION = 1.0
+GROWTH_TARGET_KIB_PER_CONVERSATION = 0.5
 
 
 def run(workdir: Path) -> list[Figure]:
