@@ -23,6 +23,8 @@ HALVES = 2
 CONCURRENCY = 64
 # Per conversation, past the first half: anything above this is a leak in the making.
 GROWTH_TARGET_KIB_PER_CONVERSATION = 0.5
+# Answering 5,000 new members takes 60-100 s on an idle machine, many times that on a busy one.
+DRAIN_SECONDS = 900
 
 
 def run(workdir: Path) -> list[Figure]:
@@ -41,7 +43,7 @@ def run(workdir: Path) -> list[Figure]:
             load = uvloop.run(closed_loop(service.callback_url, callbacks, CONCURRENCY, 120))
             if load.acked != len(callbacks):
                 raise AssertionError(f"only {load.acked} of {len(callbacks)} callbacks acked")
-            store_probe.wait_drained(db, timeout=180)
+            store_probe.wait_drained(db, timeout=DRAIN_SECONDS)
             rss.append(service.rss_mib())
     half, full = rss
     per_conversation_kib = (full - half) * 1024 / (CONVERSATIONS / HALVES)
@@ -54,7 +56,7 @@ def run(workdir: Path) -> list[Figure]:
             "5 memory", f"growth per conversation, second {CONVERSATIONS // HALVES:,}",
             per_conversation_kib, (half - at_start) * 1024 / (CONVERSATIONS / HALVES),
             f"first {CONVERSATIONS // HALVES:,}", "KiB",
-            f"< {GROWTH_TARGET_KIB_PER_CONVERSATION:.0f} KiB",
+            f"< {GROWTH_TARGET_KIB_PER_CONVERSATION} KiB",
             per_conversation_kib < GROWTH_TARGET_KIB_PER_CONVERSATION,
         ),
     ]

@@ -3,9 +3,10 @@ too much (issue 17, finding 1).
 
 100 members send one message every 5 s each (12 a minute, under the rate limit of 20), 20
 callbacks a second in all, while WeCom refuses every send for a full minute and then
-recovers. The answers queued meanwhile go out in a rush; each message is counted against
-the limit at the time it arrived, so every acknowledged message is answered exactly once
-and none is refused.
+recovers. The answers queued meanwhile go out in a rush (more than 20 to one member within a
+minute, when the machine is fast enough to clear the backlog quickly: the figure says how
+many), which counting at handling time refused; each message is now counted at the time it
+arrived, so every acknowledged message is answered exactly once and none is refused.
 
 SLOW: the outage lasts a real minute, as in the issue; the test takes about two minutes.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from bisect import bisect_right
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,13 +33,14 @@ ASKED = re.compile(rf"{MARKER}-(\d+)-(\d+)")
 
 
 def test_a_minute_long_wecom_outage_costs_no_answer_and_no_slow_down(tmp_path, figures):
-    wecom = WeComEmulator()
+    delivered: list[tuple[float, str]] = []
+    wecom = WeComEmulator(on_delivery=lambda m: delivered.append((time.monotonic(), m.touser)))
     keys = CallbackKeys()
     sender = WeComSender(wecom, keys)
     with serve(wecom.app) as wecom_url:
         config = service_config(
             wecom, wecom_url, keys, f"sqlite:///{tmp_path}/events.db",
-            rate_limit={"messages": 20, "per_seconds": 60}, sweep_seconds=0.5,
+            rate_limit={"messages": 20, "per_seconds": 60}, sweep_seconds=0.5, workers=64,
         )
         service = ServiceProcess(config, tmp_path)
         service.start()
@@ -60,7 +63,8 @@ def test_a_minute_long_wecom_outage_costs_no_answer_and_no_slow_down(tmp_path, f
     figures(
         f"acknowledged={len(acked)} answered={len(answered)} "
         f"duplicates={sum(n - 1 for n in answered.values())} refused={len(refused)} "
-        f"backlog cleared {cleared:.0f} s after the outage"
+        f"backlog cleared {cleared:.0f} s after the outage; "
+        f"most answers to one member in a minute={_peak_per_minute(delivered)}"
     )
     assert len(acked) >= 0.95 * RATE * (BEFORE + OUTAGE + AFTER)
     assert refused == [], f"not answers to the questions: {refused[:3]}"
@@ -97,6 +101,17 @@ def _send_through_an_outage(sender: WeComSender, base_url: str, wecom) -> set[tu
             time.sleep(max(0.0, at - time.monotonic()))
             pool.submit(post, n)
     return acked
+
+
+def _peak_per_minute(delivered: list[tuple[float, str]]) -> int:
+    by_member: dict[str, list[float]] = {}
+    for at, member in delivered:
+        by_member.setdefault(member, []).append(at)
+    return max(
+        bisect_right(times, start + 60.0) - n
+        for times in map(sorted, by_member.values())
+        for n, start in enumerate(times)
+    )
 
 
 def _asked(content: str) -> tuple[str, str] | None:
