@@ -61,21 +61,24 @@ class SenderBudgets:
         self._told_until: dict[str, float] = {}
         self._told_sweep_at = _MIN_SWEEP_SIZE
 
-    def check(self, sender: str, arrived_at: float, now: float) -> Verdict:
+    def check(self, sender: str, arrived_at: float) -> Verdict:
         """The verdict on one more model call for a message of `sender` that arrived at
-        `arrived_at`; an admitted call is counted. `now` only decides what is forgotten."""
+        `arrived_at`; an admitted call is counted.
+
+        What is forgotten is judged by arrival times too, not by the clock: during a backlog
+        older than the window, the clock would forget the windows the backlog still needs."""
         if not self.limit.enabled:
             return Admit()
         admitted = self._admitted.recent(sender, arrived_at)
         wait = wait_time(admitted, self.limit.messages, self.limit.per_seconds, arrived_at)
         if not wait:
-            self._admitted.record(sender, arrived_at, now)
+            self._admitted.record(sender, arrived_at, now=arrived_at)
             return Admit()
         if self._told_until.get(sender, -math.inf) > arrived_at:
             return Ignore("over the rate limit; the sender was already told to slow down")
         self._told_until[sender] = arrived_at + wait
         if len(self._told_until) >= self._told_sweep_at:
-            self._forget_told(now)
+            self._forget_told(arrived_at)
         return SlowDown(self.limit, max(1, math.ceil(wait)))
 
     def tracked_senders(self) -> int:

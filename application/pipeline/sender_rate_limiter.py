@@ -8,8 +8,6 @@ database round trip on every message.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 
 from domain.rate_limit import RateLimit, SenderBudgets, SlowDown, Verdict
 
@@ -17,12 +15,8 @@ log = logging.getLogger(__name__)
 
 
 class SenderRateLimiter:
-    """`clock` is the wall clock that arrival times are taken on: it decides only which
-    budgets are old enough to forget."""
-
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.time):
+    def __init__(self, limit: RateLimit):
         self._budgets = SenderBudgets(limit)
-        self._clock = clock
 
     @classmethod
     def unlimited(cls) -> SenderRateLimiter:
@@ -31,7 +25,7 @@ class SenderRateLimiter:
     def check(self, sender: str, arrived_at: float) -> Verdict:
         """The verdict on one more model call for `sender`'s message that arrived at
         `arrived_at` (epoch seconds), counted if admitted."""
-        verdict = self._budgets.check(sender, arrived_at, self._clock())
+        verdict = self._budgets.check(sender, arrived_at)
         if isinstance(verdict, SlowDown):
             log.info(
                 "%s is over the rate limit; told to wait %ds",

@@ -139,7 +139,7 @@ async def test_a_picture_whose_media_id_expired_or_is_too_large_is_told_so():
 
 async def test_a_picture_counts_against_the_senders_model_budget_before_it_is_fetched():
     clock = FakeClock()
-    limiter = SenderRateLimiter(RateLimit(1, 60), clock=clock)
+    limiter = SenderRateLimiter(RateLimit(1, 60))
     wecom = FakeWeComGateway(media={"A": b"\x89PNG a", "B": b"\x89PNG b"})
     service = Service(rules=SEEING, wecom=wecom, clock=clock, rate_limiter=limiter)
     await service.say(picture("1", "A"))
