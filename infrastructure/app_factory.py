@@ -70,9 +70,13 @@ def build_app(container: Container) -> Starlette:
         await migrate(engine)
         for note in startup_notes(config, container.audio_converter().startup_warning):
             log.warning(note)
+        spool = container.message_spool()
+        spool.open()
         scheduler = container.scheduler()
         resumed = await scheduler.resume_pending()
         scheduler.start()
+        # Replays what the spool holds (left by a previous run, or taken in an outage).
+        replay = asyncio.create_task(container.spooled_intake().run())
         retention = None
         if config.storage.retention_days:
             retention = asyncio.create_task(container.retention().run_daily())
@@ -86,11 +90,14 @@ def build_app(container: Container) -> Starlette:
             config.llm.provider,
             f", resuming {resumed} conversations with unanswered messages" if resumed else "",
         )
+        if spool.count:
+            log.info("%d messages wait in the spool from an earlier run: replaying", spool.count)
         try:
             yield
         finally:
             if retention is not None:
                 retention.cancel()
+            replay.cancel()
             # Answers in flight finish over the links first; then the links let go of the
             # bots, so a standby instance takes them over at once.
             await scheduler.close()
@@ -101,6 +108,7 @@ def build_app(container: Container) -> Starlette:
             await container.image_http().aclose()
             await container.event_store().aclose()
             await engine.dispose()
+            spool.close()
 
     telemetry = container.telemetry()
     probe_guard = [container.admin().guard()] if config.admin.guards_probes else []

@@ -112,6 +112,7 @@ class ChannelParts(containers.DeclarativeContainer):
         store=shared.event_store,
         notifier=shared.scheduler,
         group_memory=rules.provided.group_memory,
+        intake=shared.spooled_intake,
     )
     # Built only for a channel whose callbacks WeCom signs and encrypts.
     crypto = providers.Singleton(

@@ -470,6 +470,19 @@ class StorageSettings(_Section):
     url: str = "sqlite:///data/weworktop.db"
     # Content (messages, answers, transcripts) older than this is removed daily; None keeps it.
     retention_days: int | None = Field(None, ge=1)
+    # Where callbacks' messages wait while the store is unavailable (README, "Store outages"):
+    # a SQLite file; by default beside the SQLite database, or data/spool.db for PostgreSQL.
+    spool_path: str | None = Field(None, min_length=1)
+    # Beyond this many waiting messages callbacks get 503 again, and WeCom retries them.
+    spool_max_messages: int = Field(50_000, ge=1)
+
+    def spool_file(self) -> Path:
+        if self.spool_path is not None:
+            return Path(self.spool_path)
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).with_name("spool.db")
+        return Path("data/spool.db")
 
     @field_validator("url")
     @classmethod
@@ -616,6 +629,7 @@ def _paths_beside(config: AppConfig, folder: Path) -> AppConfig:
     }
     services = config.services.model_copy(update={"weworktop": wecom.model_copy(update=tls)})
     storage = config.storage.model_copy(update={"url": _sqlite_beside(config.storage.url, folder)})
+    storage = storage.model_copy(update={"spool_path": str(folder / storage.spool_file())})
     return config.model_copy(update={"services": services, "storage": storage})
 
 

@@ -35,6 +35,7 @@ from adapters.outbound.persistence.sqlalchemy_engine import build_engine
 from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.persistence.sqlalchemy_lease_store import SqlAlchemyLeaseStore
 from adapters.outbound.persistence.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
+from adapters.outbound.persistence.sqlite_message_spool import SqliteMessageSpool
 from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseUrl
 from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.wecom.wecom_errors import advice
@@ -50,6 +51,7 @@ from application.pipeline.conversation_scheduler import ConversationScheduler, S
 from application.pipeline.handle_message import HandleMessage
 from application.pipeline.operator_alerts import OperatorAlerts
 from application.pipeline.read_attachments import ReadAttachments
+from application.pipeline.spooled_intake import SpooledIntake
 from domain.tokens import estimate_tokens
 from domain.url_origins import response_url_origins
 from domain.usage import Price
@@ -257,11 +259,21 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         telemetry=telemetry,
     )
+    # Where callbacks' messages wait while the store is unavailable (README, "Store outages").
+    message_spool = providers.Singleton(
+        SqliteMessageSpool,
+        path=config.provided.storage.provided.spool_file.call(),
+        max_messages=config.provided.storage.spool_max_messages,
+    )
+    spooled_intake = providers.Singleton(
+        SpooledIntake, store=event_store, spool=message_spool, notifier=scheduler, clock=clock
+    )
 
     link_holders = providers.Singleton(link_holders, channel_containers)
     readiness = providers.Singleton(
         Readiness,
         ping_store=event_store.provided.ping,
+        intake_state=spooled_intake.provided.state,
         token_statuses=providers.Callable(token_statuses, channel_containers),
         link_statuses=providers.Callable(link_statuses, channel_containers),
         clock=clock,

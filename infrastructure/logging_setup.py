@@ -151,9 +151,13 @@ class RepeatedLines(logging.Filter):
     counted, and the next line of that kind written says how many were left out.
 
     A kind is the `repeat_key` a caller gives the record (`extra={"repeat_key": ...}`: the
-    callback's refusals by status, code and reason, the admin guard's), or, for uvicorn's own
-    warnings about malformed HTTP, its template. At most `max_kinds` kinds are tracked; beyond
-    that, lines of new kinds are counted together."""
+    callback's refusals by status, code and reason, the admin guard's); for uvicorn's own
+    warnings about malformed HTTP, its template; for any line with a traceback, its logger,
+    template and exception class. At most `max_kinds` kinds are tracked; beyond
+    that, lines of new kinds are counted together.
+
+    A kind's traceback is written once: its later lines say so instead of repeating ~30
+    lines each time (a store outage answers thousands of callbacks with 503)."""
 
     def __init__(
         self,
@@ -166,6 +170,7 @@ class RepeatedLines(logging.Filter):
         self._max_kinds = max_kinds
         self._clock = clock
         self._kinds: dict[Hashable, list[float | int]] = {}  # kind -> [window end, left out]
+        self._traced: set[Hashable] = set()  # kinds whose traceback was written
 
     def filter(self, record: logging.LogRecord) -> bool:
         kind = _repeat_kind(record)
@@ -184,7 +189,17 @@ class RepeatedLines(logging.Filter):
         self._kinds[kind] = [now + self._interval, 0]
         if left_out:
             record.msg = f"{record.msg} (and {left_out} more like it not written)"
+        self._trace_once(kind, record)
         return True
+
+    def _trace_once(self, kind: Hashable, record: logging.LogRecord) -> None:
+        if not (record.exc_info or record.exc_text):
+            return
+        if kind in self._traced:
+            record.exc_info = record.exc_text = None
+            record.msg = f"{record.msg} (traceback written the first time)"
+        elif len(self._traced) < self._max_kinds:
+            self._traced.add(kind)
 
     def _forget_quiet(self, now: float) -> None:
         quiet = [k for k, (end, left_out) in self._kinds.items() if end <= now and not left_out]
@@ -198,6 +213,9 @@ def _repeat_kind(record: logging.LogRecord) -> Hashable | None:
         return kind
     if record.name.startswith("uvicorn") and record.levelno == logging.WARNING:
         return (record.name, str(record.msg))
+    if record.exc_info and record.exc_info[0] is not None:
+        # The same failure again (a sweep, a worker, a renewal while the store is down).
+        return (record.name, str(record.msg), record.exc_info[0].__name__)
     return None
 
 

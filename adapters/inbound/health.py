@@ -1,8 +1,12 @@
 """Health for start-up scripts and load balancers, and metrics for Prometheus.
 
 /healthz: the process is up (Starlette serves requests only after start-up finished, so
-answering at all means callbacks are accepted); public, and touches nothing. /readyz: the
-store answers and WeCom's token is usable or has not been needed yet; it reports a failing
+answering at all means callbacks are accepted); public, and touches nothing. /readyz: whether
+callbacks can be recorded, judged from the same write path they use (the latest append's
+outcome and the spool's state, beside a ping), and whether WeCom's token is usable or has not
+been needed yet. While the store is unavailable but the spool takes messages the service is
+"degraded" (200: callbacks are accepted); with nowhere to write it is "not ready" (503). Any
+failure of a check is reported as such, never as a 500. It reports a failing
 token without calling gettoken, whose calls WeCom rations, and without WeCom's words (for
 60020 they name the server's IP: the reason is in the log and the admin API). /metrics:
 Prometheus text. The container puts /readyz and /metrics behind the admin token when the admin
@@ -30,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.inbound.callback.clock_skew import ClockSkew
+from application.pipeline.spooled_intake import IntakeState
 from application.ports.aibot_link import NEEDS_OPERATOR, LinkStatus
 from application.ports.wecom import TokenStatus
 
@@ -55,9 +60,11 @@ class Readiness:
         cache_seconds: float = 5.0,
         link_statuses: Mapping[str, Callable[[], LinkStatus]] | None = None,
         clock_skew: Callable[[], ClockSkew | None] = lambda: None,
+        intake_state: Callable[[], IntakeState] | None = None,
     ):
         self._ping_store = ping_store
         self._clock_skew = clock_skew
+        self._intake_state = intake_state
         self._token_statuses = token_statuses
         self._clock = clock
         self._link_statuses = link_statuses or {}
@@ -76,22 +83,26 @@ class Readiness:
         return JSONResponse(body, status_code=status)
 
     async def _check(self) -> tuple[dict, int]:
-        try:
-            await self._ping_store()
-            store = "ok"
-        except Exception as err:
-            log.warning("readiness: the event store does not answer (%s)", type(err).__name__)
-            store = "unreachable"
+        store = await self._store()
+        intake = self._intake()
         channels = {
-            name: await self._channel(name, read) for name, read in self._token_statuses.items()
+            name: await self._channel_or_unknown(name, read)
+            for name, read in self._token_statuses.items()
         }
         failing = any(
             channel.get("token") == "failing" or channel.get("link") in NEEDS_OPERATOR
             for channel in channels.values()
         )
         skew = self._clock_skew()
-        ready = store == "ok" and not failing and skew is None
-        body = {"status": "ready" if ready else "not ready", "store": store, "channels": channels}
+        writable = store == "ok" and intake.store_failing_since is None
+        if failing or skew is not None or not (writable or intake.spool_refusing is None):
+            status = "not ready"
+        elif writable and not intake.spooled:
+            status = "ready"
+        else:
+            status = "degraded"
+        body: dict[str, object] = {"status": status, "store": store, "channels": channels}
+        body.update(self._intake_body(intake))
         if skew is not None:
             body["clock"] = (
                 f"ACTION NEEDED: {skew.describe()}; WeCom's callbacks are refused (403) "
@@ -101,7 +112,51 @@ class Readiness:
         first_app = next((c for c in channels.values() if "token" in c), None)
         if first_app is not None:
             body["wecom"] = first_app
-        return body, 200 if ready else 503
+        return body, 503 if status == "not ready" else 200
+
+    async def _store(self) -> str:
+        try:
+            await self._ping_store()
+        except Exception as err:
+            log.warning(
+                "readiness: the event store does not answer (%s)",
+                type(err).__name__,
+                extra={"repeat_key": ("readiness", "store", type(err).__name__)},
+            )
+            return "unreachable"
+        return "ok"
+
+    def _intake(self) -> IntakeState:
+        if self._intake_state is None:
+            return IntakeState(spooled=0, store_failing_since=None, spool_refusing="no spool")
+        return self._intake_state()
+
+    def _intake_body(self, intake: IntakeState) -> dict[str, object]:
+        if self._intake_state is None:
+            return {}
+        body: dict[str, object] = {"spooled": intake.spooled}
+        if intake.store_failing_since is not None:
+            body["writes_failing_for"] = int(self._clock() - intake.store_failing_since)
+        if intake.spool_refusing is not None:
+            body["spool"] = "refusing: callbacks get 503"
+        elif intake.store_failing_since is not None or intake.spooled:
+            body["spool"] = "accepting callbacks while the store cannot"
+        return body
+
+    async def _channel_or_unknown(
+        self, name: str, read_token: TokenStatusReader | None
+    ) -> dict[str, object]:
+        # The token's state is read from the store: while it is down, it is not known.
+        try:
+            return await self._channel(name, read_token)
+        except Exception as err:
+            log.warning(
+                "readiness: could not read the state of %s (%s)",
+                name,
+                type(err).__name__,
+                extra={"repeat_key": ("readiness", name, type(err).__name__)},
+            )
+            return {"token": "unknown"}
 
     async def _channel(
         self, name: str, read_token: TokenStatusReader | None

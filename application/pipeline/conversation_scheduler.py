@@ -154,7 +154,17 @@ class ConversationScheduler:
     async def _drain(self, conversation_id: str) -> None:
         lease = f"conversation:{conversation_id}"
         async with self._slots.held():
-            if not await self._leases.acquire(lease, self._owner, self._settings.lease_seconds):
+            try:
+                taken = await self._leases.acquire(lease, self._owner, self._settings.lease_seconds)
+            except Exception:
+                # The store is down, most likely: the message stays pending for the next sweep.
+                log.warning(
+                    "could not take the lease of a conversation; the sweep tries again",
+                    exc_info=True,
+                    extra={"repeat_key": ("lease acquire failed",)},
+                )
+                return
+            if not taken:
                 return  # another process is on it; the sweep looks again later
             self._held.add(lease)
             try:

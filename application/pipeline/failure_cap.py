@@ -7,16 +7,17 @@ log with the same traceback every sweep and, for a picture, buy it again on ever
 `max_failures` such failures the message is settled with the reason recorded: DeliveryFailed
 once its reply is composed, MessageIgnored before that.
 
-A failure while the store does not answer is the store's, not the message's, and is not
-counted. Counts are kept per process, so with N processes a message gets at most N times the
-attempts.
+A failure while the store does not answer, or that is the store's StoreUnavailable (a full
+disk still answers reads), is the store's, not the message's, and is not counted. Counts are
+kept per process, so with N processes a message gets at most N times the attempts.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 
-from application.ports.event_store import ConcurrencyConflict, EventStore
+from application.ports.event_store import ConcurrencyConflict, EventStore, StoreUnavailable
 from domain.events import DeliveryFailed, MessageIgnored
 from domain.message_progress import MessageProgress
 
@@ -37,9 +38,12 @@ class FailureCap:
     async def failed(self, stream_id: str) -> bool:
         """Call from an `except` block. True when the message was given up (it is settled now,
         so its conversation can go on); False when it stays queued for another try."""
-        if not await self._store_answers():
-            log.exception("handling %s failed while the store does not answer; it stays queued",
-                          stream_id)
+        if isinstance(sys.exc_info()[1], StoreUnavailable) or not await self._store_answers():
+            log.warning(
+                "handling %s failed while the store is unavailable (%s); it stays queued",
+                stream_id, sys.exc_info()[1],
+                extra={"repeat_key": ("handling failed", "store unavailable")},
+            )
             return False
         count = self._counts.get(stream_id, 0) + 1
         if count < self._max:

@@ -12,10 +12,17 @@ class ConcurrencyConflict(Exception):
     """Another writer appended to the stream first; re-read and decide again."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached or written just now (database stopped or restarting, disk
+    full, file read-only): nothing was recorded, and the same call may succeed later. The
+    message names the kind of failure, never a statement's parameters."""
+
+
 class EventStore(Protocol):
     async def append(self, events: Sequence[Event]) -> None:
         """Append events of one stream atomically. Each event's version must be the next one;
-        raises ConcurrencyConflict when any (stream_id, version) already exists."""
+        raises ConcurrencyConflict when any (stream_id, version) already exists, and
+        StoreUnavailable when nothing could be written for a reason that may pass."""
 
     async def read_stream(self, stream_id: str) -> list[Event]: ...
 

@@ -28,6 +28,7 @@ from adapters.inbound.callback.callback_errors import (
 )
 from adapters.inbound.callback.clock_skew import ClockSkewWatch
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from application.ports.event_store import StoreUnavailable
 from application.ports.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,26 @@ class SignedCallback:
             extra={"repeat_key": ("callback refused", "unexpected")},
         )
         return PlainTextResponse(_PUBLIC_REASONS[400], 400)
+
+    def _not_recorded(self, err: Exception) -> Response:
+        """Not recorded, so not acknowledged: WeCom's retry gets another chance. An outage
+        answers thousands of these, so the log samples them by kind (RepeatedLines); a
+        traceback is written only for what is not a known outage."""
+        if isinstance(err, StoreUnavailable):
+            log.warning(
+                "could not record a callback to %s (%s); answered 503, WeCom will retry",
+                self._channel,
+                err,
+                extra={"repeat_key": ("not recorded", self._channel, "store unavailable")},
+            )
+        else:
+            log.error(
+                "could not record a callback to %s; answered 503, WeCom will retry",
+                self._channel,
+                exc_info=err,
+                extra={"repeat_key": ("not recorded", self._channel, type(err).__name__)},
+            )
+        return Response("temporarily unavailable", status_code=503)
 
 
 _PUBLIC_REASONS = {400: "bad request", 403: "forbidden", 413: "request too large"}

@@ -77,10 +77,8 @@ class WeComAiBotCallback(SignedCallback):
             return Response(status_code=200)
         try:
             reply = await self._answer(request, callback)
-        except Exception:
-            # Nothing recorded or read, nothing acknowledged: WeCom's retry gets another chance.
-            log.exception("could not handle an AI bot callback; WeCom will retry")
-            return Response("temporarily unavailable", status_code=503)
+        except Exception as err:
+            return self._not_recorded(err)
         if reply is None:
             return Response(status_code=200)
         sealed = passive_reply(self._crypto, reply, nonce, str(int(self._clock())))

@@ -59,10 +59,8 @@ class WeComCallback(SignedCallback):
         current_message.set(message.dedup_key)
         try:
             is_new = await self._accept(message)
-        except Exception:
-            # Not recorded, so not acknowledged: WeCom's retry gets another chance.
-            log.exception("could not record message %s; WeCom will retry", message.dedup_key)
-            return Response("temporarily unavailable", status_code=503)
+        except Exception as err:
+            return self._not_recorded(err)
         request.state.outcome = "accepted" if is_new else "duplicate"
         if not is_new:
             log.info("duplicate callback for %s acknowledged, nothing done", message.dedup_key)

@@ -32,8 +32,10 @@ def async_url(url: str) -> str:
 def build_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     parsed = make_url(url)
+    # A failed statement's str() would carry its parameters (members' text, response_urls)
+    # into whatever logs it: never (SECURITY.md).
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         _create_private(Path(parsed.database))
         # One connection per process besides the event store's writer thread (see
@@ -43,9 +45,9 @@ def build_engine(url: str) -> AsyncEngine:
         # under load that was most of an ack's time (BENCHMARKS.md, "Profiles"). Queued on
         # the pool instead, a waiter starts the moment the connection is back. Nothing here
         # holds a connection while it asks for another, so one cannot deadlock.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0)
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, hide_parameters=True)
     else:
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
 

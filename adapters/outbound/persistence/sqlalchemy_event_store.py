@@ -20,6 +20,7 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
     pending_messages,
 )
 from adapters.outbound.persistence.sqlalchemy_usage import UsageReads
+from adapters.outbound.persistence.store_errors import unavailable_as_port_error
 from adapters.outbound.persistence.transaction_runners import (
     EngineTransactions,
     SqliteWriterThread,
@@ -41,6 +42,7 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
         self._transactions = SqliteWriterThread(engine) if on_file else EngineTransactions(engine)
         self._appends: GroupCommit[Append] = GroupCommit(self._write)
 
+    @unavailable_as_port_error("append")
     async def append(self, new_events: Sequence[Event]) -> None:
         """Returns once the transaction holding these events has committed. Appends that
         arrive while another commits are written together in the next transaction."""
@@ -74,12 +76,14 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
             return conflict
         return outcome
 
+    @unavailable_as_port_error("read")
     async def read_stream(self, stream_id: str) -> list[Event]:
         query = select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [from_row(row) for row in rows]
 
+    @unavailable_as_port_error("read")
     async def memory(
         self, conversation_id: str, before_position: int | None, limit: int
     ) -> list[Event]:
@@ -95,6 +99,7 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
             rows = (await conn.execute(query)).all()
         return [from_row(row) for row in rows]
 
+    @unavailable_as_port_error("read")
     async def position_of(self, stream_id: str, version: int) -> int:
         query = select(events.c.position).where(
             events.c.stream_id == stream_id, events.c.version == version
@@ -105,10 +110,12 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
             raise KeyError(f"{stream_id} has no version {version}")
         return position
 
+    @unavailable_as_port_error("read")
     async def ping(self) -> None:
         async with self._engine.connect() as conn:
             await conn.execute(select(1))
 
+    @unavailable_as_port_error("read")
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
         query = select(pending_messages).order_by(pending_messages.c.position)
         if conversation_id is not None:

@@ -12,6 +12,7 @@ from adapters.inbound import health
 from adapters.inbound.health import Readiness
 from adapters.inbound.operator.admin import AdminSurface
 from adapters.outbound.metrics.prometheus_telemetry import PrometheusTelemetry
+from application.pipeline.spooled_intake import IntakeState
 from tests.fakes.event_store import InMemoryEventStore
 from tests.fakes.wecom import FakeWeComGateway
 
@@ -109,6 +110,56 @@ async def test_not_ready_when_the_store_is_unreachable(client, parts):
     parts[0].unreachable = True
     response = await client.get("/readyz")
     assert response.status_code == 503 and response.json()["store"] == "unreachable"
+
+
+async def readyz_with(parts, intake: IntakeState, token_status=None) -> httpx.Response:
+    store, wecom, telemetry = parts
+    readiness = Readiness(
+        store.ping, {"app:default": token_status or wecom.token_status},
+        clock=lambda: NOW, intake_state=lambda: intake,
+    )
+    app = Starlette(routes=health.routes(readiness, telemetry.render, telemetry.content_type))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        return await client.get("/readyz")
+
+
+async def test_degraded_but_accepting_while_writes_fail_and_the_spool_takes_messages(parts):
+    parts[0].unreachable = True
+    response = await readyz_with(parts, IntakeState(7, NOW - 12, None))
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "degraded"
+    assert body["store"] == "unreachable" and body["spooled"] == 7
+    assert body["writes_failing_for"] == 12 and body["spool"].startswith("accepting")
+
+
+async def test_a_store_that_answers_reads_but_fails_writes_is_not_called_ready(parts):
+    # A full SQLite disk: the ping (a read) succeeds, the latest append failed.
+    response = await readyz_with(parts, IntakeState(3, NOW - 5, None))
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+
+
+async def test_not_ready_with_nowhere_to_write(parts):
+    response = await readyz_with(parts, IntakeState(50, NOW - 5, "the spool holds 50 messages"))
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "not ready"
+    assert body["spool"].startswith("refusing")
+
+
+async def test_still_replaying_the_spool_is_degraded_until_it_is_empty(parts):
+    response = await readyz_with(parts, IntakeState(4, None, None))
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    empty = await readyz_with(parts, IntakeState(0, None, None))
+    assert empty.json()["status"] == "ready"
+
+
+async def test_a_token_state_that_cannot_be_read_is_unknown_never_a_500(parts):
+    async def broken():
+        raise ConnectionError("the token cache's database is down")
+
+    response = await readyz_with(parts, IntakeState(1, NOW - 1, None), token_status=broken)
+    assert response.status_code == 200
+    assert response.json()["channels"]["app:default"] == {"token": "unknown"}
 
 
 async def test_metrics_are_prometheus_text_that_moves_with_the_service(client, parts):
