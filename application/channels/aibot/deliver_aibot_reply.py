@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from application.channels.aibot.stream_board import RESPONSE_URL_SECONDS, StreamTiming
+from application.pipeline.delivery_records import DeliveryRecords
 from application.pipeline.postponed import Postponed
 from application.ports.event_store import ConcurrencyConflict, EventStore
 from application.ports.wecom import AiBotResponseUrl, DeliveryError
@@ -42,7 +43,7 @@ class DeliverAiBotReply:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
     ):
-        self._store = store
+        self._records = DeliveryRecords(store)
         self._responder = responder
         self._timing = timing
         self._clock = clock
@@ -52,6 +53,7 @@ class DeliverAiBotReply:
         now = self._clock()
         if progress.retry_at > now:
             return Postponed(progress.retry_at)
+        progress = await self._records.settle(progress)
         unsent = progress.unsent_parts()
         if not unsent:
             return await self._append(progress, [progress.record(ReplyDelivered)])
@@ -115,7 +117,7 @@ class DeliverAiBotReply:
 
     async def _append(self, progress: MessageProgress, events: list[Event]) -> None:
         try:
-            await self._store.append(events)
+            await self._records.append(events)
         except ConcurrencyConflict:
             # A refresh recorded the hand-over meanwhile; the worker reads the message again.
             log.info("%s changed while delivering; looking again", progress.reply.stream_id)

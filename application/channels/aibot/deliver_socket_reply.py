@@ -8,7 +8,8 @@ welcome, which WeCom takes within 5 s only.
 
 Each part is recorded once WeCom has acknowledged it, so a dropped link, a crash or another
 process picking the message up sends only what is not recorded: never twice (but for the
-instant between an ack and its record, as for the app), never lost while the link comes back
+instant between an ack and its record, as for the app: a store that cannot record it holds
+the fact in memory, DeliveryRecords), never lost while the link comes back
 before `give_up_after_seconds`. While the link is down nothing is tried and nothing recorded:
 the message waits, and is looked at again when the link is back.
 """
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from application.channels.aibot.stream_board import StreamTiming
+from application.pipeline.delivery_records import DeliveryRecords
 from application.pipeline.postponed import Postponed
 from application.ports.aibot_link import AiBotLink, LinkDown
 from application.ports.event_store import ConcurrencyConflict, EventStore
@@ -56,7 +58,7 @@ class DeliverSocketReply:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
     ):
-        self._store = store
+        self._records = DeliveryRecords(store)
         self._link = link
         self._timing = timing
         self._give_up_after = give_up_after_seconds
@@ -67,6 +69,7 @@ class DeliverSocketReply:
         now = self._clock()
         if progress.retry_at > now:
             return Postponed(progress.retry_at)
+        progress = await self._records.settle(progress)
         unsent = progress.unsent_parts()
         if unsent and isinstance(progress.reply, ImageComposed):
             return await self._fail(progress, 0, "the AI bot cannot send pictures")
@@ -94,10 +97,10 @@ class DeliverSocketReply:
         (what happened is still true); never is a part sent again for it."""
         for _ in range(_ATTEMPTS):
             try:
-                await self._store.append([progress.record(event_type, **fields)])
+                await self._records.append([progress.record(event_type, **fields)])
                 return progress
             except ConcurrencyConflict:
-                events = await self._store.read_stream(progress.received.stream_id)
+                events = await self._records.read_stream(progress.received.stream_id)
                 progress = MessageProgress.from_events(events)
         raise ConcurrencyConflict(f"{progress.received.stream_id} kept changing")
 

@@ -1,7 +1,8 @@
 """Delivering a composed reply part by part, each part recorded once WeCom has taken it.
 
 WeCom offers no idempotency key, so a crash in the instant between WeCom's answer and the
-record of that answer can send that one part again; every other moment is covered.
+record of that answer can send that one part again; every other moment is covered (a store
+that cannot record it holds the fact in memory: DeliveryRecords).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from application.channels.app.send_pacer import SendPacer
+from application.pipeline.delivery_records import DeliveryRecords
 from application.pipeline.operator_alerts import OperatorAlerts
 from application.pipeline.postponed import Postponed
 from application.ports.event_store import EventStore
@@ -43,6 +45,7 @@ class DeliverAppReply:
         markdown: bool = False,
     ):
         self._store = store
+        self._records = DeliveryRecords(store)
         self._gateway = gateway
         self._pacer = pacer
         self._alerts = alerts
@@ -54,6 +57,7 @@ class DeliverAppReply:
     async def __call__(self, progress: MessageProgress) -> Postponed | None:
         if progress.retry_at > self._clock():
             return Postponed(progress.retry_at)
+        progress = await self._records.settle(progress)
         reply = progress.reply
         unsent = progress.unsent_parts()
         for count, (index, part) in enumerate(unsent, start=1):
@@ -66,7 +70,7 @@ class DeliverAppReply:
             # The last part's record and the reply's end in one append: a commit less for
             # every answer (most are one part).
             last = [progress.record(ReplyDelivered)] if count == len(unsent) else []
-            await self._store.append([sent, *last])
+            await self._records.append([sent, *last])
         if not unsent:
             await self._store.append([progress.record(ReplyDelivered)])
         log.info("replied to %s in %d part(s)", reply.stream_id, len(reply.parts))
