@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from adapters.inbound import health
 from adapters.outbound.persistence.sqlalchemy_migrations import migrate
+from adapters.outbound.persistence.store_errors import outage_described
 from infrastructure.clock_source import clock_offset, offset_warning, service_clock
 from infrastructure.config import AppConfig, load_config
 from infrastructure.config_permissions import readable_database_warnings
@@ -34,7 +35,10 @@ def config_path_from_env() -> Path:
 def create_app(config_path: Path | None = None) -> Starlette:
     config, warnings = load_config(config_path or config_path_from_env())
     configure_logging(
-        secrets_of(config), config.logging.level, json_lines=config.logging.format == "json"
+        secrets_of(config),
+        config.logging.level,
+        json_lines=config.logging.format == "json",
+        is_outage=outage_described,
     )
     for warning in warnings + database_warnings(config.storage.url):
         log.warning(warning)

@@ -157,15 +157,19 @@ class RepeatedLines(logging.Filter):
     that, lines of new kinds are counted together.
 
     A kind's traceback is written once: its later lines say so instead of repeating ~30
-    lines each time (a store outage answers thousands of callbacks with 503)."""
+    lines each time (a store outage answers thousands of callbacks with 503). A failure that
+    `is_outage` recognises (the store unavailable) is told in one line, never a traceback:
+    where it happened is no news, and an outage meets it in every part of the service."""
 
     def __init__(
         self,
         interval_seconds: float = 60.0,
         max_kinds: int = 1024,
         clock: Callable[[], float] = time.monotonic,
+        is_outage: Callable[[BaseException], str | None] = lambda _: None,
     ):
         super().__init__()
+        self._is_outage = is_outage
         self._interval = interval_seconds
         self._max_kinds = max_kinds
         self._clock = clock
@@ -195,7 +199,11 @@ class RepeatedLines(logging.Filter):
     def _trace_once(self, kind: Hashable, record: logging.LogRecord) -> None:
         if not (record.exc_info or record.exc_text):
             return
-        if kind in self._traced:
+        outage = record.exc_info and record.exc_info[1] and self._is_outage(record.exc_info[1])
+        if outage:
+            record.exc_info = record.exc_text = None
+            record.msg = f"{record.msg} ({outage})"
+        elif kind in self._traced:
             record.exc_info = record.exc_text = None
             record.msg = f"{record.msg} (traceback written the first time)"
         elif len(self._traced) < self._max_kinds:
@@ -259,13 +267,18 @@ def _formatter(json_lines: bool) -> logging.Formatter:
 
 
 def configure_logging(
-    secrets: Iterable[str], level: str = "INFO", json_lines: bool = False
+    secrets: Iterable[str],
+    level: str = "INFO",
+    json_lines: bool = False,
+    is_outage: Callable[[BaseException], str | None] = lambda _: None,
 ) -> None:
+    """`is_outage`: names an exception that means the store is unavailable (one line, no
+    traceback), None for any other."""
     global _active
     handler = logging.StreamHandler()
     handler.setFormatter(_formatter(json_lines))
     _active = SecretRedactor(secrets)
-    handler.addFilter(RepeatedLines())
+    handler.addFilter(RepeatedLines(is_outage=is_outage))
     handler.addFilter(EscapeControls())
     handler.addFilter(_active)
     handler.addFilter(MessageTag())

@@ -27,7 +27,7 @@ from application.pipeline.failure_cap import FailureCap
 from application.pipeline.log_context import current_message
 from application.pipeline.postponed import Postponed
 from application.pipeline.worker_slots import WorkerSlots
-from application.ports.event_store import EventStore
+from application.ports.event_store import EventStore, StoreUnavailable
 from application.ports.shared_state import LeaseStore
 from application.ports.telemetry import Telemetry
 
@@ -169,6 +169,12 @@ class ConversationScheduler:
             self._held.add(lease)
             try:
                 await self._handle_in_order(conversation_id)
+            except StoreUnavailable as err:
+                # Its messages stay pending in the store; the sweep looks again.
+                log.warning(
+                    "a conversation waits for the store (%s)", err,
+                    extra={"repeat_key": ("conversation waits", "store unavailable")},
+                )
             finally:
                 self._held.discard(lease)
                 await asyncio.shield(self._release(lease))

@@ -27,7 +27,7 @@ from domain.events import MessageReceived
 
 log = logging.getLogger(__name__)
 
-_BATCH = 64
+_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -109,14 +109,28 @@ class SpooledIntake:
             delay = self._retry_first
 
     async def _replay_oldest(self) -> None:
+        # Conversations side by side, each one's messages in order: the replay gets more than
+        # one connection's share of a store the workers are busy with.
+        by_conversation: dict[str, list[tuple[int, MessageReceived]]] = {}
         for spool_id, received in await self._spool.oldest(_BATCH):
+            by_conversation.setdefault(received.conversation_id, []).append((spool_id, received))
+        outcomes = await asyncio.gather(
+            *(self._replay_in_order(waiting) for waiting in by_conversation.values()),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if not self.holds_messages and self._failing_since is not None:
+            self._recovered()
+
+    async def _replay_in_order(self, waiting: list[tuple[int, MessageReceived]]) -> None:
+        for spool_id, received in waiting:
             # A conflict: the store has it already (a retry of a message recorded before).
             with contextlib.suppress(ConcurrencyConflict):
                 await self._store.append([received])
             await self._spool.remove(spool_id)
             self._notifier.notify(received.conversation_id)
-        if not self.holds_messages and self._failing_since is not None:
-            self._recovered()
 
     def _recovered(self) -> None:
         took = self._clock() - (self._failing_since or self._clock())

@@ -62,6 +62,16 @@ def described(err: BaseException) -> str:
     return f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
 
 
+def outage_described(err: BaseException) -> str | None:
+    """For the log: how a store outage met anywhere (raw from an adapter, or as the port's
+    StoreUnavailable) is told in one line; None for any other error."""
+    if isinstance(err, StoreUnavailable):
+        return f"store unavailable: {err}"
+    if is_unavailable(err):
+        return f"store unavailable: {described(err)}"
+    return None
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
