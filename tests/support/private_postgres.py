@@ -9,6 +9,7 @@ reason, or fails when WEWORKTOP_REQUIRE_POSTGRES=1 (as in CI).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -97,8 +98,6 @@ def private_cluster() -> Iterator[PrivateCluster]:
         cluster.init()
         yield cluster
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             cluster.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(folder, ignore_errors=True)
