@@ -1,8 +1,9 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default) and print one table.
 
 Names: intake, intake_pg, crypto, history, reply, memory, tokens, usage, export, link, burst,
-echo. Each benchmark starts its own servers on 127.0.0.1 in a fresh temporary folder and stops
-them before the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's database).
+echo, outage. Each benchmark starts its own servers on 127.0.0.1 in a fresh temporary folder and
+stops them before the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's database;
+outage: on a PostgreSQL cluster of its own).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bench import (
     history,
     intake,
     memory,
+    outage,
     reply_latency,
     token_fetches,
 )
@@ -41,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
     "link": aibot_link.run,
     "burst": burst.run_burst,
     "echo": burst.run_echo,
+    "outage": outage.run,
 }
 
 

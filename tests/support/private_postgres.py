@@ -27,7 +27,8 @@ from tests.support.live_server import free_port
 USER = "weworktop"
 
 
-def _bin_dir() -> Path | None:
+def postgres_binaries() -> Path | None:
+    """The folder of initdb and pg_ctl, or None where PostgreSQL's server is not installed."""
     found = shutil.which("initdb") or shutil.which("pg_ctl")
     if found:
         return Path(found).resolve().parent
@@ -80,7 +81,7 @@ class PrivateCluster:
 
 @contextmanager
 def private_cluster() -> Iterator[PrivateCluster]:
-    bin_dir = _bin_dir()
+    bin_dir = postgres_binaries()
     if bin_dir is None:
         _missing("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
     run_as = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from infrastructure.logging_setup import RepeatedLines
 
@@ -58,3 +59,36 @@ def test_the_kinds_tracked_are_bounded():
     lines = RepeatedLines(max_kinds=10, clock=Clock())
     flood = [record("refused %s", n, key=("400", f"reason {n}")) for n in range(1000)]
     assert len(written(lines, flood)) == 10 + 1  # ten kinds, then all others as one
+
+
+def failed(msg: str, err: Exception) -> logging.LogRecord:
+    try:
+        raise err
+    except Exception:
+        made = logging.LogRecord("application.x", logging.ERROR, "f", 1, msg, (), sys.exc_info())
+    return made
+
+
+def test_the_same_failure_again_is_counted_and_its_traceback_written_once():
+    clock = Clock()
+    lines = RepeatedLines(interval_seconds=60, clock=clock)
+    first = failed("sweep failed", ValueError("a bug"))
+    assert lines.filter(first) and first.exc_info is not None
+    assert not any(lines.filter(failed("sweep failed", ValueError("a bug"))) for _ in range(50))
+    clock.now = 61
+    again = failed("sweep failed", ValueError("a bug"))
+    assert lines.filter(again) and again.exc_info is None
+    assert again.getMessage() == (
+        "sweep failed (and 50 more like it not written) (traceback written the first time)"
+    )
+
+
+def test_a_store_outage_is_one_line_without_a_traceback():
+    lines = RepeatedLines(
+        is_outage=lambda err: f"store unavailable: {err}" if isinstance(err, OSError) else None
+    )
+    outage = failed("could not renew the lease", OSError("connection refused"))
+    assert lines.filter(outage) and outage.exc_info is None
+    assert outage.getMessage() == (
+        "could not renew the lease (store unavailable: connection refused)"
+    )
