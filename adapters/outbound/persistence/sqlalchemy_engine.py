@@ -35,7 +35,12 @@ def build_engine(url: str) -> AsyncEngine:
     # A failed statement's str() would carry its parameters (members' text, response_urls)
     # into whatever logs it: never (SECURITY.md).
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # A database that is down or restarting must fail a callback's write within WeCom's
+        # 5 s, so the message goes to the spool in time (unless the URL sets its own).
+        connect = {} if "connect_timeout" in parsed.query else {"connect_timeout": 3}
+        return create_async_engine(
+            url, pool_pre_ping=True, hide_parameters=True, connect_args=connect
+        )
     if parsed.database and parsed.database != ":memory:":
         _create_private(Path(parsed.database))
         # One connection per process besides the event store's writer thread (see
