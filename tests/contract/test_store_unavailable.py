@@ -4,6 +4,7 @@ StoreUnavailable, without a statement's parameters, and the spool keeps what it 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -13,6 +14,7 @@ from adapters.outbound.persistence.sqlalchemy_engine import build_engine
 from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
 from adapters.outbound.persistence.sqlalchemy_migrations import migrate
 from adapters.outbound.persistence.sqlite_message_spool import SqliteMessageSpool
+from adapters.outbound.persistence.store_errors import is_unavailable
 from application.ports.event_store import ConcurrencyConflict, StoreUnavailable
 from application.ports.message_spool import SpoolRefused
 from tests.support.events import received, text_message
@@ -59,3 +61,29 @@ async def test_the_spool_keeps_messages_in_order_once_each_within_its_bound(tmp_
     again.close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+@pytest.mark.parametrize(
+    ("error", "passes"),
+    [("full", True), ("readonly", True), ("no such table", False), ("constraint", False)],
+)
+def test_which_sqlite_errors_mean_unavailable(error, passes):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    db.execute("INSERT INTO t VALUES (1)")
+    try:
+        if error == "full":
+            db.execute("PRAGMA max_page_count = 1")
+            db.execute("CREATE TABLE u (v TEXT)")
+            db.executemany("INSERT INTO u VALUES (?)", [("x" * 5000,)] * 10)
+        elif error == "readonly":
+            db.execute("PRAGMA query_only = 1")
+            db.execute("INSERT INTO t VALUES (2)")
+        elif error == "no such table":
+            db.execute("SELECT * FROM missing")
+        else:
+            db.execute("INSERT INTO t VALUES (1)")
+    except sqlite3.Error as err:
+        assert is_unavailable(err) is passes
+    else:
+        pytest.fail(f"{error}: no error raised")

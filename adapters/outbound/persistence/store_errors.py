@@ -41,6 +41,8 @@ _POSTGRES_READ_ONLY = "25006"
 def is_unavailable(err: BaseException) -> bool:
     if isinstance(err, (PoolTimeout, DisconnectionError)):
         return True
+    if isinstance(err, sqlite3.Error):  # raised by a driver used without SQLAlchemy around it
+        return (getattr(err, "sqlite_errorcode", 0) & 0xFF) in _SQLITE_PASSING
     if not isinstance(err, DBAPIError):
         return False
     if err.connection_invalidated:
