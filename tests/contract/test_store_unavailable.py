@@ -8,7 +8,6 @@ import sqlite3
 import stat
 
 import pytest
-from sqlalchemy import text
 
 from adapters.outbound.persistence.sqlalchemy_engine import build_engine
 from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEventStore
@@ -18,6 +17,7 @@ from adapters.outbound.persistence.store_errors import is_unavailable
 from application.ports.event_store import ConcurrencyConflict, StoreUnavailable
 from application.ports.message_spool import SpoolRefused
 from tests.support.events import received, text_message
+from tests.support.stores import fill_sqlite
 
 SECRET_TEXT = "会员的私密内容" * 200  # bigger than a page: the full file cannot take it
 
@@ -28,9 +28,7 @@ async def test_a_full_sqlite_file_is_store_unavailable_without_the_members_text(
     store = SqlAlchemyEventStore(engine)
     first = received(text_message("hello", "1"))
     await store.append([first])
-    async with engine.connect() as conn:  # the pool's one connection: the store's own
-        pages = (await conn.execute(text("PRAGMA page_count"))).scalar_one()
-        await conn.execute(text(f"PRAGMA max_page_count = {pages}"))
+    await fill_sqlite(store, full=True)
     with pytest.raises(StoreUnavailable) as caught:
         await store.append([received(text_message(SECRET_TEXT, "2"))])
     assert "full" in str(caught.value)

@@ -4,7 +4,7 @@ the spool is replayed once the store can write again. With the spool's bound rea
 well, callbacks get 503 and /readyz too, and WeCom's retries are answered once back.
 
 The service runs in this process (the container as production wires it, under uvicorn), so
-the test can reach the store's one SQLite connection through a route of its own."""
+the test can reach the store's SQLite writer through a route of its own."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,6 +23,7 @@ from tests.standins.openai_standin import OpenAIStandIn
 from tests.support.e2e import CallbackKeys, WeComSender, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import wait_until
+from tests.support.stores import fill_sqlite
 from wecom_emulator import WeComEmulator
 
 BIG = "很长的问题。" * 300  # several pages each: a full file cannot take one more
@@ -62,11 +62,7 @@ def served(tmp_path):
 
 def full_hook(container: Container):
     async def hook(request: Request) -> Response:
-        engine = container.engine()
-        async with engine.connect() as conn:  # the pool's one connection: the store's own
-            pages = (await conn.execute(text("PRAGMA page_count"))).scalar_one()
-            limit = pages if request.query_params["full"] == "1" else 1_073_741_823
-            await conn.execute(text(f"PRAGMA max_page_count = {limit}"))
+        await fill_sqlite(container.event_store(), full=request.query_params["full"] == "1")
         return Response(status_code=204)
 
     return hook

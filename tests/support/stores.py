@@ -39,3 +39,15 @@ def emptied_now(url: str) -> str:
         conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(ALL_TABLES)}"))
     engine.dispose()
     return url
+
+
+async def fill_sqlite(store: SqlAlchemyEventStore, full: bool) -> None:
+    """Makes the store's SQLite file full (its writer connection's max_page_count lowered to
+    the file's size), or lifts that limit again: a full disk, simulated by the store."""
+
+    def limit(conn, _) -> None:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages if full else 1_073_741_823}")
+
+    # The writer's own connection (group commit's thread), not one of the engine's.
+    await store._transactions.run(limit, None)
