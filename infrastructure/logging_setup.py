@@ -192,7 +192,7 @@ class RepeatedLines(logging.Filter):
         left_out = window[1] if window is not None else 0
         self._kinds[kind] = [now + self._interval, 0]
         if left_out:
-            record.msg = f"{record.msg} (and {left_out} more like it not written)"
+            _append(record, f"(and {left_out} more like it not written)")
         self._trace_once(kind, record)
         return True
 
@@ -202,10 +202,10 @@ class RepeatedLines(logging.Filter):
         outage = record.exc_info and record.exc_info[1] and self._is_outage(record.exc_info[1])
         if outage:
             record.exc_info = record.exc_text = None
-            record.msg = f"{record.msg} ({outage})"
+            _append(record, f"({outage})")
         elif kind in self._traced:
             record.exc_info = record.exc_text = None
-            record.msg = f"{record.msg} (traceback written the first time)"
+            _append(record, "(traceback written the first time)")
         elif len(self._traced) < self._max_kinds:
             self._traced.add(kind)
 
@@ -213,6 +213,14 @@ class RepeatedLines(logging.Filter):
         quiet = [k for k, (end, left_out) in self._kinds.items() if end <= now and not left_out]
         for kind in quiet:
             del self._kinds[kind]
+
+
+def _append(record: logging.LogRecord, text: str) -> None:
+    # The line is still a template when it has arguments: a "%" in the added text (a
+    # driver's words) must stay text, not take an argument.
+    if record.args:
+        text = text.replace("%", "%%")
+    record.msg = f"{record.msg} {text}"
 
 
 def _repeat_kind(record: logging.LogRecord) -> Hashable | None:

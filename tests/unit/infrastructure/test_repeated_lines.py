@@ -61,11 +61,11 @@ def test_the_kinds_tracked_are_bounded():
     assert len(written(lines, flood)) == 10 + 1  # ten kinds, then all others as one
 
 
-def failed(msg: str, err: Exception) -> logging.LogRecord:
+def failed(msg: str, err: Exception, *args) -> logging.LogRecord:
     try:
         raise err
     except Exception:
-        made = logging.LogRecord("application.x", logging.ERROR, "f", 1, msg, (), sys.exc_info())
+        made = logging.LogRecord("application.x", logging.ERROR, "f", 1, msg, args, sys.exc_info())
     return made
 
 
@@ -92,3 +92,13 @@ def test_a_store_outage_is_one_line_without_a_traceback():
     assert outage.getMessage() == (
         "could not renew the lease (store unavailable: connection refused)"
     )
+
+
+def test_an_outage_told_with_a_percent_sign_still_formats_the_line():
+    # The driver's words go into the line after its template: a "%" in them must stay text.
+    lines = RepeatedLines(
+        is_outage=lambda err: f"store unavailable: {err}" if isinstance(err, OSError) else None
+    )
+    outage = failed("handling %s failed", OSError("disk 100% full"), "msg-1")
+    assert lines.filter(outage)
+    assert outage.getMessage() == "handling msg-1 failed (store unavailable: disk 100% full)"
