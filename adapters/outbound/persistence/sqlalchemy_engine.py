@@ -42,7 +42,7 @@ def build_engine(url: str) -> AsyncEngine:
             url, pool_pre_ping=True, hide_parameters=True, connect_args=connect
         )
     if parsed.database and parsed.database != ":memory:":
-        _create_private(Path(parsed.database))
+        create_private(Path(parsed.database))
         # One connection per process besides the event store's writer thread (see
         # build_sqlite_writer). SQLite lets one connection write at a time, and a second
         # connection of the same process that wants to write waits in SQLite's busy
@@ -80,9 +80,10 @@ def build_sqlite_writer(url: URL) -> Engine:
     return engine
 
 
-def _create_private(database: Path) -> None:
-    """The database holds every message, each response_url and the live access token: its
-    folder is created readable by this user only, and so is the file, before SQLite creates
+def create_private(database: Path) -> None:
+    """A SQLite file of ours (the database, the spool) holds members' messages and
+    response_urls, the database the live access token too: its folder is created readable by
+    this user only, and so is the file, before SQLite creates
     it with the umask's 0644. SQLite gives the -wal and -shm files the database file's mode.
     An existing folder or file is left as it is (start-up warns when others can read it)."""
     database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -9,9 +9,7 @@ file 0600 (SECURITY.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -19,6 +17,7 @@ from types import SimpleNamespace
 from typing import cast
 
 from adapters.outbound.persistence.event_serialization import from_row, to_row
+from adapters.outbound.persistence.sqlalchemy_engine import create_private
 from application.ports.message_spool import SpoolRefused
 from domain.events import MessageReceived
 
@@ -44,9 +43,7 @@ class SqliteMessageSpool:
 
     def open(self) -> None:
         """Creates the file if needed and counts what a previous run left to replay."""
-        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        create_private(self._path)
         db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
