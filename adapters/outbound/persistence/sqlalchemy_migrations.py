@@ -71,13 +71,18 @@ _LEDGER = (
 )
 
 
+# PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin (the loser
+# fails on the catalog's unique index or with DuplicateTable), so racing start-ups take this
+# transaction-scoped advisory lock first; the key is arbitrary but fixed for this ledger.
+_LEDGER_LOCK = "SELECT pg_advisory_xact_lock(7301002)"
+
+
 async def migrate(engine: AsyncEngine) -> int:
     """Brings the schema to the newest version; returns how many migrations this call ran."""
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(_LEDGER))
-    except IntegrityError:
-        pass  # PostgreSQL: another process created the ledger at the same instant
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(_LEDGER_LOCK))
+        await conn.execute(text(_LEDGER))
     ran = 0
     for version, description, apply in MIGRATIONS:
         if await _apply_once(engine, version, description, apply):
