@@ -63,6 +63,10 @@ class WeComAccessTokens:
         self._last_error: str | None = None
         # The token this process last held, to tell a new token in WeCom's answer.
         self._last_value: str | None = None
+        # The shared cache's token as last read here, used until its end without reading the
+        # database for every call WeCom gets (two per answer). One that WeCom rejects early
+        # goes through renew(), which forgets it and reads the shared cache again.
+        self._held: CachedToken | None = None
 
     async def current(self) -> str:
         """The token in use; WeCom is asked only once the cached one has surely expired."""
@@ -85,6 +89,7 @@ class WeComAccessTokens:
         idea of it). The cache forgets it only if it still holds it, so when many senders hit
         the same rejection, one new token serves them all."""
         self._last_value = rejected
+        self._held = None
         await self._cache.invalidate(self._key, rejected)
         return await self.current()
 
@@ -125,7 +130,8 @@ class WeComAccessTokens:
         # is then asked for once more, up to a second early, and learnt as the same token.
         again = value == previous
         ends_by = answered_at + expires_in + (ROUNDING_SECONDS if again else 0.0)
-        await self._cache.put(self._key, CachedToken(value, ends_by))
+        self._held = CachedToken(value, ends_by)
+        await self._cache.put(self._key, self._held)
         return value
 
     def _raise_remembered_refusal(self) -> None:
@@ -137,7 +143,11 @@ class WeComAccessTokens:
         self._refusal = None
 
     async def _fresh_from_cache(self) -> str | None:
+        held = self._held
+        if held is not None and self._clock() < held.expires_at:
+            return held.value
         cached = await self._cache.get(self._key)
         if cached is None or self._clock() >= cached.expires_at:
             return None
+        self._held = cached
         return cached.value

@@ -7,6 +7,7 @@ import asyncio
 import math
 
 from adapters.outbound.wecom.wecom_access_token import WeComAccessTokens
+from application.ports.shared_state import CachedToken
 from tests.fakes.lease_store import InMemoryLeaseStore
 from tests.fakes.token_cache import InMemoryAccessTokenCache
 
@@ -89,4 +90,39 @@ async def test_concurrent_callers_wait_for_one_fetch():
     wecom = WeComTokens([1_000_000.0])
     tokens = tokens_for(wecom)
     assert len(set(await asyncio.gather(*(tokens.current() for _ in range(20))))) == 1
+    assert wecom.fetches == 1
+
+
+
+class CountedCache(InMemoryAccessTokenCache):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def get(self, key: str):
+        self.reads += 1
+        return await super().get(key)
+
+
+async def test_a_good_token_is_read_from_the_shared_cache_only_until_it_is_held():
+    wecom = WeComTokens([1_000_000.0], lifetime=7200)
+    cache = CountedCache()
+    tokens = tokens_for(wecom, cache)
+    wecom.use(await tokens.current())
+    reads_to_fetch = cache.reads
+    for _ in range(100):
+        wecom.now[0] += 1
+        wecom.use(await tokens.current())
+    assert (cache.reads - reads_to_fetch, wecom.fetches, wecom.expired_uses) == (0, 1, 0)
+
+
+async def test_a_token_rejected_early_is_forgotten_and_the_shared_one_read_again():
+    wecom = WeComTokens([1_000_000.0], lifetime=7200)
+    cache = InMemoryAccessTokenCache()
+    tokens = tokens_for(wecom, cache)
+    held = await tokens.current()
+    # Another process was refused this token and put WeCom's new one in the shared cache.
+    await cache.put("key", CachedToken("token-new", wecom.now[0] + 7200))
+    assert await tokens.current() == held  # held until WeCom refuses it here too
+    assert await tokens.renew(rejected=held) == "token-new"
     assert wecom.fetches == 1
