@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import delete, insert, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.sqlalchemy_database_clock import database_now
@@ -20,25 +20,19 @@ class SqlAlchemyLeaseStore:
         self._engine = engine
 
     async def acquire(self, name: str, owner: str, seconds: float) -> bool:
+        # One statement: a new lease is inserted, ours or an expired one is taken over, one
+        # someone else holds is left alone. A burst of new conversations takes a lease each,
+        # and an UPDATE then an INSERT cost each of them a second statement.
         now = database_now()
-        take = (
-            update(leases)
-            .where(
-                leases.c.name == name,
-                or_(leases.c.owner == owner, leases.c.expires_at <= now),
-            )
-            .values(owner=owner, expires_at=now + seconds)
-        )
-        try:
-            async with self._engine.begin() as conn:
-                if (await conn.execute(take)).rowcount:
-                    return True
-                await conn.execute(
-                    insert(leases).values(name=name, owner=owner, expires_at=now + seconds)
-                )
-                return True
-        except IntegrityError:
-            return False  # the row exists and is someone else's, unexpired
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        fresh = dialect.insert(leases).values(name=name, owner=owner, expires_at=now + seconds)
+        take = fresh.on_conflict_do_update(
+            index_elements=[leases.c.name],
+            set_={"owner": fresh.excluded.owner, "expires_at": fresh.excluded.expires_at},
+            where=or_(leases.c.owner == owner, leases.c.expires_at <= now),
+        ).returning(leases.c.name)  # a row only when taken: rowcount is -1 through psycopg
+        async with self._engine.begin() as conn:
+            return (await conn.execute(take)).first() is not None
 
     async def renew(self, names: Collection[str], owner: str, seconds: float) -> int:
         if not names:
