@@ -84,6 +84,24 @@ class EventStoreContract:
         pending = await store.pending()
         assert [p.stream_id for p in pending] == [m.dedup_key for m in messages]
 
+    async def test_messages_received_in_one_batch_are_pending_at_their_own_positions(
+        self, store
+    ):
+        earlier = [text_message(f"e{i}", f"e{i}") for i in range(5)]
+        for message in earlier:
+            await store.append([received(message)])
+        later = [text_message(f"q{i}", str(i)) for i in range(20)]
+        # New messages and answers to the earlier ones interleaved, made together (one batch
+        # on the writer): each message's pending position must be its own.
+        appends = [[received(message)] for message in later]
+        for index, message in enumerate(earlier):
+            appends.insert(2 * index + 1, [answered(message, "A")])
+        await asyncio.gather(*(store.append(events) for events in appends))
+        pending = await store.pending()
+        assert len(pending) == 25
+        for item in pending:
+            assert item.position == await store.position_of(item.stream_id, 1)
+
     async def test_a_version_gap_is_a_conflict_not_a_hole(self, store):
         message = text_message("hi")
         await store.append([received(message)])

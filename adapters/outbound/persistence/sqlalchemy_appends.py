@@ -55,14 +55,17 @@ def _current_versions(conn: Connection, stream_ids: set[str]) -> dict[str, int]:
 
 
 def _insert(conn: Connection, accepted: list[Event]) -> None:
-    # One INSERT … RETURNING for the batch; the positions come back in the rows' order.
-    positions = conn.execute(
-        insert(events).returning(events.c.position, sort_by_parameter_order=True),
+    # One INSERT … RETURNING for the batch. The rows are matched to their positions by their
+    # (stream, version) key: asking SQLAlchemy to keep the parameters' order instead makes it
+    # insert row by row on SQLite, whose RETURNING order is not guaranteed.
+    inserted = conn.execute(
+        insert(events).returning(events.c.stream_id, events.c.version, events.c.position),
         [to_row(event) for event in accepted],
-    ).scalars().all()
+    )
+    position_of = {(stream_id, version): position for stream_id, version, position in inserted}
     received = [
-        (event, position)
-        for event, position in zip(accepted, positions, strict=True)
+        (event, position_of[event.stream_id, event.version])
+        for event in accepted
         if isinstance(event, MessageReceived)
     ]
     if received:
