@@ -4,6 +4,7 @@ oldest first in bounded batches or by stream, leaving facts and totals."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
@@ -57,6 +58,15 @@ class GovernanceStoreContract:
         ]
         by_channel = await store.usage_totals("channel", "2026-01-02", "2026-01-02")
         assert [(r.key, r.calls) for r in by_channel] == [(HR, 1)]
+
+    async def test_costs_of_one_member_recorded_together_add_up(self, store):
+        # Made together, they reach the writer as one batch: one upsert for many rows that
+        # share a key.
+        await asyncio.gather(
+            *(self.spend(store, str(i), "alice", Usage(10, 1), department=2) for i in range(12))
+        )
+        [total] = await store.usage_totals("member", "2026-01-01", "2026-01-01")
+        assert (total.key, total.calls, total.tokens_in, total.tokens_out) == ("alice", 12, 120, 12)
 
     async def test_a_cost_reads_back_as_recorded(self, store):
         message = text_message("问题", "1")

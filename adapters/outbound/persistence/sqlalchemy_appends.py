@@ -81,9 +81,9 @@ def _insert(conn: Connection, accepted: list[Event]) -> None:
             ],
         )
         index_received(conn, received)
-    for event in accepted:
-        if isinstance(event, ModelUsed):
-            add_usage(conn, event)
+    used = [event for event in accepted if isinstance(event, ModelUsed)]
+    if used:
+        add_usage(conn, used)
     # After the inserts: a message received and settled in one batch ends up settled.
     settled = [event.stream_id for event in accepted if event.settles_message]
     if settled:

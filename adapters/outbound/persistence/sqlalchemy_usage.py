@@ -4,7 +4,10 @@ them costs the rows of the days asked for, never a scan of the events."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from collections.abc import Sequence
+from functools import cache
+
+from sqlalchemy import Connection, Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,10 +31,14 @@ def create_usage_totals(conn: Connection) -> None:
     metadata.create_all(conn, tables=[usage_totals])
 
 
-def add_usage(conn: Connection, event: ModelUsed) -> None:
-    """Called in the transaction that appends `event`."""
+def add_usage(conn: Connection, used: Sequence[ModelUsed]) -> None:
+    """Called in the transaction that appends the events `used`."""
+    conn.execute(_upsert(conn.dialect.name), [_row(event) for event in used])
+
+
+def _row(event: ModelUsed) -> dict[str, object]:
     usage = event.usage
-    row = {
+    return {
         "day": usage_day(event.occurred_at),
         "channel": event.channel,
         "member": event.member,
@@ -43,13 +50,16 @@ def add_usage(conn: Connection, event: ModelUsed) -> None:
         "pictures": usage.pictures,
         "audio_seconds": usage.audio_seconds,
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(usage_totals).values(**row)
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["day", "channel", "member", "department"],
-            set_={name: usage_totals.c[name] + insert.excluded[name] for name in _SUMMED},
-        )
+
+
+@cache
+def _upsert(dialect_name: str) -> Insert:
+    """Built once: constructing it for every event was an eighth of a burst's CPU (profile)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(usage_totals)
+    return insert.on_conflict_do_update(
+        index_elements=["day", "channel", "member", "department"],
+        set_={name: usage_totals.c[name] + insert.excluded[name] for name in _SUMMED},
     )
 
 
