@@ -57,6 +57,17 @@ def build_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def build_sqlite_reader(url: URL) -> Engine:
+    """A synchronous engine on the same SQLite file, for the event store's reader thread: one
+    connection beside the writer's (WAL lets it read while the writer commits), tuned as the
+    async engine's."""
+    engine = create_engine(
+        url.set(drivername="sqlite"), pool_size=1, max_overflow=0, hide_parameters=True
+    )
+    event.listen(engine, "connect", _tune_sqlite)
+    return engine
+
+
 def build_sqlite_writer(url: URL) -> Engine:
     """A synchronous engine on the same SQLite file, for the event store's writer thread: one
     connection, tuned as the async engine's, whose transactions take the write lock when they

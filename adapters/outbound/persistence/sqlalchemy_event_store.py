@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,7 +22,9 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
 from adapters.outbound.persistence.sqlalchemy_usage import UsageReads
 from adapters.outbound.persistence.store_errors import unavailable_as_port_error
 from adapters.outbound.persistence.transaction_runners import (
+    EngineReads,
     EngineTransactions,
+    SqliteReaderThread,
     SqliteWriterThread,
 )
 from application.ports.event_store import ConcurrencyConflict
@@ -40,6 +42,7 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
             None, "", ":memory:"
         )
         self._transactions = SqliteWriterThread(engine) if on_file else EngineTransactions(engine)
+        self._reads = SqliteReaderThread(engine) if on_file else EngineReads(engine)
         self._appends: GroupCommit[Append] = GroupCommit(self._write)
 
     @unavailable_as_port_error("append")
@@ -54,6 +57,7 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
 
     async def aclose(self) -> None:
         await self._transactions.aclose()
+        await self._reads.aclose()
 
     async def _write(self, appends: list[Append]) -> list[Exception | None]:
         try:
@@ -78,34 +82,17 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
 
     @unavailable_as_port_error("read")
     async def read_stream(self, stream_id: str) -> list[Event]:
-        query = select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [from_row(row) for row in rows]
+        return await self._reads.run(_stream, stream_id)
 
     @unavailable_as_port_error("read")
     async def memory(
         self, conversation_id: str, before_position: int | None, limit: int
     ) -> list[Event]:
-        query = (
-            select(events)
-            .where(events.c.conversation_id == conversation_id, is_memory_event)
-            .order_by(events.c.position.desc())
-            .limit(limit)
-        )
-        if before_position is not None:
-            query = query.where(events.c.position < before_position)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [from_row(row) for row in rows]
+        return await self._reads.run(_memory, (conversation_id, before_position, limit))
 
     @unavailable_as_port_error("read")
     async def position_of(self, stream_id: str, version: int) -> int:
-        query = select(events.c.position).where(
-            events.c.stream_id == stream_id, events.c.version == version
-        )
-        async with self._engine.connect() as conn:
-            position = (await conn.execute(query)).scalar_one_or_none()
+        position = await self._reads.run(_position, (stream_id, version))
         if position is None:
             raise KeyError(f"{stream_id} has no version {version}")
         return position
@@ -117,14 +104,7 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
 
     @unavailable_as_port_error("read")
     async def pending(self, conversation_id: str | None = None) -> list[PendingMessage]:
-        query = select(pending_messages).order_by(pending_messages.c.position)
-        if conversation_id is not None:
-            query = query.where(pending_messages.c.conversation_id == conversation_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            PendingMessage(row.stream_id, row.conversation_id, row.position) for row in rows
-        ]
+        return await self._reads.run(_pending, conversation_id)
 
     async def statistics(self) -> StoreStatistics:
         by_type = select(events.c.event_type, func.count()).group_by(events.c.event_type)
@@ -133,6 +113,44 @@ class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
             counts = {row[0]: row[1] for row in (await conn.execute(by_type)).all()}
             pending_count = (await conn.execute(pending)).scalar_one()
         return StoreStatistics(events_by_type=counts, pending_messages=pending_count)
+
+
+# The frequent reads, run whole on the store's reader (SQLite's reader thread, or the async
+# engine's connection through run_sync).
+def _stream(conn: Connection, stream_id: str) -> list[Event]:
+    query = select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
+    return [from_row(row) for row in conn.execute(query)]
+
+
+def _memory(conn: Connection, where: tuple[str, int | None, int]) -> list[Event]:
+    conversation_id, before_position, limit = where
+    query = (
+        select(events)
+        .where(events.c.conversation_id == conversation_id, is_memory_event)
+        .order_by(events.c.position.desc())
+        .limit(limit)
+    )
+    if before_position is not None:
+        query = query.where(events.c.position < before_position)
+    return [from_row(row) for row in conn.execute(query)]
+
+
+def _position(conn: Connection, key: tuple[str, int]) -> int | None:
+    stream_id, version = key
+    query = select(events.c.position).where(
+        events.c.stream_id == stream_id, events.c.version == version
+    )
+    return conn.execute(query).scalar_one_or_none()
+
+
+def _pending(conn: Connection, conversation_id: str | None) -> list[PendingMessage]:
+    query = select(pending_messages).order_by(pending_messages.c.position)
+    if conversation_id is not None:
+        query = query.where(pending_messages.c.conversation_id == conversation_id)
+    return [
+        PendingMessage(row.stream_id, row.conversation_id, row.position)
+        for row in conn.execute(query)
+    ]
 
 
 def _raced(err: DBAPIError) -> bool:

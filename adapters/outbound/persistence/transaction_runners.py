@@ -1,5 +1,5 @@
-"""Where the event store's write transactions run: a synchronous function given a Connection,
-run whole in one transaction."""
+"""Where the event store's write transactions and frequent reads run: a synchronous function
+given a Connection, run whole (a write in one transaction)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from adapters.outbound.persistence.sqlalchemy_engine import build_sqlite_writer
+from adapters.outbound.persistence.sqlalchemy_engine import (
+    build_sqlite_reader,
+    build_sqlite_writer,
+)
 
 LOCKED_RETRY_SECONDS = 0.0005
 LOCKED_GIVE_UP_SECONDS = 5.0  # as long as the other connections' busy_timeout
@@ -37,15 +40,52 @@ class EngineTransactions:
         """The engine is its owner's to dispose of."""
 
 
-class SqliteWriterThread:
-    """On one thread of its own with a plain sqlite3 connection: a whole transaction is one
-    hand-off between the event loop and the thread, where aiosqlite makes about three per
-    statement (BENCHMARKS.md, "Profiles")."""
+class EngineReads(EngineTransactions):
+    """Reads on the async engine's connections, outside any transaction of ours."""
+
+    async def run(self, work: Callable[[Connection, Arg], Result], arg: Arg) -> Result:
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(work, arg)
+
+
+class _SqliteThread:
+    """A synchronous engine on the async engine's SQLite file, used on one thread of its own:
+    a whole read or transaction is one hand-off between the event loop and the thread, where
+    aiosqlite makes about three per statement (BENCHMARKS.md, "Profiles")."""
+
+    def __init__(self, engine: Engine, name: str):
+        self._engine = engine
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    async def aclose(self) -> None:
+        # The connection is closed on the thread that opened it.
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown()
+
+
+class SqliteReaderThread(_SqliteThread):
+    """The store's frequent reads (a message's events, a conversation's pending messages and
+    memory) on a connection of their own: they no longer queue for the one connection the
+    process's writers take turns on, and an acknowledgement waits only behind writes."""
 
     def __init__(self, engine: AsyncEngine):
+        super().__init__(build_sqlite_reader(engine.url), "sqlite-reader")
+
+    async def run(self, work: Callable[[Connection, Arg], Result], arg: Arg) -> Result:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._read, work, arg)
+
+    def _read(self, work: Callable[[Connection, Arg], Result], arg: Arg) -> Result:
+        with self._engine.connect() as conn:
+            return work(conn, arg)
+
+
+class SqliteWriterThread(_SqliteThread):
+    """Write transactions, each taking SQLite's write lock from its start."""
+
+    def __init__(self, engine: AsyncEngine):
+        super().__init__(build_sqlite_writer(engine.url), "sqlite-writer")
         self._turns = engine
-        self._engine = build_sqlite_writer(engine.url)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     async def run(self, work: Callable[[Connection, Arg], Result], arg: Arg) -> Result:
         loop = asyncio.get_running_loop()
@@ -70,11 +110,6 @@ class SqliteWriterThread:
             with attempt, self._engine.begin() as conn:
                 return work(conn, arg)
         raise AssertionError("unreachable: Retrying returns or raises")
-
-    async def aclose(self) -> None:
-        # The connection is closed on the thread that opened it.
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
-        self._thread.shutdown()
 
 
 def _is_locked(error: BaseException) -> bool:
