@@ -21,12 +21,7 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
 )
 from adapters.outbound.persistence.sqlalchemy_usage import UsageReads
 from adapters.outbound.persistence.store_errors import unavailable_as_port_error
-from adapters.outbound.persistence.transaction_runners import (
-    EngineReads,
-    EngineTransactions,
-    SqliteReaderThread,
-    SqliteWriterThread,
-)
+from adapters.outbound.persistence.transaction_runners import reads_for, transactions_for
 from application.ports.event_store import ConcurrencyConflict
 from application.ports.operator_reads import StoreStatistics
 from application.ports.work_queue import PendingMessage
@@ -38,11 +33,8 @@ _DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 class SqlAlchemyEventStore(OperatorReads, UsageReads, ContentRemoval):
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
-        on_file = engine.dialect.name == "sqlite" and engine.url.database not in (
-            None, "", ":memory:"
-        )
-        self._transactions = SqliteWriterThread(engine) if on_file else EngineTransactions(engine)
-        self._reads = SqliteReaderThread(engine) if on_file else EngineReads(engine)
+        self._transactions = transactions_for(engine)
+        self._reads = reads_for(engine)
         self._appends: GroupCommit[Append] = GroupCommit(self._write)
 
     @unavailable_as_port_error("append")

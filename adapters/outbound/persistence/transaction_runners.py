@@ -112,5 +112,20 @@ class SqliteWriterThread(_SqliteThread):
         raise AssertionError("unreachable: Retrying returns or raises")
 
 
+def transactions_for(engine: AsyncEngine) -> EngineTransactions | SqliteWriterThread:
+    """Where writes on `engine` run: a writer thread of their own on a SQLite file."""
+    return SqliteWriterThread(engine) if _on_sqlite_file(engine) else EngineTransactions(engine)
+
+
+def reads_for(engine: AsyncEngine) -> EngineReads | SqliteReaderThread:
+    """Where frequent reads on `engine` run: a reader thread of their own on a SQLite file."""
+    return SqliteReaderThread(engine) if _on_sqlite_file(engine) else EngineReads(engine)
+
+
+def _on_sqlite_file(engine: AsyncEngine) -> bool:
+    # In-memory SQLite is seen only by the async engine's own connection.
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
 def _is_locked(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig)
