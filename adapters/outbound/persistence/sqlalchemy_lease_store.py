@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import delete, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.sqlalchemy_database_clock import database_now
-from adapters.outbound.persistence.sqlalchemy_schema import leases
+from adapters.outbound.persistence.sqlalchemy_schema import leases, upsert_into
 
 
 class SqlAlchemyLeaseStore:
@@ -24,8 +23,9 @@ class SqlAlchemyLeaseStore:
         # someone else holds is left alone. A burst of new conversations takes a lease each,
         # and an UPDATE then an INSERT cost each of them a second statement.
         now = database_now()
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        fresh = dialect.insert(leases).values(name=name, owner=owner, expires_at=now + seconds)
+        fresh = upsert_into(leases, self._engine.dialect.name).values(
+            name=name, owner=owner, expires_at=now + seconds
+        )
         take = fresh.on_conflict_do_update(
             index_elements=[leases.c.name],
             set_={"owner": fresh.excluded.owner, "expires_at": fresh.excluded.expires_at},

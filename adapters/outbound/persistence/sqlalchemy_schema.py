@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.events import MEMORY_EVENT_TYPES
 
@@ -130,3 +131,9 @@ media_blobs = Table(
     Column("data", LargeBinary, nullable=False),
     Column("stored_at", Float, nullable=False),
 )
+
+
+def upsert_into(table: Table, dialect_name: str) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that takes ON CONFLICT … DO UPDATE: SQLAlchemy has it per dialect, though
+    SQLite and PostgreSQL write the clause alike."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from functools import cache
 
 from sqlalchemy import Connection, Insert, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.outbound.persistence.sqlalchemy_schema import metadata, usage_totals
+from adapters.outbound.persistence.sqlalchemy_schema import metadata, upsert_into, usage_totals
 from application.ports.usage import UsageRow
 from domain.events import ModelUsed
 from domain.usage import usage_day
@@ -55,8 +54,7 @@ def _row(event: ModelUsed) -> dict[str, object]:
 @cache
 def _upsert(dialect_name: str) -> Insert:
     """Built once: constructing it for every event was an eighth of a burst's CPU (profile)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(usage_totals)
+    insert = upsert_into(usage_totals, dialect_name)
     return insert.on_conflict_do_update(
         index_elements=["day", "channel", "member", "department"],
         set_={name: usage_totals.c[name] + insert.excluded[name] for name in _SUMMED},
