@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
 from adapters.outbound.persistence import sqlalchemy_migrations
 from adapters.outbound.persistence.event_serialization import to_row
@@ -360,6 +361,32 @@ class SqlEventStoreContract(EventStoreContract):
             ]
         assert len(await store.pending()) == len(messages)
 
+    async def test_the_reads_of_each_answer_search_an_index_not_the_whole_log(
+        self, store, engine_url
+    ):
+        # Each answer reads its message, its conversation's pending list and memory, and a
+        # position: a read that scans whole tables costs more with every message recorded.
+        message = text_message("你好")
+        await store.append([received(message), answered(message, "你好！")])
+        reads = {
+            "read_stream": lambda: store.read_stream(message.dedup_key),
+            "memory": lambda: store.memory(message.conversation_id, None, limit=10),
+            "memory before": lambda: store.memory(message.conversation_id, 10**6, limit=10),
+            "pending": lambda: store.pending(message.conversation_id),
+            "position_of": lambda: store.position_of(message.dedup_key, 1),
+        }
+        engine = build_engine(engine_url)
+        try:
+            for name, read in reads.items():
+                with executed_statements() as statements:
+                    await read()
+                [(statement, parameters)] = statements
+                async with engine.connect() as conn:
+                    plan = await self.plan(conn, statement, parameters)
+                assert not self.scans_a_table(plan), f"{name}: {plan}"
+        finally:
+            await engine.dispose()
+
     async def test_concurrent_start_ups_migrate_the_schema_exactly_once(self, store, engine_url):
         engines = [build_engine(engine_url) for _ in range(3)]
         try:
@@ -433,7 +460,32 @@ class SqlEventStoreContract(EventStoreContract):
             await engine.dispose()
 
 
+@contextmanager
+def executed_statements():
+    """The (statement, parameters) every engine in this process sends to its database."""
+    statements = []
+
+    def executed(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", executed)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", executed)
+
+
 class TestSqliteEventStore(SqlEventStoreContract):
+    @staticmethod
+    async def plan(conn, statement, parameters) -> str:
+        rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return "; ".join(row[-1] for row in rows)
+
+    @staticmethod
+    def scans_a_table(plan: str) -> bool:
+        # "SCAN events" reads every row; "SEARCH events USING INDEX …" only those it needs.
+        return any(step.startswith("SCAN ") for step in plan.split("; "))
+
     @staticmethod
     async def memory_index(engine) -> str:
         query = text("SELECT sql FROM sqlite_master WHERE name = 'ix_events_memory'")
@@ -466,6 +518,18 @@ class TestSqliteEventStore(SqlEventStoreContract):
 
 
 class TestPostgresEventStore(SqlEventStoreContract):
+    @staticmethod
+    async def plan(conn, statement, parameters) -> str:
+        # On tables this small a sequential scan is cheapest; forbidding it shows whether an
+        # index could serve the read at all (if not, the plan still says "Seq Scan").
+        await conn.exec_driver_sql("SET enable_seqscan = off")
+        rows = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        return "; ".join(row[0] for row in rows)
+
+    @staticmethod
+    def scans_a_table(plan: str) -> bool:
+        return "Seq Scan" in plan
+
     @staticmethod
     async def memory_index(engine) -> str:
         query = text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_memory'")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -40,7 +41,12 @@ events = Table(
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
 )
 
-is_memory_event = events.c.event_type.in_(MEMORY_EVENT_TYPES)
+# The types are written into the statement, not bound: a database uses a partial index only
+# when it can see that the query's condition implies the index's, and a bound list hides that
+# (SQLite then scanned the whole log for every answer's memory).
+is_memory_event = events.c.event_type.in_(
+    bindparam("memory_event_types", list(MEMORY_EVENT_TYPES), expanding=True, literal_execute=True)
+)
 
 # A partial index: reading a conversation's memory newest-first walks only memory events,
 # so its cost follows the window read, not everything else the conversation recorded.
