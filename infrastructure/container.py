@@ -36,6 +36,7 @@ from adapters.outbound.persistence.sqlalchemy_event_store import SqlAlchemyEvent
 from adapters.outbound.persistence.sqlalchemy_lease_store import SqlAlchemyLeaseStore
 from adapters.outbound.persistence.sqlalchemy_token_cache import SqlAlchemyAccessTokenCache
 from adapters.outbound.persistence.sqlite_message_spool import SqliteMessageSpool
+from adapters.outbound.pooled_transport import pooled_client
 from adapters.outbound.wecom.httpx_aibot_response_url import HttpxAiBotResponseUrl
 from adapters.outbound.wecom.httpx_wecom_gateway import HttpxWeComGateway
 from adapters.outbound.wecom.wecom_errors import advice
@@ -170,7 +171,14 @@ class Container(containers.DeclarativeContainer):
     )
     lease_store = providers.Singleton(SqlAlchemyLeaseStore, engine)
 
-    wecom_http = providers.Singleton(httpx.AsyncClient, timeout=_wecom.api_timeout_seconds)
+    # httpx's default bound (100 connections), all kept alive: closing those beyond httpx's 20
+    # after each call made a burst open a new connection for most calls to WeCom (profiled).
+    wecom_http = providers.Singleton(
+        pooled_client,
+        timeout=_wecom.api_timeout_seconds,
+        max_connections=100,
+        max_keepalive_connections=100,
+    )
     # One app's WeCom client; each app container completes it with its own keys.
     wecom_gateway = providers.Factory(
         HttpxWeComGateway,
@@ -193,11 +201,13 @@ class Container(containers.DeclarativeContainer):
     # Connections unbounded here: each chat model bounds its own calls (llm.max_concurrency),
     # and httpx's default pool (100) would cap them lower, silently. Few kept alive: httpcore
     # scans every connection for each idle one on every request it finishes, so a thousand
-    # idle connections after a burst cost more CPU than the burst's handling (profiled).
+    # idle connections after a burst cost more CPU than the burst's handling (profiled); and
+    # the connections are spread over several pools for the same reason (pooled_transport).
     llm_http = providers.Singleton(
-        httpx.AsyncClient,
+        pooled_client,
         timeout=_llm.timeout_seconds,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
+        max_connections=None,
+        max_keepalive_connections=32,
     )
     chat_model = providers.Selector(
         providers.Callable(attrgetter("llm.provider"), config), **chat_models(_llm, llm_http)
