@@ -76,9 +76,11 @@ def _burst_row(workdir: Path, label: str, allowed: int, ours: int | None) -> lis
         ) as service,
     ):
         callbacks = CallbackMaker(app).make(BURST_MEMBERS, None, tag="burst")
+        cpu = service.cpu_seconds()
         load = uvloop.run(closed_loop(service.callback_url, callbacks, BURST_SENDERS, 60))
         start = load.started
         sent = _wait_for_answers(wecom, load.acked)
+        cpu = service.cpu_seconds() - cpu
         stats = model.stats()
     last = max(item["arrived"] for item in sent) - start
     floor = math.ceil(BURST_MEMBERS / allowed) * MODEL_SECONDS
@@ -89,7 +91,8 @@ def _burst_row(workdir: Path, label: str, allowed: int, ours: int | None) -> lis
         f"  burst {label}: acked {load.acked}/{len(callbacks)} in {load.elapsed:.1f}s, "
         f"answers {len(sent)}, last answer {last:.1f}s, floor {floor:.0f}s, "
         f"peak at model {stats['peak_concurrency']}, 429s {stats['busy_refusals']}, "
-        f"most sends to one member in a minute {most}, told the model failed {told_failed}",
+        f"most sends to one member in a minute {most}, told the model failed {told_failed}, "
+        f"service CPU {cpu:.1f} s ({cpu / len(sent) * 1e3:.1f} ms a member)",
         flush=True,
     )
     if load.acked != len(callbacks) or len(sent) != load.acked:
@@ -150,16 +153,19 @@ def run_echo(workdir: Path) -> list[Figure]:
         app.service(workdir / "service", wecom.base_url, workdir / "echo.db") as service,
     ):
         callbacks = CallbackMaker(app).make(ECHO_MEMBERS, None, tag="echo")
+        cpu = service.cpu_seconds()
         load = uvloop.run(closed_loop(service.callback_url, callbacks, ECHO_SENDERS, 120))
         start = load.started
         sent = _wait_for_answers(wecom, load.acked)
+        cpu = service.cpu_seconds() - cpu
         direct = uvloop.run(_sends_directly(wecom.base_url, app.corp_secret, ECHO_MEMBERS))
     arrived = sorted(item["arrived"] for item in sent)
     rate = len(sent) / (arrived[-1] - start)
     print(
         f"  echo: acked {load.acked} in {load.elapsed:.1f}s ({load.throughput:.0f}/s), "
         f"{len(sent)} replies by {arrived[-1] - start:.1f}s ({rate:.0f}/s), "
-        f"message/send driven directly {direct:.0f}/s",
+        f"message/send driven directly {direct:.0f}/s, "
+        f"service CPU {cpu:.1f} s ({cpu / len(sent) * 1e3:.1f} ms a member)",
         flush=True,
     )
     return [

@@ -3,6 +3,7 @@ the helper servers of bench.helper_apps, all on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,14 @@ class BenchService(_StopsOnExit, ServiceProcess):
     @property
     def pid(self) -> int:
         return self._process.pid
+
+    def cpu_seconds(self) -> float:
+        """CPU time the service has used so far, all its threads, user and system: what an
+        answer costs, whatever else the machine was doing meanwhile."""
+        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+            # Fields 14 and 15 (utime, stime), counted after the parenthesised name.
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self) -> float:
         with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
