@@ -2,7 +2,8 @@
 
 MemoryReader.window runs on the real SqlAlchemyEventStore over a SQLite file, for the message
 that follows 100,000 events of one conversation, against the message that follows 10 events
-of another conversation in the same file. A conversation's past is what the service records:
+of another conversation in the same file; and for a new member's first message, recorded
+after all of those (an empty memory: reading it must not walk the others' events). A conversation's past is what the service records:
 for each message MessageReceived, AnswerComposed, ReplyPartSent and ReplyDelivered. It is
 written straight into the events table in one transaction (the store's own append would take
 one commit per message, minutes for this much), with the store's own row format.
@@ -33,6 +34,8 @@ from infrastructure.config import DEFAULT_SYSTEM_PROMPT
 # The past the issue names (10 against 100,000 events), and a past just long enough to fill the
 # prompt's window: against that one only the length of the history differs, not the window.
 SHORT, FULL, LONG = 10, 1_000, 100_000
+# A member with no past at all: their memory is empty, whatever the log holds before it.
+NEW = 0
 CONVERSATION_MAX_TOKENS = 4000  # the documented default
 ROUNDS, CALLS_PER_ROUND = 7, 40
 # About 150 tokens a turn: the default budget then holds some 25 turns.
@@ -49,7 +52,10 @@ async def _run(db: Path) -> list[Figure]:
     try:
         await migrate(engine)
         store = SqlAlchemyEventStore(engine)
-        pasts = {n: await _conversation(engine, store, f"user{n}", n) for n in (SHORT, FULL, LONG)}
+        # A new member's first message comes last, with the others' events all before it.
+        pasts = {
+            n: await _conversation(engine, store, f"user{n}", n) for n in (SHORT, FULL, LONG, NEW)
+        }
         reader = MemoryReader(store, estimate_tokens)
         budget = history_budget(
             CONVERSATION_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, PROMPT, estimate_tokens
@@ -66,7 +72,13 @@ async def _run(db: Path) -> list[Figure]:
     finally:
         await engine.dispose()
     ms = {n: statistics.median(t) * 1e3 for n, t in times.items()}
-    return [
+    others = SHORT + FULL + LONG + 3
+    new_member = Figure(
+        "3 history", f"prompt memory of a new member after {others:,} events of others",
+        ms[NEW], ms[SHORT], f"{SHORT:,} events, {turns[SHORT]} turns", "ms", "ratio ≤ 2",
+        ms[NEW] <= 2 * ms[SHORT],
+    )
+    return [new_member] + [
         Figure(
             "3 history", f"prompt memory after {LONG:,} events ({turns[LONG]} turns fit)",
             ms[LONG], ms[base], f"{base:,} events, {turns[base]} turns", "ms", target,
@@ -80,8 +92,9 @@ async def _conversation(engine, store, user: str, past_events: int) -> tuple[str
     """Records `past_events` events of `user`'s conversation, then a new message; returns the
     conversation and the new message's position, which is what HandleMessage reads before."""
     rows = [to_row(event) for event in _past(user, past_events)]
-    async with engine.begin() as conn:
-        await conn.execute(insert(events), rows)
+    if rows:
+        async with engine.begin() as conn:
+            await conn.execute(insert(events), rows)
     new = _received(_message(user, past_events + 1))
     await store.append([new])
     return new.conversation_id, await store.position_of(new.stream_id, new.version)
