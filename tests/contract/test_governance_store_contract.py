@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import text
 
 from adapters.outbound.persistence.sqlalchemy_blob_store import SqlAlchemyBlobStore
 from domain.events import AnnouncementRequested, PictureSeen
@@ -16,6 +17,7 @@ from domain.usage import Usage
 from tests.fakes.event_store import InMemoryEventStore
 from tests.support.events import answered, received, text_message, used
 from tests.support.postgres import postgres_url
+from tests.support.query_plans import executed_statements, query_plan
 from tests.support.stores import emptied, migrated_store
 
 DAY_1, DAY_2 = 1_767_225_600.0, 1_767_312_000.0  # 2026-01-01 and 2026-01-02, 00:00 UTC
@@ -180,6 +182,33 @@ class SqlGovernanceStoreContract(GovernanceStoreContract):
         assert await store.remove_content_of([message.dedup_key]) == 2
         assert await blobs.get(kept) is None
         assert (await store.read_stream(message.dedup_key))[1].digest == ""
+
+    @pytest.mark.parametrize(
+        "who, until, index",
+        [
+            ({"member": "member3"}, "2026-01-01", "ix_usage_member"),  # member_tokens_per_day
+            ({"department": 2}, "2026-01-31", "ix_usage_department"),  # ..._per_month
+        ],
+    )
+    async def test_a_quota_reads_its_member_or_department_through_their_index(
+        self, store, who, until, index
+    ):
+        # Checked before every model call when quotas are set: the rows of one member's day
+        # (or one department's month), found through an index that begins with them, not
+        # every row of the day or of the channel. Many members over two days, with the
+        # database's statistics taken: on one row a planner may take any index.
+        for n in range(40):
+            for day in (DAY_1, DAY_2):
+                usage = Usage(100, 20)
+                await self.spend(store, f"{n}-{day}", f"member{n}", usage, department=n % 8, at=day)
+        async with store._engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+        with executed_statements() as statements:
+            await store.tokens_used(HR, "2026-01-01", until, **who)
+        [(statement, parameters)] = statements
+        async with store._engine.connect() as conn:
+            plan = await query_plan(conn, statement, parameters)
+        assert any(index in step for step in plan), plan
 
 
 class TestSqliteGovernanceStore(SqlGovernanceStoreContract):

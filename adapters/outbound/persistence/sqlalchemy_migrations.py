@@ -30,7 +30,10 @@ from adapters.outbound.persistence.sqlalchemy_schema import (
     metadata,
     pending_messages,
 )
-from adapters.outbound.persistence.sqlalchemy_usage import create_usage_totals
+from adapters.outbound.persistence.sqlalchemy_usage import (
+    create_usage_totals,
+    index_usage_by_member,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "retention progress", create_retention_progress),
     (6, "announcements index", create_announcements_index),
     (7, "media blobs, memory index with pictures and files", _add_media),
+    (8, "usage totals index by member", index_usage_by_member),
 ]
 
 _LEDGER = (

@@ -85,7 +85,8 @@ received_messages = Table(
 
 # The usage projection: one row per UTC day, channel, member and main department (0: not
 # known), summed from ModelUsed events in the transaction that appends them, so totals and
-# quotas read these rows, never the log.
+# quotas read these rows, never the log. ix_usage_member, on (channel, member, day), is made
+# by migration 8 (sqlalchemy_usage), not here: migration 4 creates the table from this.
 usage_totals = Table(
     "usage_totals",
     metadata,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from sqlalchemy import Connection, Insert, func, select
+from sqlalchemy import Connection, Insert, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.sqlalchemy_schema import metadata, upsert_into, usage_totals
@@ -28,6 +28,17 @@ _KEYS = {  # by USAGE_GROUPINGS
 def create_usage_totals(conn: Connection) -> None:
     """Migration 4. Nothing to fill: ModelUsed events begin with this version."""
     metadata.create_all(conn, tables=[usage_totals])
+
+
+# Plain SQL, frozen with the migration that runs it; both SQLite and PostgreSQL take it.
+_MEMBER_INDEX = "CREATE INDEX ix_usage_member ON usage_totals (channel, member, day)"
+
+
+def index_usage_by_member(conn: Connection) -> None:
+    """Migration 8. A member's quota is checked before each of their model calls by reading
+    their rows of the month; the primary key begins with the day and ix_usage_department
+    with the department, so that read walked every row the channel had ever recorded."""
+    conn.execute(text(_MEMBER_INDEX))
 
 
 def add_usage(conn: Connection, used: Sequence[ModelUsed]) -> None:
