@@ -374,6 +374,14 @@ class SqlEventStoreContract(EventStoreContract):
             "memory before": lambda: store.memory(message.conversation_id, 10**6, limit=10),
             "pending": lambda: store.pending(message.conversation_id),
             "position_of": lambda: store.position_of(message.dedup_key, 1),
+            # The operator's pages: each walks an index newest-first and stops at its LIMIT.
+            "delivery problems": lambda: store.delivery_problems(10),
+            "announcements": lambda: store.announcements(10),
+            "received by member": lambda: store.received(10, from_user=message.from_user),
+            "received by conversation": lambda: store.received(
+                10, conversation_id=message.conversation_id
+            ),
+            "received by MsgId": lambda: store.received(10, msg_id=message.msg_id),
         }
         engine = build_engine(engine_url)
         try:

@@ -36,5 +36,10 @@ async def query_plan(conn, statement: str, parameters) -> list[str]:
 
 
 def scans_a_table(plan: list[str]) -> bool:
-    # SQLite: "SCAN events" reads every row, "SEARCH events USING INDEX …" those it needs.
-    return any(step.startswith("SCAN ") or "Seq Scan" in step for step in plan)
+    """SQLite: "SCAN events" reads the table's rows in turn; "SEARCH events USING INDEX …"
+    reads those it needs, and "SCAN events USING INDEX …" walks an index (a partial one holds
+    only the rows it is for). PostgreSQL: "Seq Scan" reads the table's rows in turn."""
+    return any(
+        (step.startswith("SCAN ") and "USING" not in step) or "Seq Scan" in step
+        for step in plan
+    )

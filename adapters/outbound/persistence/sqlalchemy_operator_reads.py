@@ -12,13 +12,18 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.outbound.persistence.event_serialization import from_row
-from adapters.outbound.persistence.sqlalchemy_schema import events, metadata, received_messages
+from adapters.outbound.persistence.sqlalchemy_schema import (
+    event_type_in,
+    events,
+    metadata,
+    received_messages,
+)
 from application.ports.operator_reads import ReceivedEntry, RecordedEvent
 from domain.events import Event, MessageReceived
 from domain.messages import conversation_prefix
 
 DELIVERY_PROBLEM_TYPES = ("DeliveryFailed", "DeliveryPostponed")
-_is_delivery_problem = events.c.event_type.in_(DELIVERY_PROBLEM_TYPES)
+_is_delivery_problem = event_type_in(DELIVERY_PROBLEM_TYPES)
 # Plain SQL, frozen with the migration that creates it; both SQLite and PostgreSQL take it.
 _DELIVERY_PROBLEMS_INDEX = (
     'CREATE INDEX ix_events_delivery_problems ON events ("position") '

@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from domain.events import MEMORY_EVENT_TYPES
 
@@ -41,12 +42,19 @@ events = Table(
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
 )
 
-# The types are written into the statement, not bound: a database uses a partial index only
-# when it can see that the query's condition implies the index's, and a bound list hides that
-# (SQLite then scanned the whole log for every answer's memory).
-is_memory_event = events.c.event_type.in_(
-    bindparam("memory_event_types", list(MEMORY_EVENT_TYPES), expanding=True, literal_execute=True)
-)
+
+def event_type_in(types: tuple[str, ...]) -> ColumnElement[bool]:
+    """The condition for a partial index's events and for the queries that read through it.
+    The types are written into the statement, not bound: a database uses a partial index only
+    when it can see that the query's condition implies the index's, and a bound list hides
+    that (SQLite then scanned the whole log for every answer's memory)."""
+    listed = bindparam(
+        "event_types", list(types), expanding=True, literal_execute=True, unique=True
+    )
+    return events.c.event_type.in_(listed)
+
+
+is_memory_event = event_type_in(MEMORY_EVENT_TYPES)
 
 # A partial index: reading a conversation's memory newest-first walks only memory events,
 # so its cost follows the window read, not everything else the conversation recorded.
