@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from urllib.request import getproxies
 
 import httpx
 
@@ -21,7 +22,15 @@ POOLS = 8
 def pooled_client(
     timeout: float, max_connections: int | None, max_keepalive_connections: int
 ) -> httpx.AsyncClient:
-    """An AsyncClient whose bounds (None: unbounded) are shared out over POOLS pools."""
+    """An AsyncClient whose bounds (None: unbounded) are shared out over POOLS pools. With a
+    proxy in the environment (HTTPS_PROXY, ALL_PROXY, …), httpx's own single pool: httpx
+    follows those variables, NO_PROXY included, only for a client without a transport of its
+    own, and every call then goes to the proxy anyway."""
+    if getproxies():
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
+        )
+        return httpx.AsyncClient(timeout=timeout, limits=limits)
     return httpx.AsyncClient(
         timeout=timeout,
         transport=PooledTransport(POOLS, max_connections, max_keepalive_connections),

@@ -1,5 +1,6 @@
 """The pooled httpx client against a real server: its bounds hold over all its pools, nothing
-is capped that the caller left unbounded, and connections are kept alive for reuse."""
+is capped that the caller left unbounded, connections are kept alive for reuse, and a proxy
+named by the environment is used as httpx uses it."""
 
 from __future__ import annotations
 
@@ -69,3 +70,35 @@ async def test_connections_are_kept_alive_and_reused(server, base_url):
             assert (await client.get(base_url)).status_code == 200
     # One connection per pool at most; without keep-alive each request would open its own.
     assert len(server.ports) <= POOLS
+
+
+class ProxyStandIn:
+    """Answers any request itself, and keeps the host and path each was meant for (a request
+    sent through an HTTP proxy names its target's host)."""
+
+    def __init__(self):
+        self.targets: list[tuple[str, str]] = []
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        host = dict(scope["headers"])[b"host"].decode()
+        self.targets.append((host, scope["path"]))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"via the proxy"})
+
+
+async def test_a_proxy_in_the_environment_is_used(monkeypatch):
+    proxy = ProxyStandIn()
+    with serve(proxy) as proxy_url:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        # Nothing listens on port 9 here: the answer can only come from the proxy.
+        async with pooled_client(5.0, max_connections=None, max_keepalive_connections=8) as client:
+            answer = await client.get("http://127.0.0.1:9/v1/models")
+    assert answer.text == "via the proxy"
+    assert proxy.targets == [("127.0.0.1:9", "/v1/models")]
