@@ -2,9 +2,9 @@
 
 httpcore looks at every connection of its pool, and at every queued request against each of
 them, whenever a request starts or ends. With the hundreds of connections a burst opens to
-the model (or the hundred to WeCom, with requests queued behind them) that bookkeeping costs
-more CPU than the requests themselves (BENCHMARKS.md, "Profiles"). Several pools of a few
-dozen connections each do the same work with short scans.
+the model (or the hundred to WeCom, with requests queued behind them) that bookkeeping was
+about a fifth of the service's CPU in a burst (BENCHMARKS.md, issue 13's third round).
+Several pools of a few dozen connections each do the same work with short scans.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ POOLS = 8
 def pooled_client(
     timeout: float, max_connections: int | None, max_keepalive_connections: int
 ) -> httpx.AsyncClient:
-    """An AsyncClient whose bounds (None: unbounded) are shared out over POOLS pools. With a
-    proxy in the environment (HTTPS_PROXY, ALL_PROXY, …), httpx's own single pool: httpx
-    follows those variables, NO_PROXY included, only for a client without a transport of its
-    own, and every call then goes to the proxy anyway."""
+    """An AsyncClient whose bounds (None: unbounded) are shared out over POOLS pools, each
+    pool's share rounded up. With a proxy in the environment (HTTPS_PROXY, ALL_PROXY, …),
+    httpx's own single pool: httpx follows those variables, NO_PROXY included, only for a
+    client without a transport of its own, and every call then goes to the proxy anyway."""
     if getproxies():
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_keepalive_connections

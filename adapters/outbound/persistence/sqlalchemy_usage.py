@@ -35,9 +35,9 @@ _MEMBER_INDEX = "CREATE INDEX ix_usage_member ON usage_totals (channel, member, 
 
 
 def index_usage_by_member(conn: Connection) -> None:
-    """Migration 8. A member's quota is checked before each of their model calls by reading
-    their rows of the month; the primary key begins with the day and ix_usage_department
-    with the department, so that read walked every row the channel had ever recorded."""
+    """Migration 8. A member's daily quota is checked before each of their model calls by
+    reading their rows of the day; no index began with the member, and SQLite searched
+    ix_usage_department by the channel alone: every row the channel had ever recorded."""
     conn.execute(text(_MEMBER_INDEX))
 
 
