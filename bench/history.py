@@ -5,9 +5,9 @@ that follows 100,000 events of one conversation, against the message that follow
 of another conversation in the same file; and for a new member's first message, recorded
 after all of those (an empty memory: reading it must not walk the others' events). A
 conversation's past is what the service records: for each message MessageReceived,
-AnswerComposed, ReplyPartSent and ReplyDelivered. It is
-written straight into the events table in one transaction (the store's own append would take
-one commit per message, minutes for this much), with the store's own row format.
+AnswerComposed, ReplyPartSent and ReplyDelivered. It is written straight into the events
+table in one transaction (the store's own append would take one commit per message, minutes
+for this much), with the store's own row format.
 """
 
 from __future__ import annotations

@@ -277,6 +277,7 @@ class EventStoreContract:
         assert event.message == message
 
 
+MEDIA_MIGRATION = 7  # media blobs, and the memory index widened to pictures and files
 MEMORY_INDEX_BEFORE_MEDIA = (
     'CREATE INDEX ix_events_memory ON events (conversation_id, "position") '
     "WHERE event_type IN ('AnswerComposed', 'MemoryCleared')"
@@ -452,13 +453,15 @@ class SqlEventStoreContract(EventStoreContract):
         engine = build_engine(fresh_url)
         try:
             with monkeypatch.context() as before_media:
-                before_media.setattr(sqlalchemy_migrations, "MIGRATIONS", MIGRATIONS[:6])
+                before_media.setattr(
+                    sqlalchemy_migrations, "MIGRATIONS", MIGRATIONS[: MEDIA_MIGRATION - 1]
+                )
                 await migrate(engine)
             async with engine.begin() as conn:  # the index as the version before media left it
                 await conn.execute(text("DROP INDEX ix_events_memory"))
                 await conn.execute(text(MEMORY_INDEX_BEFORE_MEDIA))
             assert "PictureSeen" not in await self.memory_index(engine)
-            assert await migrate(engine) == len(MIGRATIONS) - 6
+            assert await migrate(engine) == len(MIGRATIONS) - (MEDIA_MIGRATION - 1)
             assert "PictureSeen" in await self.memory_index(engine)
             store = SqlAlchemyEventStore(engine)
             message = with_media(text_message("看看这个", "1"))

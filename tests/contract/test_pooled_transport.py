@@ -35,6 +35,15 @@ class CountingServer:
         return PlainTextResponse("ok")
 
 
+@pytest.fixture(autouse=True)
+def no_proxy_in_the_environment(monkeypatch):
+    # pooled_client picks its pools by the environment's proxies: a machine that names one
+    # would otherwise test httpx's own client, through that proxy.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 @pytest.fixture
 def server():
     return CountingServer(delay=0.2)
@@ -94,8 +103,6 @@ class ProxyStandIn:
 async def test_a_proxy_in_the_environment_is_used(monkeypatch):
     proxy = ProxyStandIn()
     with serve(proxy) as proxy_url:
-        for name in ("NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HTTP_PROXY", proxy_url)
         # Nothing listens on port 9 here: the answer can only come from the proxy.
         async with pooled_client(5.0, max_connections=None, max_keepalive_connections=8) as client:
