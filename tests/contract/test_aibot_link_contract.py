@@ -226,6 +226,23 @@ async def test_one_process_holds_the_link_and_a_standby_takes_over(world):
     assert standby.answers(world.intake.messages[-1].req_id)
 
 
+async def test_a_lease_the_store_will_not_release_is_reported_and_runs_out(world, caplog):
+    first = world.link("p1")
+    await eventually(first.is_up)
+    second = world.link("p2")
+    await asyncio.sleep(0.3)
+
+    async def locked(name: str, owner: str) -> None:
+        raise OSError("database is locked")
+
+    world.leases.release = locked
+    started = time.monotonic()
+    await world.holders.pop(first).close()
+    await eventually(second.is_up, timeout=5, what="the takeover")
+    assert time.monotonic() - started < 3
+    assert "could not let go of the bot's lease (OSError)" in caplog.text
+
+
 async def test_a_standby_takes_over_from_a_holder_that_died_within_lease_seconds(world):
     first = world.link("p1")
     await eventually(first.is_up)

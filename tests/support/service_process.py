@@ -84,10 +84,14 @@ class ServiceProcess:
         )
         wait_until(self._healthy, timeout=30, what="the service's /healthz")
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting for the process to end (`stop` waits)."""
+        self._process.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self._process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -135,8 +135,15 @@ class AiBotLinkHolder:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
+        try:
             await self._leases.release(self._lease_name, self._owner)
+        except Exception as err:
+            # Not fatal: the lease runs out on its own; the operator learns why the handover
+            # took that long instead of "at once".
+            log.warning(
+                "AI bot %s: could not let go of the bot's lease (%s); a standby takes it over "
+                "within %.0f s", self._channel, type(err).__name__, self._lease_seconds,
+            )
         self._link.enter(STOPPED)
 
     # --- holding the bot ---------------------------------------------------------------------
