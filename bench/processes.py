@@ -41,6 +41,10 @@ class HelperServer(_StopsOnExit):
         )
         wait_until(self._ready, timeout=30, what=f"the {kind} helper server")
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.base_url}/_bench/stats", timeout=30).json()
 
@@ -102,15 +106,33 @@ class BenchService(_StopsOnExit, ServiceProcess):
     def cpu_seconds(self) -> float:
         """CPU time the service has used so far, all its threads, user and system: what an
         answer costs, whatever else the machine was doing meanwhile."""
-        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
-            # Fields 14 and 15 (utime, stime), counted after the parenthesised name.
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
 
     def rss_mib(self) -> float:
         with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
             kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
         return int(kib) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, all its threads, user and system (from /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # Fields 14 and 15 (utime, stime), counted after the parenthesised name.
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on the machine (the benchmark's database
+    is on 127.0.0.1; another cluster's work here would be counted too)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(entry.name))
+        except OSError:  # it ended between the listing and the read
+            continue
+    return total
 
 
 def _terminate(process: subprocess.Popen) -> None:
