@@ -16,7 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    bindparam,
+    literal_column,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
@@ -47,11 +47,12 @@ def event_type_in(types: tuple[str, ...]) -> ColumnElement[bool]:
     """The condition for a partial index's events and for the queries that read through it.
     The types are written into the statement, not bound: a database uses a partial index only
     when it can see that the query's condition implies the index's, and a bound list hides
-    that (SQLite then scanned the whole log for every answer's memory)."""
-    listed = bindparam(
-        "event_types", list(types), expanding=True, literal_execute=True, unique=True
-    )
-    return events.c.event_type.in_(listed)
+    that (SQLite then scanned the whole log for every answer's memory). Written as literal
+    columns, they are part of the statement SQLAlchemy compiles once and caches; a bound list
+    rendered at execution was redone for every read."""
+    if not all(name.isidentifier() for name in types):
+        raise ValueError(f"event types are identifiers, written into SQL as they are: {types}")
+    return events.c.event_type.in_([literal_column(f"'{name}'") for name in types])
 
 
 is_memory_event = event_type_in(MEMORY_EVENT_TYPES)
