@@ -475,14 +475,26 @@ class StorageSettings(_Section):
     spool_path: str | None = Field(None, min_length=1)
     # Beyond this many waiting messages callbacks get 503 again, and WeCom retries them.
     spool_max_messages: int = Field(50_000, ge=1)
+    # Below this much free space where the database (SQLite) or the spool writes, /readyz says
+    # "degraded" with ACTION NEEDED, before a message cannot be recorded; 0 turns it off.
+    min_free_mib: int = Field(256, ge=0)
+
+    def local_files(self) -> list[Path]:
+        """The files the service writes on this machine: a SQLite database, and the spool."""
+        database = self._sqlite_file()
+        return [database, self.spool_file()] if database else [self.spool_file()]
 
     def spool_file(self) -> Path:
         if self.spool_path is not None:
             return Path(self.spool_path)
+        database = self._sqlite_file()
+        return database.with_name("spool.db") if database else Path("data/spool.db")
+
+    def _sqlite_file(self) -> Path | None:
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            return Path(url.database).with_name("spool.db")
-        return Path("data/spool.db")
+            return Path(url.database)
+        return None
 
     @field_validator("url")
     @classmethod

@@ -26,6 +26,7 @@ from adapters.inbound.operator.members_api import MembersApi
 from adapters.inbound.operator.operator_api import OperatorPages
 from adapters.inbound.operator.send_api import SendApi
 from adapters.inbound.operator.usage_api import UsageApi
+from adapters.outbound.disk_space import DiskSpaceWatch
 from adapters.outbound.media.ffmpeg_audio_converter import FfmpegAudioConverter
 from adapters.outbound.media.pillow_picture_reader import PillowPictureReader
 from adapters.outbound.media.subprocess_text_extractor import SubprocessTextExtractor
@@ -288,6 +289,11 @@ class Container(containers.DeclarativeContainer):
         link_statuses=providers.Callable(link_statuses, channel_containers),
         clock=clock,
         clock_skew=clock_watch.provided.current,
+        disk_shortage=providers.Singleton(
+            DiskSpaceWatch,
+            paths=config.provided.storage.provided.local_files.call(),
+            min_free_mib=config.provided.storage.provided.min_free_mib,
+        ).provided.shortage,
     )
     operator_pages = providers.Singleton(
         OperatorPages,

@@ -12,6 +12,10 @@ token without calling gettoken, whose calls WeCom rations, and without WeCom's w
 Prometheus text. The container puts /readyz and /metrics behind the admin token when the admin
 surface is on (SECURITY.md).
 
+Low disk space where the service writes (`storage.min_free_mib`) makes it "degraded" with
+ACTION NEEDED, once a minute in the log too: a full disk would otherwise show only when the
+next message cannot be recorded.
+
 A bot over the long connection reports its link's state (why it is down is in the log and
 the admin API); one that WeCom refused, or that another deployment took over, makes the
 service not ready: only the operator can fix it.
@@ -39,6 +43,7 @@ from application.ports.aibot_link import NEEDS_OPERATOR, LinkStatus
 from application.ports.wecom import TokenStatus
 
 log = logging.getLogger(__name__)
+alerts = logging.getLogger("weworktop.operator")
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -61,8 +66,10 @@ class Readiness:
         link_statuses: Mapping[str, Callable[[], LinkStatus]] | None = None,
         clock_skew: Callable[[], ClockSkew | None] = lambda: None,
         intake_state: Callable[[], IntakeState] | None = None,
+        disk_shortage: Callable[[], str | None] = lambda: None,
     ):
         self._ping_store = ping_store
+        self._disk_shortage = disk_shortage
         self._clock_skew = clock_skew
         self._intake_state = intake_state
         self._token_statuses = token_statuses
@@ -94,15 +101,18 @@ class Readiness:
             for channel in channels.values()
         )
         skew = self._clock_skew()
+        disk = self._disk()
         writable = store == "ok" and intake.store_failing_since is None
         if failing or skew is not None or not (writable or intake.spool_refusing is None):
             status = "not ready"
-        elif writable and not intake.spooled:
+        elif writable and not intake.spooled and disk is None:
             status = "ready"
         else:
             status = "degraded"
         body: dict[str, object] = {"status": status, "store": store, "channels": channels}
         body.update(self._intake_body(intake))
+        if disk is not None:
+            body["disk"] = f"ACTION NEEDED: {disk}"
         if skew is not None:
             body["clock"] = (
                 f"ACTION NEEDED: {skew.describe()}; WeCom's callbacks are refused (403) "
@@ -125,6 +135,14 @@ class Readiness:
             )
             return "unreachable"
         return "ok"
+
+    def _disk(self) -> str | None:
+        shortage = self._disk_shortage()
+        if shortage is not None:
+            alerts.warning(
+                "ACTION NEEDED: %s", shortage, extra={"repeat_key": ("readiness", "disk")}
+            )
+        return shortage
 
     def _intake(self) -> IntakeState:
         if self._intake_state is None:

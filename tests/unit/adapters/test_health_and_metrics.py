@@ -153,6 +153,22 @@ async def test_still_replaying_the_spool_is_degraded_until_it_is_empty(parts):
     assert empty.json()["status"] == "ready"
 
 
+async def test_low_disk_space_is_degraded_with_the_reason_before_anything_fails(parts, caplog):
+    store, wecom, _ = parts
+    readiness = Readiness(
+        store.ping, {"app:default": wecom.token_status}, clock=lambda: NOW,
+        disk_shortage=lambda: "12 MiB free on the disk of /srv/data",
+    )
+    app = Starlette(routes=health.routes(readiness, lambda: b"", "text/plain"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        response = await client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "degraded"
+    assert body["disk"] == "ACTION NEEDED: 12 MiB free on the disk of /srv/data"
+    assert "ACTION NEEDED: 12 MiB free" in caplog.text
+
+
 async def test_a_token_state_that_cannot_be_read_is_unknown_never_a_500(parts):
     async def broken():
         raise ConnectionError("the token cache's database is down")

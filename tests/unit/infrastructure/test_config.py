@@ -162,3 +162,15 @@ def test_offline_by_default_pictures_are_drawn_locally_and_voice_has_no_server()
 def test_group_memory_takes_only_its_two_values():
     assert parse(group_memory="member")[0].wecom.group_memory == "member"
     assert "services.weworktop.group_memory" in error_of(group_memory="team")
+
+
+def test_the_files_watched_for_disk_space_are_the_sqlite_database_and_the_spool():
+    config, _ = parse()
+    assert config.storage.min_free_mib == 256
+    assert [str(p) for p in config.storage.local_files()] == ["data/weworktop.db", "data/spool.db"]
+    raw = copy.deepcopy(PRODUCT_EXAMPLE)
+    raw["storage"] = {"url": "postgresql://bot@db/weworktop", "spool_path": "/var/spool/w.db"}
+    config, _ = parse(raw)
+    assert [str(p) for p in config.storage.local_files()] == ["/var/spool/w.db"]
+    raw["storage"]["min_free_mib"] = -1
+    assert "storage.min_free_mib" in error_of(raw)
