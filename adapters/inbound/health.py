@@ -31,6 +31,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -66,7 +67,7 @@ class Readiness:
         link_statuses: Mapping[str, Callable[[], LinkStatus]] | None = None,
         clock_skew: Callable[[], ClockSkew | None] = lambda: None,
         intake_state: Callable[[], IntakeState] | None = None,
-        disk_shortage: Callable[[], str | None] = lambda: None,
+        disk_shortage: Callable[[], tuple[str, Path] | None] = lambda: None,
     ):
         self._ping_store = ping_store
         self._disk_shortage = disk_shortage
@@ -138,11 +139,13 @@ class Readiness:
 
     def _disk(self) -> str | None:
         shortage = self._disk_shortage()
-        if shortage is not None:
-            alerts.warning(
-                "ACTION NEEDED: %s", shortage, extra={"repeat_key": ("readiness", "disk")}
-            )
-        return shortage
+        if shortage is None:
+            return None
+        words, folder = shortage
+        alerts.warning(
+            "ACTION NEEDED: %s (%s)", words, folder, extra={"repeat_key": ("readiness", "disk")}
+        )
+        return words
 
     def _intake(self) -> IntakeState:
         if self._intake_state is None:

@@ -31,21 +31,25 @@ class DiskSpaceWatch:
         self._min_free = min_free_mib * MIB
         self._free_bytes = free_bytes
 
-    def shortage(self) -> str | None:
-        """What is short, in words an operator can act on; None when there is room."""
+    def shortage(self) -> tuple[str, Path] | None:
+        """What is short, in words an operator can act on, and the folder it is short in
+        (kept apart: the words go on /readyz, which may be public; the folder to the log);
+        None when there is room."""
         if not self._min_free:
             return None
         for folder in self._folders:
             try:
                 free = self._free_bytes(folder)
             except OSError as err:  # the folder went away, or a mount failed
-                return f"the free space of {folder} cannot be read ({type(err).__name__})"
+                why = type(err).__name__
+                return f"the free space where the service writes cannot be read ({why})", folder
             if free < self._min_free:
-                return (
-                    f"{free // MIB} MiB free on the disk of {folder}, below "
+                words = (
+                    f"{free // MIB} MiB free where the service writes, below "
                     f"storage.min_free_mib ({self._min_free // MIB}); free space there before "
                     "messages can no longer be recorded"
                 )
+                return words, folder
         return None
 
 

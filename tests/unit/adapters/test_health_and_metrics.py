@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -157,7 +158,7 @@ async def test_low_disk_space_is_degraded_with_the_reason_before_anything_fails(
     store, wecom, _ = parts
     readiness = Readiness(
         store.ping, {"app:default": wecom.token_status}, clock=lambda: NOW,
-        disk_shortage=lambda: "12 MiB free on the disk of /srv/data",
+        disk_shortage=lambda: ("12 MiB free where the service writes", Path("/srv/data")),
     )
     app = Starlette(routes=health.routes(readiness, lambda: b"", "text/plain"))
     transport = httpx.ASGITransport(app=app)
@@ -165,8 +166,8 @@ async def test_low_disk_space_is_degraded_with_the_reason_before_anything_fails(
         response = await client.get("/readyz")
     body = response.json()
     assert response.status_code == 200 and body["status"] == "degraded"
-    assert body["disk"] == "ACTION NEEDED: 12 MiB free on the disk of /srv/data"
-    assert "ACTION NEEDED: 12 MiB free" in caplog.text
+    assert body["disk"] == "ACTION NEEDED: 12 MiB free where the service writes"
+    assert "ACTION NEEDED: 12 MiB free where the service writes (/srv/data)" in caplog.text
 
 
 async def test_a_token_state_that_cannot_be_read_is_unknown_never_a_500(parts):
