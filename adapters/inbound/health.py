@@ -102,7 +102,7 @@ class Readiness:
             for channel in channels.values()
         )
         skew = self._clock_skew()
-        disk = self._disk()
+        disk = await self._disk()
         writable = store == "ok" and intake.store_failing_since is None
         if failing or skew is not None or not (writable or intake.spool_refusing is None):
             status = "not ready"
@@ -137,8 +137,9 @@ class Readiness:
             return "unreachable"
         return "ok"
 
-    def _disk(self) -> str | None:
-        shortage = self._disk_shortage()
+    async def _disk(self) -> str | None:
+        # In a thread: statfs on a network mount that stopped answering would hold the loop.
+        shortage = await asyncio.to_thread(self._disk_shortage)
         if shortage is None:
             return None
         words, folder = shortage
