@@ -29,7 +29,7 @@ import uvloop
 
 from bench.helper_apps import BENCH_AGENT_ID, BENCH_CORP_ID
 from bench.load import CallbackMaker, closed_loop
-from bench.processes import HelperServer, WeComApp
+from bench.processes import CpuAccount, HelperServer, WeComApp
 from bench.report import Figure
 from domain import notices
 
@@ -76,11 +76,14 @@ def _burst_row(workdir: Path, label: str, allowed: int, ours: int | None) -> lis
         ) as service,
     ):
         callbacks = CallbackMaker(app).make(BURST_MEMBERS, None, tag="burst")
-        cpu = service.cpu_seconds()
-        load = uvloop.run(closed_loop(service.callback_url, callbacks, BURST_SENDERS, 60))
+        account = CpuAccount(
+            {"service": service.pid, "WeCom stand-in": wecom.pid, "model stand-in": model.pid}
+        )
+        with account.measure():
+            load = uvloop.run(closed_loop(service.callback_url, callbacks, BURST_SENDERS, 60))
+            sent = _wait_for_answers(wecom, load.acked)
         start = load.started
-        sent = _wait_for_answers(wecom, load.acked)
-        cpu = service.cpu_seconds() - cpu
+        cpu = account.used("service")
         stats = model.stats()
     last = max(item["arrived"] for item in sent) - start
     floor = math.ceil(BURST_MEMBERS / allowed) * MODEL_SECONDS
@@ -92,7 +95,8 @@ def _burst_row(workdir: Path, label: str, allowed: int, ours: int | None) -> lis
         f"answers {len(sent)}, last answer {last:.1f}s, floor {floor:.0f}s, "
         f"peak at model {stats['peak_concurrency']}, 429s {stats['busy_refusals']}, "
         f"most sends to one member in a minute {most}, told the model failed {told_failed}, "
-        f"service CPU {cpu:.1f} s ({cpu / len(sent) * 1e3:.1f} ms a member)",
+        f"service CPU {cpu:.1f} s ({cpu / len(sent) * 1e3:.1f} ms a member); "
+        + account.describe(),
         flush=True,
     )
     if load.acked != len(callbacks) or len(sent) != load.acked:
@@ -153,11 +157,12 @@ def run_echo(workdir: Path) -> list[Figure]:
         app.service(workdir / "service", wecom.base_url, workdir / "echo.db") as service,
     ):
         callbacks = CallbackMaker(app).make(ECHO_MEMBERS, None, tag="echo")
-        cpu = service.cpu_seconds()
-        load = uvloop.run(closed_loop(service.callback_url, callbacks, ECHO_SENDERS, 120))
+        account = CpuAccount({"service": service.pid, "WeCom stand-in": wecom.pid})
+        with account.measure():
+            load = uvloop.run(closed_loop(service.callback_url, callbacks, ECHO_SENDERS, 120))
+            sent = _wait_for_answers(wecom, load.acked)
         start = load.started
-        sent = _wait_for_answers(wecom, load.acked)
-        cpu = service.cpu_seconds() - cpu
+        cpu = account.used("service")
         direct = uvloop.run(_sends_directly(wecom.base_url, app.corp_secret, ECHO_MEMBERS))
     arrived = sorted(item["arrived"] for item in sent)
     rate = len(sent) / (arrived[-1] - start)
@@ -165,7 +170,8 @@ def run_echo(workdir: Path) -> list[Figure]:
         f"  echo: acked {load.acked} in {load.elapsed:.1f}s ({load.throughput:.0f}/s), "
         f"{len(sent)} replies by {arrived[-1] - start:.1f}s ({rate:.0f}/s), "
         f"message/send driven directly {direct:.0f}/s, "
-        f"service CPU {cpu:.1f} s ({cpu / len(sent) * 1e3:.1f} ms a member)",
+        f"service CPU {cpu:.1f} s ({cpu / len(sent) * 1e3:.1f} ms a member); "
+        + account.describe(),
         flush=True,
     )
     return [

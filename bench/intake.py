@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,13 +22,7 @@ import uvloop
 from bench import store_probe
 from bench.helper_apps import BARE_PATH
 from bench.load import CallbackMaker, Load, closed_loop
-from bench.processes import (
-    BenchService,
-    HelperServer,
-    WeComApp,
-    cpu_seconds,
-    postgres_cpu_seconds,
-)
+from bench.processes import BenchService, CpuAccount, HelperServer, WeComApp
 from bench.report import Figure
 from tests.support.stores import emptied_now
 
@@ -133,23 +126,20 @@ class _Intake:
         level, count = P99_TARGET_LEVEL, TWO_INSTANCES_CALLBACKS
         self._count(self._send(second.callback_url, WARM_UP, 16))
         both = [first.callback_url, second.callback_url]
-        meters = {"instance one": first.pid, "instance two": second.pid, "stand-in": wecom.pid}
-        alone, pair, used, wall = [], [], dict.fromkeys(_cpu(meters), 0.0), 0.0
+        cpu = CpuAccount(
+            {"instance one": first.pid, "instance two": second.pid, "stand-in": wecom.pid},
+            postgres=True,
+        )
+        alone, pair = [], []
         for _ in range(TWO_INSTANCES_ROUNDS):
             alone.append(self._count(self._send(first.callback_url, count, level)).throughput)
-            before, started = _cpu(meters), time.monotonic()
-            load = self._send(both, count, level)
-            wall += time.monotonic() - started
-            for name, seconds in _cpu(meters).items():
-                used[name] += seconds - before[name]
+            with cpu.measure():
+                load = self._send(both, count, level)
             pair.append(self._count(load).throughput)
-        cores = os.cpu_count() or 1
         print(
             f"  two instances: pair {[round(x) for x in pair]}/s, alone "
-            f"{[round(x) for x in alone]}/s; CPU seconds while the pair took its callbacks "
-            f"({cores} cores x {wall:.1f} s): "
-            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in used.items())
-            + f"; {sum(used.values()) / (cores * wall):.0%} of the machine",
+            f"{[round(x) for x in alone]}/s; while the pair took its callbacks, "
+            + cpu.describe(),
             flush=True,
         )
         one, two = statistics.median(alone), statistics.median(pair)
@@ -205,12 +195,3 @@ def _level_figures(name: str, level: int, ours: Load, bare: Load) -> list[Figure
         ),
     ]
 
-
-def _cpu(meters: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of each named process, of PostgreSQL's, and of this process (the
-    load generator: its senders, and signing and encrypting every callback)."""
-    return {
-        **{name: cpu_seconds(pid) for name, pid in meters.items()},
-        "PostgreSQL": postgres_cpu_seconds(),
-        "load": time.process_time(),
-    }

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +106,6 @@ class BenchService(_StopsOnExit, ServiceProcess):
     def pid(self) -> int:
         return self._process.pid
 
-    def cpu_seconds(self) -> float:
-        """CPU time the service has used so far, all its threads, user and system: what an
-        answer costs, whatever else the machine was doing meanwhile."""
-        return cpu_seconds(self.pid)
-
     def rss_mib(self) -> float:
         with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
             kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
@@ -120,6 +118,43 @@ def cpu_seconds(pid: int) -> float:
         # Fields 14 and 15 (utime, stime), counted after the parenthesised name.
         fields = stat.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuAccount:
+    """Where the machine's CPU went over some stretches of a benchmark: each named process,
+    PostgreSQL's (when asked), and this process, the load generator. `measure()` around each
+    stretch; `describe()` sums them against the machine's capacity over the same time."""
+
+    def __init__(self, processes: dict[str, int], postgres: bool = False):
+        self._processes = processes
+        self._postgres = postgres
+        self._used: dict[str, float] = dict.fromkeys(self._now(), 0.0)
+        self._wall = 0.0
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        before, started = self._now(), time.monotonic()
+        yield
+        self._wall += time.monotonic() - started
+        for name, seconds in self._now().items():
+            self._used[name] += seconds - before[name]
+
+    def used(self, name: str) -> float:
+        return self._used[name]
+
+    def describe(self) -> str:
+        cores = os.cpu_count() or 1
+        capacity = cores * self._wall
+        split = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self._used.items())
+        busy = sum(self._used.values()) / capacity if capacity else 0.0
+        return f"CPU s over {cores} cores x {self._wall:.1f} s: {split}; {busy:.0%} of the machine"
+
+    def _now(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self._processes.items()}
+        if self._postgres:
+            now["PostgreSQL"] = postgres_cpu_seconds()
+        now["load"] = time.process_time()
+        return now
 
 
 def postgres_cpu_seconds() -> float:
