@@ -102,10 +102,6 @@ class BenchService(_StopsOnExit, ServiceProcess):
             "callback_path", "/wework_callback"
         )
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
     def rss_mib(self) -> float:
         with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
             kib = next(line for line in status if line.startswith("VmRSS:")).split()[1]
