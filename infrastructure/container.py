@@ -200,15 +200,14 @@ class Container(containers.DeclarativeContainer):
     # The deployment's models (the top-level sections); a channel with a section of its own
     # gets models of its own (channel_models).
     # Connections unbounded here: each chat model bounds its own calls (llm.max_concurrency),
-    # and httpx's default pool (100) would cap them lower, silently. Few kept alive: httpcore
-    # scans every connection for each idle one on every request it finishes, so a thousand
-    # idle connections after a burst cost more CPU than the burst's handling (profiled); and
-    # the connections are spread over several pools for the same reason (pooled_transport).
+    # and httpx's default pool (100) would cap them lower, silently. A burst's worth kept
+    # alive: the stacked pool costs the same per call however many it keeps, and a burst that
+    # found only a few kept opened a new connection for most of its calls (profiled).
     llm_http = providers.Singleton(
         pooled_client,
         timeout=_llm.timeout_seconds,
         max_connections=None,
-        max_keepalive_connections=32,
+        max_keepalive_connections=256,
     )
     chat_model = providers.Selector(
         providers.Callable(attrgetter("llm.provider"), config), **chat_models(_llm, llm_http)

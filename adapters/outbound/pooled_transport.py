@@ -1,56 +1,164 @@
-"""An httpx transport that spreads requests over several small connection pools.
+"""An httpx client whose connection pool costs the same per request however many connections
+it holds.
 
-httpcore looks at every connection of its pool, and at every queued request against each of
-them, whenever a request starts or ends. With the hundreds of connections a burst opens to
-the model (or the hundred to WeCom, with requests queued behind them) that bookkeeping was
-about a fifth of the service's CPU in a burst (BENCHMARKS.md, issue 13's third round).
-Several pools of a few dozen connections each do the same work with short scans.
+httpcore's pool looks at every connection it holds, and at every queued request against each,
+whenever a request starts or ends; and the requests it wakes together are often handed the same
+idle connection, all but one of them then going round again. With the hundreds of connections a
+burst keeps to the model, and the hundred to WeCom, that was the largest share of the service's
+CPU per answer after the answer's own work (BENCHMARKS.md, issue 13). The pool here keeps each
+origin's idle connections on a stack: a request takes the one used last (or opens a new one) and
+gives it back when its response is closed. httpx still builds the request, maps httpcore's
+errors to its own and reads the response; httpcore's connection still speaks HTTP/1.1 and TLS.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import math
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
 from urllib.request import getproxies
 
+import httpcore
 import httpx
 
-# A burst's thousand calls at the model then scan about 125 connections each, not 1,000.
-POOLS = 8
+Origin = tuple[bytes, bytes, int]  # scheme, host, port
 
 
 def pooled_client(
     timeout: float, max_connections: int | None, max_keepalive_connections: int
 ) -> httpx.AsyncClient:
-    """An AsyncClient whose bounds (None: unbounded) are shared out over POOLS pools, each
-    pool's share rounded up. With a proxy in the environment (HTTPS_PROXY, ALL_PROXY, …),
-    httpx's own single pool: httpx follows those variables, NO_PROXY included, only for a
-    client without a transport of its own, and every call then goes to the proxy anyway."""
-    if getproxies():
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
-        )
-        return httpx.AsyncClient(timeout=timeout, limits=limits)
-    return httpx.AsyncClient(
-        timeout=timeout,
-        transport=PooledTransport(POOLS, max_connections, max_keepalive_connections),
+    """An AsyncClient with these bounds (None: unbounded) on one stacked pool. With a proxy in
+    the environment (HTTPS_PROXY, ALL_PROXY, …), httpx's own pool: httpx follows those
+    variables, NO_PROXY included, only for a client without a transport of its own, and every
+    call then goes to the proxy anyway."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
     )
+    if getproxies():
+        return httpx.AsyncClient(timeout=timeout, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, transport=StackedTransport(limits))
 
 
-class PooledTransport(httpx.AsyncBaseTransport):
-    """Requests go to the pools in turn: each pool keeps its own connections alive."""
+class StackedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport (request, response and error mapping) on a ConnectionStack."""
 
-    def __init__(self, pools: int, max_connections: int | None, max_keepalive_connections: int):
-        per_pool = httpx.Limits(
-            max_connections=None if max_connections is None else math.ceil(max_connections / pools),
-            max_keepalive_connections=math.ceil(max_keepalive_connections / pools),
+    def __init__(self, limits: httpx.Limits):
+        ssl_context = httpx.create_ssl_context()
+        super().__init__(verify=ssl_context, limits=limits)
+        # httpx has no parameter for a pool of the caller's; the attribute it sends through
+        # is replaced (the contract tests pin what httpx must still do around it).
+        self._pool = ConnectionStack(ssl_context, limits)
+
+
+class ConnectionStack:
+    """At most `max_connections` in use at once (None: no bound), waiting up to the request's
+    pool timeout for a free one; at most `max_keepalive_connections` kept idle, each for at
+    most `keepalive_expiry` seconds."""
+
+    def __init__(self, ssl_context, limits: httpx.Limits):
+        self._ssl_context = ssl_context
+        keep = limits.max_keepalive_connections
+        self._keep = math.inf if keep is None else keep
+        self._keepalive_expiry = limits.keepalive_expiry
+        self._slots = (
+            None if limits.max_connections is None else asyncio.Semaphore(limits.max_connections)
         )
-        self._pools = [httpx.AsyncHTTPTransport(limits=per_pool) for _ in range(pools)]
-        self._turns = itertools.cycle(self._pools)
+        # Per origin, oldest first: taken from the right (warm), expired ones from the left.
+        self._idle: defaultdict[Origin, deque[httpcore.AsyncHTTPConnection]] = defaultdict(deque)
+        self._idle_count = 0
+        # Responses still open when the client closes give their connections back to nobody.
+        self._closed = False
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await next(self._turns).handle_async_request(request)
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        origin = request.url.origin
+        stack = self._idle[(origin.scheme, origin.host, origin.port)]
+        await self._take_slot(request)
+        connection = None
+        try:
+            connection = await self._connection_for(origin, stack)
+            response = await connection.handle_async_request(request)
+        except BaseException:
+            self._free_slot()
+            if connection is not None:
+                await connection.aclose()
+            raise
+        response.stream = _GivenBack(response.stream, lambda: self._give_back(connection, stack))
+        return response
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        self._closed = True
+        idle = [connection for stack in self._idle.values() for connection in stack]
+        for stack in self._idle.values():
+            stack.clear()
+        self._idle_count = 0
+        for connection in idle:
+            await connection.aclose()
+
+    async def __aenter__(self) -> ConnectionStack:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+    async def _take_slot(self, request: httpcore.Request) -> None:
+        if self._slots is None:
+            return
+        wait = request.extensions.get("timeout", {}).get("pool")
+        try:
+            async with asyncio.timeout(wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpcore.PoolTimeout(f"no connection free within {wait} s") from None
+
+    def _free_slot(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+    async def _connection_for(
+        self, origin: httpcore.Origin, stack: deque[httpcore.AsyncHTTPConnection]
+    ) -> httpcore.AsyncHTTPConnection:
+        # The oldest go first once they have expired (or the server closed them), so that
+        # connections left over from a burst do not stay open until the next one.
+        while stack and stack[0].has_expired():
+            self._idle_count -= 1
+            await stack.popleft().aclose()
+        while stack:
+            self._idle_count -= 1
+            connection = stack.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        return httpcore.AsyncHTTPConnection(
+            origin, ssl_context=self._ssl_context, keepalive_expiry=self._keepalive_expiry
+        )
+
+    async def _give_back(
+        self, connection: httpcore.AsyncHTTPConnection, stack: deque[httpcore.AsyncHTTPConnection]
+    ) -> None:
+        self._free_slot()
+        if connection.is_idle() and self._idle_count < self._keep and not self._closed:
+            stack.append(connection)
+            self._idle_count += 1
+        else:
+            await connection.aclose()
+
+
+class _GivenBack:
+    """The response's body; closing it (once) hands the connection back."""
+
+    def __init__(self, stream, give_back):
+        self._stream = stream
+        self._give_back = give_back
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._stream:
+            yield part
+
+    async def aclose(self) -> None:
+        give_back, self._give_back = self._give_back, None
+        try:
+            await self._stream.aclose()
+        finally:
+            if give_back is not None:
+                await give_back()

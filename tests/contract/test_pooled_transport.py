@@ -1,18 +1,20 @@
-"""The pooled httpx client against a real server: its bounds hold over all its pools, nothing
-is capped that the caller left unbounded, connections are kept alive for reuse, and a proxy
-named by the environment is used as httpx uses it."""
+"""The pooled httpx client against a real server: its bounds hold, nothing is capped that the
+caller left unbounded, connections are kept alive for reuse and dropped when they can no longer
+serve, every way a request ends gives its connection's place back, httpx's own errors come out,
+and a proxy named by the environment is used as httpx uses it."""
 
 from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
-from adapters.outbound.pooled_transport import POOLS, pooled_client
-from tests.support.live_server import serve
+from adapters.outbound.pooled_transport import StackedTransport, pooled_client
+from tests.support.live_server import free_port, serve
 
 
 class CountingServer:
@@ -20,9 +22,10 @@ class CountingServer:
 
     def __init__(self, delay: float):
         self.delay = delay
+        self.close_each = False
         self.in_flight = self.peak = 0
         self.ports: set[int] = set()
-        self.app = Starlette(routes=[Route("/", self.answer)])
+        self.app = Starlette(routes=[Route("/", self.answer), Route("/slow-body", self.slow_body)])
 
     async def answer(self, request):
         self.ports.add(request.client.port)
@@ -32,7 +35,18 @@ class CountingServer:
             await asyncio.sleep(self.delay)
         finally:
             self.in_flight -= 1
-        return PlainTextResponse("ok")
+        headers = {"connection": "close"} if self.close_each else None
+        return PlainTextResponse("ok", headers=headers)
+
+    async def slow_body(self, request):
+        self.ports.add(request.client.port)
+
+        async def parts():
+            yield b"first "
+            await asyncio.sleep(5)
+            yield b"last"
+
+        return StreamingResponse(parts())
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +81,8 @@ async def test_a_bound_on_connections_holds_across_the_pools(server, base_url):
 
 
 async def test_no_bound_means_none_not_httpx_default_of_100(server, base_url):
+    # Long enough for all 150 to be in flight together on a busy machine.
+    server.delay = 1.0
     async with pooled_client(5.0, max_connections=None, max_keepalive_connections=8) as client:
         assert await get_all(client, base_url, 150) == [200] * 150
     assert server.peak == 150
@@ -77,8 +93,92 @@ async def test_connections_are_kept_alive_and_reused(server, base_url):
     async with pooled_client(5.0, max_connections=None, max_keepalive_connections=32) as client:
         for _ in range(40):
             assert (await client.get(base_url)).status_code == 200
-    # One connection per pool at most; without keep-alive each request would open its own.
-    assert len(server.ports) <= POOLS
+    # Without keep-alive each request would open its own.
+    assert len(server.ports) == 1
+
+
+async def test_no_more_are_kept_idle_than_the_bound(server, base_url):
+    async with pooled_client(5.0, max_connections=None, max_keepalive_connections=4) as client:
+        assert await get_all(client, base_url, 16) == [200] * 16
+        assert await get_all(client, base_url, 16) == [200] * 16
+    # The second 16 found 4 connections kept from the first and opened 12.
+    assert len(server.ports) == 16 + 12
+
+
+async def test_a_connection_the_server_closes_after_its_answer_is_not_used_again(server, base_url):
+    server.delay, server.close_each = 0, True
+    async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
+        for _ in range(5):
+            assert (await client.get(base_url)).status_code == 200
+    assert len(server.ports) == 5
+
+
+async def test_a_kept_connection_the_server_closed_meanwhile_is_replaced_quietly(server):
+    server.delay = 0
+    with serve(server.app, timeout_keep_alive=0.1) as url:
+        async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
+            assert (await client.get(url)).status_code == 200
+            await asyncio.sleep(0.5)
+            assert (await client.get(url)).status_code == 200
+    assert len(server.ports) == 2
+
+
+async def test_a_kept_connection_is_not_used_after_its_keepalive_expiry(server, base_url):
+    server.delay = 0
+    limits = httpx.Limits(max_keepalive_connections=1, keepalive_expiry=0.1)
+    async with httpx.AsyncClient(transport=StackedTransport(limits)) as client:
+        assert (await client.get(base_url)).status_code == 200
+        await asyncio.sleep(0.3)
+        assert (await client.get(base_url)).status_code == 200
+    assert len(server.ports) == 2
+
+
+async def test_waiting_for_a_connection_ends_at_the_pool_timeout(server, base_url):
+    server.delay = 0.5
+    async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
+        timeout = httpx.Timeout(5.0, pool=0.1)
+        first = asyncio.create_task(client.get(base_url, timeout=timeout))
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpx.PoolTimeout):
+            await client.get(base_url, timeout=timeout)
+        assert (await first).status_code == 200
+        # The waiter that gave up took no place: the next request gets one.
+        assert (await client.get(base_url, timeout=timeout)).status_code == 200
+
+
+async def test_a_failed_connect_is_httpx_error_and_frees_its_place():
+    url = f"http://127.0.0.1:{free_port()}/"
+    timeout = httpx.Timeout(5.0, pool=0.1)
+    async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
+        for _ in range(2):
+            with pytest.raises(httpx.ConnectError):
+                await client.get(url, timeout=timeout)
+
+
+async def test_a_cancelled_request_frees_its_place(server, base_url):
+    server.delay = 1.0
+    async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
+        waiting = asyncio.create_task(client.get(base_url))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        server.delay = 0
+        answer = await client.get(base_url, timeout=httpx.Timeout(5.0, pool=0.5))
+    assert answer.status_code == 200
+
+
+async def test_a_response_left_half_read_frees_its_place_and_its_connection(server, base_url):
+    server.delay = 0
+    timeout = httpx.Timeout(5.0, pool=0.5)
+    async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
+        async with client.stream("GET", f"{base_url}/slow-body", timeout=timeout) as streamed:
+            async for part in streamed.aiter_raw():
+                assert part == b"first "
+                break
+        assert (await client.get(base_url, timeout=timeout)).status_code == 200
+    # The half-read connection still had the body's rest coming: it was closed, not kept.
+    assert len(server.ports) == 2
 
 
 class ProxyStandIn:

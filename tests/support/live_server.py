@@ -18,13 +18,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app, *, ready_timeout: float = 10.0) -> Iterator[str]:
-    """Yields the base URL (http://127.0.0.1:PORT) while `app` is being served."""
+def serve(app, *, ready_timeout: float = 10.0, **uvicorn_options) -> Iterator[str]:
+    """Yields the base URL (http://127.0.0.1:PORT) while `app` is being served; the options
+    go to uvicorn.Config (timeout_keep_alive, …)."""
     # Bound here and handed to uvicorn: a port looked up free and bound later could be taken
     # in between by another test run.
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **uvicorn_options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
