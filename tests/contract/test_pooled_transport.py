@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
 from adapters.outbound.pooled_transport import StackedTransport, pooled_client
+from tests.support.certificates import self_signed
 from tests.support.live_server import free_port, serve
 
 
@@ -179,6 +180,24 @@ async def test_a_response_left_half_read_frees_its_place_and_its_connection(serv
         assert (await client.get(base_url, timeout=timeout)).status_code == 200
     # The half-read connection still had the body's rest coming: it was closed, not kept.
     assert len(server.ports) == 2
+
+
+async def test_https_is_verified_and_kept_alive(server, tmp_path, monkeypatch):
+    server.delay = 0
+    certfile, keyfile = self_signed(tmp_path)
+    tls = {"ssl_certfile": str(tmp_path / certfile), "ssl_keyfile": str(tmp_path / keyfile)}
+    with serve(server.app, **tls) as url:
+        https = url.replace("http://", "https://")
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / certfile))
+        async with pooled_client(5.0, max_connections=4, max_keepalive_connections=4) as client:
+            for _ in range(3):
+                assert (await client.get(https)).status_code == 200
+        assert len(server.ports) == 1
+        monkeypatch.delenv("SSL_CERT_FILE")
+        async with pooled_client(5.0, max_connections=4, max_keepalive_connections=4) as client:
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.get(https)
 
 
 class ProxyStandIn:

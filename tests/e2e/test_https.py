@@ -4,18 +4,13 @@ through the WeCom emulator."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import ssl
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from adapters.inbound.callback.wecom_crypto import WeComCrypto
+from tests.support.certificates import self_signed
 from tests.support.e2e import CallbackKeys, WeComSender, service_config
 from tests.support.live_server import serve
 from tests.support.service_process import ServiceProcess, wait_until
@@ -23,37 +18,6 @@ from wecom_emulator import WeComEmulator
 from wecom_emulator.callbacks import signed_echo
 
 USER = "zhangsan"
-
-
-def self_signed(folder) -> tuple[str, str]:
-    """A certificate for 127.0.0.1 and its key, as PEM files in `folder`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return "cert.pem", "key.pem"
 
 
 def test_a_callback_round_trip_over_https_with_the_certificate_beside_the_config(tmp_path):
