@@ -1,9 +1,9 @@
 """`python -m bench [NAME ...]`: run the benchmarks (all by default) and print one table.
 
 Names: intake, intake_pg, crypto, history, reply, memory, tokens, usage, export, link, burst,
-echo, outage. Each benchmark starts its own servers on 127.0.0.1 in a fresh temporary folder and
-stops them before the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's database;
-outage: on a PostgreSQL cluster of its own).
+echo, outage, http. Each benchmark starts its own servers on 127.0.0.1 in a fresh temporary
+folder and stops them before the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's
+database; outage: on a PostgreSQL cluster of its own).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bench import (
     crypto_path,
     governance,
     history,
+    http_client,
     intake,
     memory,
     outage,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[Path], list[Figure]]] = {
     "burst": burst.run_burst,
     "echo": burst.run_echo,
     "outage": outage.run,
+    "http": http_client.run,
 }
 
 
