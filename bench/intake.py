@@ -3,7 +3,8 @@
 Both get the same signed, encrypted, unique text callbacks at rising concurrency, bare first,
 then ours, then a pause until the service has answered every message, so that one level's
 replies do not eat into the next level's measurement. Replies go to a WeCom stand-in from the
-offline echo model, as they would in production, while intake goes on.
+offline echo model, as they would in production, while intake goes on. On SQLite the two also
+get callbacks 50 ms apart, each answered before the next arrives: the ack on its own.
 
 `run` measures the service on SQLite; `run_postgres` on the PostgreSQL database named by
 WEWORKTOP_BENCH_POSTGRES_URL (its weworktop tables are dropped first), with one instance, then
@@ -21,7 +22,7 @@ import uvloop
 
 from bench import store_probe
 from bench.helper_apps import BARE_PATH
-from bench.load import CallbackMaker, Load, closed_loop
+from bench.load import CallbackMaker, Load, closed_loop, paced
 from bench.processes import BenchService, CpuAccount, HelperServer, WeComApp
 from bench.report import Figure
 from tests.support.stores import emptied_now
@@ -41,6 +42,10 @@ MEMBERS = 500
 P99_TARGET_MS, P99_TARGET_LEVEL = 20.0, 64
 P50_TARGET_MS, P50_TARGET_LEVEL = 3.0, 1
 TWO_INSTANCES_TARGET = 1.6
+# Callbacks far enough apart that each is answered before the next arrives: the ack on its own,
+# where one at a time closed-loop sends each the instant the previous was acked, into that
+# message's answer on the same core.
+SPACED_PER_SECOND, SPACED_CALLBACKS = 20, 200
 # Two instances against one: each measured this many times, in turns, median against median
 # (one short run of each moved the ratio between 1.1 and 1.5 on the same code).
 TWO_INSTANCES_ROUNDS, TWO_INSTANCES_CALLBACKS = 3, 1200
@@ -57,6 +62,7 @@ def run(workdir: Path) -> list[Figure]:
     ):
         intake = _Intake(app, f"{bare.base_url}{BARE_PATH}", db, CALLBACKS_PER_LEVEL)
         figures = intake.levels("1 intake", [service.callback_url], LEVELS)
+        figures += intake.spaced("1 intake 20/s", service.callback_url)
         return figures + intake.totals("1 intake")
 
 
@@ -115,6 +121,23 @@ class _Intake:
             self._late["bare"] += bare.slower_than_wecom_waits
             figures += _level_figures(f"{name} @{level}", level, measured, bare)
         return figures
+
+    def spaced(self, name: str, ours: str) -> list[Figure]:
+        callbacks = self._maker.make(SPACED_CALLBACKS, MEMBERS)
+        bare = uvloop.run(paced([self._bare_url], callbacks, SPACED_PER_SECOND))
+        measured = self._count(uvloop.run(paced([ours], callbacks, SPACED_PER_SECOND)))
+        self._late["bare"] += bare.slower_than_wecom_waits
+        what = f"{1000 // SPACED_PER_SECOND} ms apart"
+        return [
+            Figure(
+                name, f"p50 ack, {what}", measured.percentile(50) * 1e3,
+                bare.percentile(50) * 1e3, "bare", "ms", "", None,
+            ),
+            Figure(
+                name, f"p99 ack, {what}", measured.percentile(99) * 1e3,
+                bare.percentile(99) * 1e3, "bare", "ms", "", None,
+            ),
+        ]
 
     def two_against_one(
         self, first: BenchService, second: BenchService, wecom: HelperServer
