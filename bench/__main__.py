@@ -3,7 +3,7 @@
 Names: intake, intake_pg, crypto, history, reply, memory, tokens, usage, export, link, burst,
 echo, outage, http. Each benchmark starts its own servers on 127.0.0.1 in a fresh temporary
 folder and stops them before the next one begins (intake_pg: on WEWORKTOP_BENCH_POSTGRES_URL's
-database; outage: on a PostgreSQL cluster of its own).
+database, else on a PostgreSQL cluster of its own; outage: on a cluster of its own).
 """
 
 from __future__ import annotations

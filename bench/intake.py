@@ -7,8 +7,9 @@ offline echo model, as they would in production, while intake goes on. On SQLite
 get callbacks 50 ms apart, each answered before the next arrives: the ack on its own.
 
 `run` measures the service on SQLite; `run_postgres` on the PostgreSQL database named by
-WEWORKTOP_BENCH_POSTGRES_URL (its weworktop tables are dropped first), with one instance, then
-two instances on that one database against the first alone, in turns.
+WEWORKTOP_BENCH_POSTGRES_URL (its weworktop tables are dropped first), or without it on a
+cluster of its own (fsync on, as in production), with one instance, then two instances on that
+one database against the first alone, in turns.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bench.helper_apps import BARE_PATH
 from bench.load import CallbackMaker, Load, closed_loop, paced
 from bench.processes import BenchService, CpuAccount, HelperServer, WeComApp
 from bench.report import Figure
+from tests.support.private_postgres import postgres_binaries, private_cluster
 from tests.support.stores import emptied_now
 
 LEVELS = (1, 16, 64, 256)
@@ -68,13 +70,22 @@ def run(workdir: Path) -> list[Figure]:
 
 def run_postgres(workdir: Path) -> list[Figure]:
     url = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not url:
+    if url:
+        return _postgres_rows(workdir, url)
+    if postgres_binaries() is None:
         print(
-            f"  intake_pg skipped: set {POSTGRES_URL_VARIABLE}=postgresql://… (a database of "
-            "its own: its weworktop tables are dropped first)",
+            f"  intake_pg skipped: PostgreSQL's server is not installed here; set "
+            f"{POSTGRES_URL_VARIABLE}=postgresql://… (a database of its own: its weworktop "
+            "tables are dropped first)",
             flush=True,
         )
         return []
+    print(f"  intake_pg on a PostgreSQL cluster of its own ({POSTGRES_URL_VARIABLE} unset)")
+    with private_cluster(fsync=True) as cluster:
+        return _postgres_rows(workdir, cluster.url)
+
+
+def _postgres_rows(workdir: Path, url: str) -> list[Figure]:
     app = WeComApp()
     db = emptied_now(url)
     with (

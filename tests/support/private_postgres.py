@@ -44,8 +44,9 @@ def _missing(reason: str) -> None:
 
 
 class PrivateCluster:
-    def __init__(self, bin_dir: Path, folder: Path, run_as: str | None):
+    def __init__(self, bin_dir: Path, folder: Path, run_as: str | None, fsync: bool):
         self._bin = bin_dir
+        self._fsync = fsync
         self._data = folder / "data"
         self._log = folder / "server.log"
         self._folder = folder
@@ -59,12 +60,13 @@ class PrivateCluster:
         self.start()
 
     def start(self) -> None:
-        # fsync=off: the cluster is thrown away after the test, and on a busy disk the
-        # shutdown checkpoint of a stop could otherwise take longer than the outage itself.
-        # A stop and start are still clean ones; only a crash of the machine could lose data.
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self._folder} -c fsync=off"
-        )
+        # fsync=off unless asked for: the cluster is thrown away after the test, and on a busy
+        # disk the shutdown checkpoint of a stop could otherwise take longer than the outage
+        # itself. A stop and start are still clean ones; only a crash of the machine could
+        # lose data. A benchmark of commits asks for fsync, as production has it.
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self._folder}"
+        if not self._fsync:
+            options += " -c fsync=off"
         self._run("pg_ctl", "-D", str(self._data), "-l", str(self._log), "-o", options, "-w",
                   "start")
 
@@ -80,7 +82,7 @@ class PrivateCluster:
 
 
 @contextmanager
-def private_cluster() -> Iterator[PrivateCluster]:
+def private_cluster(*, fsync: bool = False) -> Iterator[PrivateCluster]:
     bin_dir = postgres_binaries()
     if bin_dir is None:
         _missing("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
@@ -94,7 +96,7 @@ def private_cluster() -> Iterator[PrivateCluster]:
             _missing("running as root, and there is no `postgres` user to run PostgreSQL as")
         os.chown(folder, owner.pw_uid, owner.pw_gid)
         run_as = "postgres"
-    cluster = PrivateCluster(bin_dir, folder, run_as)
+    cluster = PrivateCluster(bin_dir, folder, run_as, fsync)
     try:
         cluster.init()
         yield cluster
