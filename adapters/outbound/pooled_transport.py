@@ -118,8 +118,9 @@ class ConnectionStack:
     async def _connection_for(
         self, origin: httpcore.Origin, stack: deque[httpcore.AsyncHTTPConnection]
     ) -> httpcore.AsyncHTTPConnection:
-        # The oldest go first once they have expired (or the server closed them), so that
-        # connections left over from a burst do not stay open until the next one.
+        # The oldest are closed once they have expired (or the server closed them): the
+        # connections a burst leaves behind go with the requests after it, not the next burst.
+        # Until a request comes they stay open, as in httpcore's pool, which has no timer either.
         while stack and stack[0].has_expired():
             self._idle_count -= 1
             await stack.popleft().aclose()
