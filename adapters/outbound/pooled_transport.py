@@ -69,6 +69,10 @@ class ConnectionStack:
         self._idle_count = 0
         # Responses still open when the client closes give their connections back to nobody.
         self._closed = False
+        # One timer at a time closes the idle connections that have expired, so that those a
+        # burst leaves behind do not stay open until the next request.
+        self._sweep: asyncio.TimerHandle | None = None
+        self._sweeping: asyncio.Task[None] | None = None
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         origin = request.url.origin
@@ -88,6 +92,10 @@ class ConnectionStack:
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._sweep is not None:
+            self._sweep.cancel()
+        if self._sweeping is not None:
+            self._sweeping.cancel()
         idle = [connection for stack in self._idle.values() for connection in stack]
         for stack in self._idle.values():
             stack.clear()
@@ -118,12 +126,6 @@ class ConnectionStack:
     async def _connection_for(
         self, origin: httpcore.Origin, stack: deque[httpcore.AsyncHTTPConnection]
     ) -> httpcore.AsyncHTTPConnection:
-        # The oldest are closed once they have expired (or the server closed them): the
-        # connections a burst leaves behind go with the requests after it, not the next burst.
-        # Until a request comes they stay open, as in httpcore's pool, which has no timer either.
-        while stack and stack[0].has_expired():
-            self._idle_count -= 1
-            await stack.popleft().aclose()
         while stack:
             self._idle_count -= 1
             connection = stack.pop()
@@ -141,8 +143,29 @@ class ConnectionStack:
         if connection.is_idle() and self._idle_count < self._keep and not self._closed:
             stack.append(connection)
             self._idle_count += 1
+            self._sweep_later()
         else:
             await connection.aclose()
+
+    def _sweep_later(self) -> None:
+        if self._sweep is None and self._keepalive_expiry is not None:
+            self._sweep = asyncio.get_running_loop().call_later(
+                self._keepalive_expiry, self._start_sweep
+            )
+
+    def _start_sweep(self) -> None:
+        self._sweep = None
+        self._sweeping = asyncio.ensure_future(self._close_expired())
+
+    async def _close_expired(self) -> None:
+        # Oldest first in each stack: once one has not expired, those after it have not either
+        # (a connection the server closed meanwhile is found when a request takes it).
+        for stack in list(self._idle.values()):  # a request may add an origin meanwhile
+            while stack and stack[0].has_expired():
+                self._idle_count -= 1
+                await stack.popleft().aclose()
+        if self._idle_count:
+            self._sweep_later()
 
 
 class _GivenBack:

@@ -134,6 +134,36 @@ async def test_a_kept_connection_is_not_used_after_its_keepalive_expiry(server, 
     assert len(server.ports) == 2
 
 
+class ClosingWatcher:
+    """A bare HTTP/1.1 server that answers every request on a connection and notes when the
+    client closes it."""
+
+    def __init__(self):
+        self.closed = asyncio.Event()
+
+    async def __call__(self, reader, writer) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            self.closed.set()
+        finally:
+            writer.close()
+
+
+async def test_an_idle_connection_is_closed_after_its_keepalive_expiry_without_a_request():
+    watcher = ClosingWatcher()
+    server = await asyncio.start_server(watcher, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limits = httpx.Limits(max_keepalive_connections=4, keepalive_expiry=0.2)
+    async with server, httpx.AsyncClient(transport=StackedTransport(limits)) as client:
+        assert (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
+        # Not by the next request (none comes) nor the client's close: by the pool's sweep.
+        await asyncio.wait_for(watcher.closed.wait(), timeout=2.0)
+
+
 async def test_waiting_for_a_connection_ends_at_the_pool_timeout(server, base_url):
     server.delay = 0.5
     async with pooled_client(5.0, max_connections=1, max_keepalive_connections=1) as client:
